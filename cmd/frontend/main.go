@@ -1,0 +1,24 @@
+// Command frontend is stagefront: with no arguments it serves the BuildKit
+// gateway API (BuildKit runs it from the `# syntax=org/stagefront` image);
+// with arguments it is the `stagefront` CLI.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/moby/buildkit/frontend/gateway/grpcclient"
+	"github.com/moby/buildkit/util/appcontext"
+	"github.com/org/stagefront/frontend/build"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		os.Exit(runCLI(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	if err := grpcclient.RunFromEnvironment(appcontext.Context(), build.Build); err != nil {
+		fmt.Fprintf(os.Stderr, "stagefront: %v\n", err)
+		os.Exit(1)
+	}
+}
+

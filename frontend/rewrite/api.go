@@ -1,0 +1,93 @@
+// Package rewrite turns an extended Dockerfile (IF/ELSE IF/ELSE/END blocks,
+// --if= guards, REQUIRE) into a standard Dockerfile for one target platform,
+// keeping every line where it was so that the original file's source map
+// stays valid for the converted result.
+package rewrite
+
+import (
+	"context"
+
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Options are the inputs of one rewrite: the values of the build and the
+// platform it is for.
+type Options struct {
+	// Filename is the name errors show, "Dockerfile" when empty.
+	Filename string
+	// BuildArgs are the values given with --build-arg, by name.
+	BuildArgs map[string]string
+	// TargetPlatform is the platform this rewrite is for.
+	TargetPlatform ocispecs.Platform
+	// BuildPlatform is the platform of the builder.
+	BuildPlatform ocispecs.Platform
+	// Target is the stage being built; the last stage when empty.
+	Target string
+	// Context answers exists(); when nil, exists() is an error.
+	Context Context
+}
+
+// Context gives conditions a read-only view of the build context.
+type Context interface {
+	// Exists reports whether pattern (a path or glob relative to the
+	// context root, after .dockerignore) matches anything.
+	Exists(ctx context.Context, pattern string) (bool, error)
+}
+
+// Result is a rewritten Dockerfile and what the rewrite learned about it.
+type Result struct {
+	// Dockerfile is the standard Dockerfile, with as many lines as the input.
+	Dockerfile []byte
+	// Extended is false when the input uses no extension; Dockerfile is
+	// then byte-identical to the input.
+	Extended bool
+	// Flags lists every name read by a condition on the target's path
+	// (including conditions that are off), in order of first use.
+	Flags []Flag
+	// Stages lists every stage of the file, live or not, in file order.
+	Stages []Stage
+}
+
+// Flag is one name that a condition reads.
+type Flag struct {
+	Name string
+	// Doc is the comment directly above its ARG, "" when none.
+	Doc string
+	// Default is the declared default as written ("" when none).
+	Default string
+	// Value is the value the conditions saw.
+	Value string
+	// Defined reports whether a value was given (build arg or default).
+	Defined bool
+	// Automatic is true for the platform ARGs that need no declaration.
+	Automatic bool
+	// Line is the line of its ARG (1-based), 0 for automatic ARGs.
+	Line int
+	// UsedAt lists the lines of the conditions that read it.
+	UsedAt []int
+}
+
+// Stage is one FROM of the file.
+type Stage struct {
+	// Name is the AS name, "" when unnamed.
+	Name string
+	// Index counts all stages of the file, live or not, from 0.
+	Index int
+	// Line is the line of its FROM.
+	Line int
+	// Live is false when a condition turned the stage off.
+	Live bool
+	// Conditions are the conditions (as written) that must hold for the
+	// stage to be live, outermost first; empty when unconditional.
+	Conditions []string
+	// OffBy describes the condition that turned it off, with its line.
+	OffBy string
+	// Requires are the stages a live REQUIRE in this stage names.
+	Requires []Requirement
+}
+
+// Requirement is one stage named by a live REQUIRE.
+type Requirement struct {
+	Stage string
+	Line  int
+}
