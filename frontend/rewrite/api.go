@@ -7,6 +7,8 @@ package rewrite
 import (
 	"context"
 
+	"github.com/org/stagefront/frontend/syntax"
+
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -91,3 +93,10 @@ type Requirement struct {
 	Stage string
 	Line  int
 }
+
+// Error is one problem in an extended Dockerfile, at a line of the original
+// file.
+type Error = syntax.Error
+
+// ErrorList is every problem found in one pass, sorted by line.
+type ErrorList = syntax.ErrorList

@@ -2,12 +2,661 @@ package rewrite
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/org/stagefront/frontend/syntax"
 )
 
 // Rewrite turns the extended Dockerfile dt into a standard one for the
-// platform and values in opt. On bad input it returns an ErrorList.
+// platform and values in opt. On bad input it returns an ErrorList with
+// every problem it could find, or the parser's own error.
 func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
-	// Being written: the engine (issue 2) lands here.
-	return nil, errors.New("rewrite: not implemented yet")
+	if opt.Filename == "" {
+		opt.Filename = "Dockerfile"
+	}
+	p, err := prepare(opt.Filename, dt)
+	if err != nil {
+		return nil, err
+	}
+	if !p.file.Extended {
+		return &Result{Dockerfile: dt, Stages: plainStages(p)}, p.errs.Err()
+	}
+	e := newEvaluation(ctx, p, opt)
+	e.walk()
+	e.checkStages()
+	e.checkRefs()
+	e.checkRequires()
+	res := &Result{Extended: true, Dockerfile: e.output(dt), Stages: e.stages}
+	res.Flags = e.flags()
+	errs := append(slices.Clone(p.errs), e.errs...)
+	return res, errs.Err()
+}
+
+// plainStages lists the stages of a file without extensions.
+func plainStages(p *prepared) []Stage {
+	out := make([]Stage, 0, len(p.file.Stages))
+	for i, it := range p.file.Stages {
+		s := Stage{Index: i, Line: it.Line, Live: true}
+		if n := it.Node.Next; n != nil && n.Next != nil && strings.EqualFold(n.Next.Value, "as") && n.Next.Next != nil {
+			s.Name = strings.ToLower(n.Next.Next.Value)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// evaluation is one rewrite of a prepared file for one set of values.
+type evaluation struct {
+	ctx  context.Context
+	p    *prepared
+	opt  Options
+	errs syntax.ErrorList
+
+	lex *shell.Lex
+	// global holds the values of the global scope; stage those of the
+	// current stage (ARG and ENV), as upstream's converter builds them.
+	global, stage *env
+	// globalDeclared and stageDeclared record which names a live ARG
+	// declared, and with what value (ok=false: declared without value).
+	globalDeclared, stageDeclared map[string]declared
+
+	branchLive map[*syntax.Branch]bool
+	taken      map[*syntax.Block]bool
+	dead       []bool // per line index
+	strip      []*syntax.Span
+	stages     []Stage
+	cur        int // index of the current stage, -1 before the first FROM
+	// why records, for each dead item, the condition that turned it off.
+	why map[*syntax.Item]string
+	// seen records the values each condition read, for Flags.
+	seen   map[*syntax.Item]map[string]declared
+	exists map[string]existsAnswer
+	// requires are the live REQUIRE items of each stage.
+	requires map[int][]*syntax.Item
+}
+
+type declared struct {
+	value string
+	ok    bool
+}
+
+type existsAnswer struct {
+	ok  bool
+	err error
+}
+
+func newEvaluation(ctx context.Context, p *prepared, opt Options) *evaluation {
+	e := &evaluation{
+		ctx: ctx, p: p, opt: opt,
+		lex:            shell.NewLex(rune(p.file.Escape)),
+		global:         &env{},
+		globalDeclared: map[string]declared{},
+		branchLive:     map[*syntax.Branch]bool{},
+		taken:          map[*syntax.Block]bool{},
+		dead:           make([]bool, len(p.file.Lines)),
+		cur:            -1,
+		why:            map[*syntax.Item]string{},
+		seen:           map[*syntax.Item]map[string]declared{},
+		exists:         map[string]existsAnswer{},
+		requires:       map[int][]*syntax.Item{},
+	}
+	for _, kv := range e.platformArgs() {
+		v := kv[1]
+		if o, ok := opt.BuildArgs[kv[0]]; ok {
+			v = o
+		}
+		e.global.set(kv[0], v)
+	}
+	return e
+}
+
+// platformArgs are the values upstream's converter starts the global scope
+// with.
+func (e *evaluation) platformArgs() [][2]string {
+	bp, tp := e.opt.BuildPlatform, e.opt.TargetPlatform
+	if bp.OS == "" {
+		bp = platforms.DefaultSpec()
+	}
+	if tp.OS == "" {
+		tp = bp
+	}
+	bp, tp = platforms.Normalize(bp), platforms.Normalize(tp)
+	target := e.opt.Target
+	if target == "" {
+		target = "default"
+	}
+	return [][2]string{
+		{"BUILDPLATFORM", platforms.Format(bp)},
+		{"BUILDOS", bp.OS},
+		{"BUILDOSVERSION", bp.OSVersion},
+		{"BUILDARCH", bp.Architecture},
+		{"BUILDVARIANT", bp.Variant},
+		{"TARGETPLATFORM", platforms.FormatAll(tp)},
+		{"TARGETOS", tp.OS},
+		{"TARGETOSVERSION", tp.OSVersion},
+		{"TARGETARCH", tp.Architecture},
+		{"TARGETVARIANT", tp.Variant},
+		{"TARGETSTAGE", target},
+	}
+}
+
+func (e *evaluation) errorf(line int, format string, args ...any) {
+	e.errs.Add(e.p.file.Name, line, 0, format, args...)
+}
+
+// live reports whether the body of branch b is live (nil: top level).
+func (e *evaluation) live(b *syntax.Branch) bool {
+	return b == nil || e.branchLive[b]
+}
+
+// walk decides every item, in file order.
+func (e *evaluation) walk() {
+	for _, it := range e.p.file.Items {
+		switch it.Kind {
+		case syntax.If, syntax.ElseIf, syntax.Else:
+			e.keyword(it)
+			e.kill(it)
+		case syntax.End:
+			e.kill(it)
+		default:
+			e.instruction(it)
+		}
+	}
+}
+
+// keyword decides the branch an IF, ELSE IF or ELSE opens.
+func (e *evaluation) keyword(it *syntax.Item) {
+	br := e.p.branchOf[it]
+	if br == nil {
+		return // ELSE without IF: already an error
+	}
+	parentLive := e.live(it.Block.Parent) && (stageLevel(it) || e.cur < 0 || e.stages[e.cur].Live)
+	e.record(it)
+	if !parentLive || e.taken[it.Block] {
+		e.branchLive[br] = false
+		return
+	}
+	v := true
+	if it.Kind != syntax.Else {
+		v = e.eval(it)
+	}
+	e.branchLive[br] = v
+	e.taken[it.Block] = v
+}
+
+// instruction decides a Dockerfile instruction or a REQUIRE.
+func (e *evaluation) instruction(it *syntax.Item) {
+	if it.Keyword == "from" {
+		e.cur++
+		e.stage = &env{}
+		e.stageDeclared = map[string]declared{}
+		st := Stage{Index: e.cur, Line: it.Line, Conditions: e.conditionsOf(it)}
+		if e.cur < len(e.p.stages) {
+			st.Name = e.p.stages[e.cur].name
+		}
+		e.stages = append(e.stages, st)
+	}
+	live := e.live(it.Branch)
+	if !live {
+		e.why[it] = e.whyDead(it.Branch)
+	} else if it.Keyword != "from" && e.cur >= 0 && !e.stages[e.cur].Live {
+		live = false
+		e.why[it] = e.stages[e.cur].OffBy
+	}
+	if it.Cond != nil {
+		e.record(it)
+		if live && !e.eval(it) {
+			live = false
+			e.why[it] = e.describe(it)
+		}
+	}
+	if it.Keyword == "from" {
+		e.stages[e.cur].Live = live
+		e.stages[e.cur].OffBy = e.why[it]
+	}
+	if !live || it.Kind == syntax.Require {
+		e.kill(it)
+		if live {
+			e.requires[e.cur] = append(e.requires[e.cur], it)
+		}
+		return
+	}
+	if it.Strip != nil {
+		e.strip = append(e.strip, it.Strip)
+	}
+	if a, ok := e.p.args[it]; ok {
+		e.declare(it, a.Args)
+	}
+	if c, ok := e.p.envs[it]; ok && e.stage != nil {
+		for _, kv := range c.Env {
+			v, _, err := e.lex.ProcessWord(kv.Value, e.stage)
+			if err == nil {
+				e.stage.set(kv.Key, v)
+			}
+		}
+	}
+}
+
+// kill turns every line of it into a comment.
+func (e *evaluation) kill(it *syntax.Item) {
+	for l := it.Line; l <= it.EndLine && l <= len(e.dead); l++ {
+		e.dead[l-1] = true
+	}
+}
+
+// declare applies a live ARG the way upstream's converter does: a build
+// arg wins, else the default expanded in the scope so far; a stage ARG
+// without either inherits the global value.
+func (e *evaluation) declare(it *syntax.Item, kvs []instructionsKV) {
+	for _, kv := range kvs {
+		d := declared{}
+		if v, ok := e.opt.BuildArgs[kv.Key]; ok {
+			d = declared{v, true}
+		} else if kv.Value != nil {
+			scopeEnv := e.global
+			if it.Stage >= 0 {
+				scopeEnv = e.stage
+			}
+			v, _, err := e.lex.ProcessWord(*kv.Value, scopeEnv)
+			if err != nil {
+				e.errorf(it.Line, "cannot expand the default of ARG %s: %v", kv.Key, err)
+			}
+			d = declared{v, true}
+		} else if it.Stage >= 0 {
+			if g, ok := e.globalDeclared[kv.Key]; ok && g.ok {
+				d = g
+			} else if v, ok := e.global.get(kv.Key); ok && isAutomatic(kv.Key) {
+				d = declared{v, true}
+			}
+		} else if v, ok := e.global.get(kv.Key); ok {
+			d = declared{v, true}
+		}
+		if it.Stage < 0 {
+			e.globalDeclared[kv.Key] = d
+			if d.ok {
+				e.global.set(kv.Key, d.value)
+			}
+		} else {
+			e.stageDeclared[kv.Key] = d
+			if d.ok {
+				e.stage.set(kv.Key, d.value)
+			}
+		}
+	}
+}
+
+// lookup returns the value a condition at it sees for name.
+func (e *evaluation) lookup(it *syntax.Item, name string) declared {
+	if !stageLevel(it) {
+		if d, ok := e.stageDeclared[name]; ok {
+			return d
+		}
+	}
+	if d, ok := e.globalDeclared[name]; ok {
+		return d
+	}
+	if isAutomatic(name) {
+		v, _ := e.global.get(name)
+		return declared{v, v != ""}
+	}
+	return declared{}
+}
+
+// record notes the values the condition of it reads, live or not.
+func (e *evaluation) record(it *syntax.Item) {
+	c := e.p.conds[it]
+	if c == nil {
+		return
+	}
+	m := make(map[string]declared, len(c.Names))
+	for _, n := range c.Names {
+		m[n] = e.lookup(it, n)
+	}
+	e.seen[it] = m
+}
+
+// eval evaluates the condition of it; errors are recorded and count as
+// false.
+func (e *evaluation) eval(it *syntax.Item) bool {
+	c := e.p.conds[it]
+	if c == nil {
+		return false // a compile error, already reported
+	}
+	v, err := c.Eval(&values{e: e, it: it})
+	if err != nil {
+		e.errs.Add(e.p.file.Name, it.Cond.Line, 0, "%s: %v", condLabel(it), err)
+		return false
+	}
+	return v
+}
+
+// values gives a condition its names and functions.
+type values struct {
+	e  *evaluation
+	it *syntax.Item
+}
+
+func (v *values) Lookup(name string) (string, bool) {
+	d := v.e.lookup(v.it, name)
+	return d.value, d.ok
+}
+
+func (v *values) Exists(pattern string) (bool, error) {
+	e := v.e
+	if a, ok := e.exists[pattern]; ok {
+		return a.ok, a.err
+	}
+	var a existsAnswer
+	clean := path.Clean(strings.TrimSuffix(pattern, "/"))
+	switch {
+	case pattern == "":
+		a.err = fmt.Errorf("exists() needs a path relative to the build context, as in exists(\"docs/\")")
+	case path.IsAbs(pattern) || clean == ".." || strings.HasPrefix(clean, "../"):
+		a.err = fmt.Errorf("exists(%q) looks outside the build context: use a path relative to the context root", pattern)
+	case e.opt.Context == nil:
+		a.err = fmt.Errorf("exists(%q) needs the build context, which this run does not have", pattern)
+	default:
+		a.ok, a.err = e.opt.Context.Exists(e.ctx, clean)
+	}
+	e.exists[pattern] = a
+	return a.ok, a.err
+}
+
+// describe renders the condition of it with the values it read, as in
+// "IF INCLUDE_DOCS (line 4) with INCLUDE_DOCS=false".
+func (e *evaluation) describe(it *syntax.Item) string {
+	s := it.Describe()
+	if vals := e.seen[it]; len(vals) > 0 {
+		var parts []string
+		for _, n := range e.p.conds[it].Names {
+			d := vals[n]
+			if d.ok {
+				parts = append(parts, fmt.Sprintf("%s=%q", n, d.value))
+			} else {
+				parts = append(parts, n+" unset")
+			}
+		}
+		s += " with " + strings.Join(parts, ", ")
+	}
+	return s
+}
+
+// whyDead explains why the body of branch b is off.
+func (e *evaluation) whyDead(b *syntax.Branch) string {
+	// The outermost dead branch is the one that decided.
+	var outer *syntax.Branch
+	for x := b; x != nil; x = x.Block.Parent {
+		if !e.branchLive[x] {
+			outer = x
+		}
+	}
+	if outer == nil {
+		return ""
+	}
+	if outer.Item.Kind == syntax.Else || e.taken[outer.Block] {
+		for _, other := range outer.Block.Branches {
+			if e.branchLive[other] {
+				return fmt.Sprintf("%s (line %d), because %s holds", outer.Item.Kind, outer.Item.Line, e.describe(other.Item))
+			}
+		}
+	}
+	if e.p.conds[outer.Item] == nil && outer.Item.Kind != syntax.Else {
+		return outer.Item.Describe()
+	}
+	if !e.live(outer.Block.Parent) {
+		return e.whyDead(outer.Block.Parent)
+	}
+	if _, evaluated := e.seen[outer.Item]; evaluated && outer.Item.Kind != syntax.Else {
+		return e.describe(outer.Item)
+	}
+	return outer.Item.Describe()
+}
+
+// conditionsOf lists the conditions a FROM depends on, outermost first.
+func (e *evaluation) conditionsOf(it *syntax.Item) []string {
+	var out []string
+	for b := it.Branch; b != nil; b = b.Block.Parent {
+		var s string
+		if b.Item.Kind == syntax.Else {
+			s = fmt.Sprintf("ELSE (line %d)", b.Item.Line)
+		} else {
+			s = b.Item.Describe()
+		}
+		out = append([]string{s}, out...)
+	}
+	if it.Cond != nil {
+		out = append(out, it.Describe())
+	}
+	return out
+}
+
+// liveStage finds the live stage named name defined before stage index
+// before (or anywhere, when before < 0).
+func (e *evaluation) liveStage(name string, before int) *Stage {
+	for i := range e.stages {
+		if before >= 0 && i >= before {
+			break
+		}
+		if e.stages[i].Live && e.stages[i].Name == name {
+			return &e.stages[i]
+		}
+	}
+	return nil
+}
+
+// deadStage finds a dead stage named name.
+func (e *evaluation) deadStage(name string) *Stage {
+	for i := range e.stages {
+		if !e.stages[i].Live && e.stages[i].Name == name {
+			return &e.stages[i]
+		}
+	}
+	return nil
+}
+
+// checkStages reports two live stages with one name, and a target that is
+// turned off.
+func (e *evaluation) checkStages() {
+	first := map[string]int{}
+	for _, s := range e.stages {
+		if !s.Live || s.Name == "" {
+			continue
+		}
+		if l, ok := first[s.Name]; ok {
+			e.errorf(s.Line, "stage %q is already defined at line %d and both are live with these build args: give one another name, or put them in exclusive branches (IF ... ELSE ... END)", s.Name, l)
+			continue
+		}
+		first[s.Name] = s.Line
+	}
+	if t := strings.ToLower(e.opt.Target); t != "" && e.liveStage(t, -1) == nil {
+		if d := e.deadStage(t); d != nil {
+			e.errorf(d.Line, "target stage %q is turned off by %s: change the build args or choose another --target", t, d.OffBy)
+		}
+	}
+}
+
+// checkRefs reports live instructions that refer to a stage that is off,
+// and numbered stage references that the rewrite would shift.
+func (e *evaluation) checkRefs() {
+	for _, it := range e.p.file.Items {
+		refs := e.p.refs[it]
+		if len(refs) == 0 || e.dead[it.Line-1] {
+			continue
+		}
+		for _, r := range refs {
+			name := r.name
+			if r.how == "FROM" {
+				if v, _, err := e.lex.ProcessWord(name, e.global); err == nil {
+					name = v
+				}
+			}
+			name = strings.ToLower(name)
+			if n, err := strconv.Atoi(name); err == nil && r.how != "FROM" {
+				e.checkNumberedRef(it, r, n)
+				continue
+			}
+			if e.liveStage(name, it.Stage) != nil {
+				continue
+			}
+			if d := e.deadStage(name); d != nil {
+				e.errorf(it.Line, "%s=%s refers to stage %q (line %d), which is turned off by %s: guard this instruction with the same condition, or make the stage unconditional", r.how, r.name, d.Name, d.Line, d.OffBy)
+			}
+		}
+	}
+}
+
+func (e *evaluation) checkNumberedRef(it *syntax.Item, r stageRef, n int) {
+	if n < 0 || n >= len(e.stages) {
+		return // upstream reports it
+	}
+	s := e.stages[n]
+	if !s.Live {
+		e.errorf(it.Line, "%s=%d refers to stage %d (line %d), which is turned off by %s: refer to stages by name, and guard this instruction with the same condition", r.how, n, n, s.Line, s.OffBy)
+		return
+	}
+	shifted := 0
+	for _, o := range e.stages[:n] {
+		if !o.Live {
+			shifted++
+		}
+	}
+	if shifted > 0 {
+		e.errorf(it.Line, "%s=%d refers to stage %d by number, but %d stage(s) before it are turned off, so its number would change: name it (FROM ... AS name) and refer to the name", r.how, n, n, shifted)
+	}
+}
+
+// checkRequires resolves the live REQUIREs of every stage and reports
+// stages that are off and cycles.
+func (e *evaluation) checkRequires() {
+	for idx, items := range e.requires {
+		for _, it := range items {
+			for _, a := range it.Args {
+				name := strings.ToLower(a)
+				if s := e.liveStage(name, -1); s != nil {
+					if !slices.ContainsFunc(e.stages[idx].Requires, func(r Requirement) bool { return r.Stage == s.Name }) {
+						e.stages[idx].Requires = append(e.stages[idx].Requires, Requirement{Stage: s.Name, Line: it.Line})
+					}
+				} else if d := e.deadStage(name); d != nil {
+					e.errorf(it.Line, "REQUIRE %s: stage %q (line %d) is turned off by %s: guard the REQUIRE with the same condition (REQUIRE --if=...)", a, d.Name, d.Line, d.OffBy)
+				}
+			}
+		}
+	}
+	e.checkCycles()
+}
+
+// checkCycles reports a stage that requires itself, directly or through
+// other REQUIREs and the stages it builds on.
+func (e *evaluation) checkCycles() {
+	byName := map[string]int{}
+	for i, s := range e.stages {
+		if s.Live && s.Name != "" {
+			if _, ok := byName[s.Name]; !ok {
+				byName[s.Name] = i
+			}
+		}
+	}
+	deps := make([][]int, len(e.stages))
+	for _, it := range e.p.file.Items {
+		if it.Stage < 0 || it.Stage >= len(e.stages) || e.dead[it.Line-1] {
+			continue
+		}
+		for _, r := range e.p.refs[it] {
+			if j, ok := byName[strings.ToLower(r.name)]; ok {
+				deps[it.Stage] = append(deps[it.Stage], j)
+			}
+		}
+	}
+	// state: 0 unvisited, 1 on the path, 2 done.
+	state := make([]int, len(e.stages))
+	var path []string
+	var visit func(i int, via string) bool
+	visit = func(i int, via string) bool {
+		label := e.stageLabel(i)
+		if state[i] == 1 {
+			start := slices.Index(path, label)
+			cycle := append(slices.Clone(path[start:]), label)
+			e.errorf(e.stages[i].Line, "REQUIRE cycle: %s: a stage cannot require itself, directly or through the stages it builds on", strings.Join(cycle, " -> "))
+			return true
+		}
+		if state[i] == 2 {
+			return false
+		}
+		state[i] = 1
+		path = append(path, label)
+		for _, r := range e.stages[i].Requires {
+			if visit(byName[r.Stage], "REQUIRE") {
+				return true
+			}
+		}
+		for _, j := range deps[i] {
+			if visit(j, "") {
+				return true
+			}
+		}
+		path = path[:len(path)-1]
+		state[i] = 2
+		return false
+	}
+	for i := range e.stages {
+		if len(e.stages[i].Requires) > 0 && state[i] == 0 {
+			path = path[:0]
+			if visit(i, "") {
+				return
+			}
+		}
+	}
+}
+
+func (e *evaluation) stageLabel(i int) string {
+	if n := e.stages[i].Name; n != "" {
+		return n
+	}
+	return fmt.Sprintf("stage %d", i)
+}
+
+// output writes the rewritten file: dead lines become "#" (keeping their
+// line ending), --if= flags are cut out, everything else is as written.
+func (e *evaluation) output(dt []byte) []byte {
+	lines := e.p.file.Lines
+	strips := map[int][]*syntax.Span{}
+	for _, s := range e.strip {
+		strips[s.Line] = append(strips[s.Line], s)
+	}
+	out := make([]byte, 0, len(dt))
+	for i, line := range lines {
+		switch {
+		case e.dead[i]:
+			if i == 0 && len(line) >= 3 && string(line[:3]) == "\xEF\xBB\xBF" {
+				out = append(out, line[:3]...)
+			}
+			out = append(out, '#')
+			out = append(out, line[len(trimEOL(line)):]...)
+		case strips[i] != nil:
+			prev := 0
+			spans := strips[i]
+			slices.SortFunc(spans, func(a, b *syntax.Span) int { return a.From - b.From })
+			for _, s := range spans {
+				out = append(out, line[prev:s.From]...)
+				prev = s.To
+			}
+			out = append(out, line[prev:]...)
+		default:
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
 }

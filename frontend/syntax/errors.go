@@ -1,4 +1,4 @@
-package rewrite
+package syntax
 
 import (
 	"fmt"
@@ -49,12 +49,13 @@ func (l ErrorList) Ranges() []parser.Range {
 	return out
 }
 
-func (l *ErrorList) add(file string, line, col int, format string, args ...any) {
+// Add appends an error at line (and column, 0 when unknown) of file.
+func (l *ErrorList) Add(file string, line, col int, format string, args ...any) {
 	*l = append(*l, &Error{File: file, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
 }
 
-// err returns nil for an empty list, else the list sorted by line.
-func (l ErrorList) err() error {
+// Err returns nil for an empty list, else the list sorted by line.
+func (l ErrorList) Err() error {
 	if len(l) == 0 {
 		return nil
 	}

@@ -1,0 +1,319 @@
+package rewrite
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/org/stagefront/frontend/conditions"
+	"github.com/org/stagefront/frontend/syntax"
+)
+
+// automaticArgs are the platform ARGs conditions may read undeclared.
+var automaticArgs = []string{
+	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
+	"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
+}
+
+func isAutomatic(name string) bool { return slices.Contains(automaticArgs, name) }
+
+// prepared is everything about a file that does not depend on the values
+// of a build: its items, compiled conditions and declarations. It is cached
+// by content, so a multi-platform build parses and compiles once.
+type prepared struct {
+	file  *syntax.File
+	errs  syntax.ErrorList
+	conds map[*syntax.Item]*conditions.Condition
+	// args and envs are the parsed ARG and ENV instructions.
+	args map[*syntax.Item]*instructions.ArgCommand
+	envs map[*syntax.Item]*instructions.EnvCommand
+	// stages has one entry per FROM, in file order.
+	stages []*stageDecl
+	// refs are the stage names each instruction refers to.
+	refs map[*syntax.Item][]stageRef
+	// branchOf maps IF, ELSE IF and ELSE items to the branch they open.
+	branchOf map[*syntax.Item]*syntax.Branch
+	// argDecls are all ARG declarations by name, in file order.
+	argDecls map[string][]argDecl
+}
+
+type stageDecl struct {
+	item     *syntax.Item
+	name     string // lower-cased AS name
+	base     string // the image or stage named by FROM, as written
+	platform string
+}
+
+type argDecl struct {
+	item   *syntax.Item
+	global bool
+	kv     instructions.KeyValuePairOptional
+}
+
+// stageRef is a reference from an instruction to another stage.
+type stageRef struct {
+	name string // as written
+	how  string // "FROM", "COPY --from", "RUN --mount from"
+}
+
+var cache = struct {
+	sync.Mutex
+	keys  [][32]byte
+	items map[[32]byte]*prepared
+}{items: map[[32]byte]*prepared{}}
+
+const cacheSize = 16
+
+// prepare parses and compiles dt, using the cache.
+func prepare(name string, dt []byte) (*prepared, error) {
+	h := sha256.New()
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write(dt)
+	var key [32]byte
+	h.Sum(key[:0])
+	cache.Lock()
+	p, ok := cache.items[key]
+	cache.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := prepareUncached(name, dt)
+	if err != nil {
+		return nil, err
+	}
+	cache.Lock()
+	if _, ok := cache.items[key]; !ok {
+		cache.items[key] = p
+		cache.keys = append(cache.keys, key)
+		if len(cache.keys) > cacheSize {
+			delete(cache.items, cache.keys[0])
+			cache.keys = cache.keys[1:]
+		}
+	}
+	cache.Unlock()
+	return p, nil
+}
+
+func prepareUncached(name string, dt []byte) (*prepared, error) {
+	f, err := syntax.Parse(name, dt)
+	var errs syntax.ErrorList
+	if err != nil {
+		el, ok := err.(syntax.ErrorList)
+		if !ok {
+			return nil, err
+		}
+		errs = el
+	}
+	p := &prepared{file: f, errs: errs}
+	if !f.Extended {
+		return p, nil
+	}
+	p.conds = map[*syntax.Item]*conditions.Condition{}
+	p.args = map[*syntax.Item]*instructions.ArgCommand{}
+	p.envs = map[*syntax.Item]*instructions.EnvCommand{}
+	p.refs = map[*syntax.Item][]stageRef{}
+	p.branchOf = map[*syntax.Item]*syntax.Branch{}
+	p.argDecls = map[string][]argDecl{}
+
+	for _, it := range f.Items {
+		if it.Block != nil && it.Kind != syntax.End {
+			for _, br := range it.Block.Branches {
+				if br.Item == it {
+					p.branchOf[it] = br
+				}
+			}
+		}
+		if it.Kind == syntax.Instruction {
+			p.parseInstruction(it)
+		}
+	}
+	p.compile()
+	p.checkRequires()
+	return p, nil
+}
+
+// parseInstruction reads what the rewrite needs from an instruction with
+// BuildKit's own instruction parser. Instructions it rejects are left for
+// the converter to report, with upstream's message.
+func (p *prepared) parseInstruction(it *syntax.Item) {
+	switch it.Keyword {
+	case "from", "arg", "env", "copy", "run":
+	default:
+		return
+	}
+	if (it.Keyword == "copy" || it.Keyword == "run") && !hasFlagPrefix(it.Flags, "--from", "--mount") {
+		return
+	}
+	n := *it.Node
+	n.Flags = it.Flags
+	v, err := instructions.ParseInstruction(&n)
+	if err != nil {
+		if it.Keyword == "from" {
+			p.stages = append(p.stages, &stageDecl{item: it})
+		}
+		return
+	}
+	switch c := v.(type) {
+	case *instructions.Stage:
+		p.stages = append(p.stages, &stageDecl{item: it, name: c.Name, base: c.BaseName, platform: c.Platform})
+		p.refs[it] = []stageRef{{name: c.BaseName, how: "FROM"}}
+	case *instructions.ArgCommand:
+		p.args[it] = c
+		for _, kv := range c.Args {
+			p.argDecls[kv.Key] = append(p.argDecls[kv.Key], argDecl{item: it, global: it.Stage < 0, kv: kv})
+		}
+	case *instructions.EnvCommand:
+		p.envs[it] = c
+	case *instructions.CopyCommand:
+		if c.From != "" {
+			p.refs[it] = []stageRef{{name: c.From, how: "COPY --from"}}
+		}
+	case *instructions.RunCommand:
+		for _, m := range instructions.GetMounts(c) {
+			if m.From != "" {
+				p.refs[it] = append(p.refs[it], stageRef{name: m.From, how: "RUN --mount from"})
+			}
+		}
+	}
+}
+
+func hasFlagPrefix(flags []string, prefixes ...string) bool {
+	for _, f := range flags {
+		for _, p := range prefixes {
+			if strings.HasPrefix(f, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// stageLevel reports whether an item's condition is decided before any
+// stage: global position, a FROM guard, or a block that holds a FROM.
+func stageLevel(it *syntax.Item) bool {
+	if it.Stage < 0 || it.Keyword == "from" {
+		return true
+	}
+	return it.Block != nil && it.Block.HasFrom
+}
+
+// compile compiles every condition against the names in scope at it.
+func (p *prepared) compile() {
+	global := map[string]bool{}
+	var stage map[string]bool
+	for _, it := range p.file.Items {
+		if it.Keyword == "from" {
+			stage = map[string]bool{}
+		}
+		if it.Cond != nil && it.Cond.Text != "" {
+			sc := &scope{p: p, global: global, line: it.Line}
+			if !stageLevel(it) {
+				sc.stage = stage
+			}
+			c, err := conditions.Compile(it.Cond.Text, sc)
+			if err != nil {
+				p.condError(it, err)
+			} else {
+				p.conds[it] = c
+			}
+		}
+		if a, ok := p.args[it]; ok {
+			for _, kv := range a.Args {
+				if it.Stage < 0 {
+					global[kv.Key] = true
+				} else {
+					stage[kv.Key] = true
+				}
+			}
+		}
+	}
+}
+
+// condError records an error of the condition of it, with its column.
+func (p *prepared) condError(it *syntax.Item, err error) {
+	col := 0
+	msg := err.Error()
+	if ce, ok := err.(*conditions.Error); ok && ce.Column > 0 && it.Cond.Column > 0 {
+		col = it.Cond.Column + ce.Column - 1
+	}
+	p.errs.Add(p.file.Name, it.Cond.Line, col, "%s: %s", condLabel(it), msg)
+}
+
+// condLabel names a condition in messages, as in `IF "A == 'x'"`.
+func condLabel(it *syntax.Item) string {
+	switch it.Kind {
+	case syntax.If, syntax.ElseIf:
+		return fmt.Sprintf("%s %s", it.Kind, it.Cond.Text)
+	}
+	return "--if=" + it.Cond.Text
+}
+
+// scope is the set of names a condition at a given place may read.
+type scope struct {
+	p             *prepared
+	global, stage map[string]bool
+	line          int
+}
+
+func (s *scope) Declared(name string) bool {
+	return s.global[name] || s.stage[name] || isAutomatic(name)
+}
+
+func (s *scope) Undeclared(name string) string {
+	if decls := s.p.argDecls[name]; len(decls) > 0 {
+		d := decls[0]
+		where := "in another stage"
+		if d.item.Line > s.line {
+			where = "below this condition"
+		}
+		return fmt.Sprintf("%s is declared at line %d, %s, so this condition cannot see it: conditions read global ARGs (before the first FROM), ARGs declared earlier in the same stage, and the platform ARGs; declare ARG %s above line %d", name, d.item.Line, where, name, s.line)
+	}
+	var names []string
+	for n := range s.global {
+		names = append(names, n)
+	}
+	for n := range s.stage {
+		names = append(names, n)
+	}
+	names = append(names, automaticArgs...)
+	for n := range s.p.argDecls {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if c := conditions.Closest(name, names); c != "" {
+		return fmt.Sprintf("undeclared name %s; did you mean %s? (or declare ARG %s above line %d)", name, c, name, s.line)
+	}
+	return fmt.Sprintf("undeclared name %s: declare ARG %s above line %d (before the first FROM for a global ARG, or in this stage)", name, name, s.line)
+}
+
+// checkRequires reports REQUIRE names that are no stage of the file.
+func (p *prepared) checkRequires() {
+	var names []string
+	for _, s := range p.stages {
+		if s.name != "" {
+			names = append(names, s.name)
+		}
+	}
+	for _, it := range p.file.Items {
+		if it.Kind != syntax.Require {
+			continue
+		}
+		for _, a := range it.Args {
+			if slices.Contains(names, strings.ToLower(a)) {
+				continue
+			}
+			msg := fmt.Sprintf("REQUIRE names %q, which is not a stage of this file", a)
+			if c := conditions.Closest(strings.ToLower(a), names); c != "" {
+				msg += fmt.Sprintf("; did you mean %q?", c)
+			} else if len(names) > 0 {
+				msg += fmt.Sprintf("; the named stages are %s", strings.Join(names, ", "))
+			}
+			p.errs.Add(p.file.Name, it.Line, 0, "%s", msg)
+		}
+	}
+}
+

@@ -1,0 +1,363 @@
+// Package syntax reads an extended Dockerfile with BuildKit's own parser and
+// finds stagefront's extensions in it: IF / ELSE IF / ELSE / END blocks,
+// --if= guards and REQUIRE. It knows nothing of values; see package rewrite.
+package syntax
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// MaxDepth is the deepest nesting of IF blocks accepted.
+const MaxDepth = 64
+
+// Kind says what an item of the file is.
+type Kind int
+
+// The kinds of items.
+const (
+	Instruction Kind = iota // a Dockerfile instruction, maybe guarded
+	If
+	ElseIf
+	Else
+	End
+	Require
+)
+
+var kindNames = map[Kind]string{Instruction: "instruction", If: "IF", ElseIf: "ELSE IF", Else: "ELSE", End: "END", Require: "REQUIRE"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Cond is a condition as written, with where it was written.
+type Cond struct {
+	Text string
+	// Line is 1-based; Column is the 1-based byte column of the text's
+	// first byte in that line, 0 when the text was quoted or spans lines.
+	Line, Column int
+}
+
+// Span is a range of bytes within one line, to remove from the output.
+type Span struct {
+	Line     int // 0-based line index
+	From, To int // byte columns
+}
+
+// Item is one instruction or keyword of the file, in file order.
+type Item struct {
+	Node *parser.Node
+	Kind Kind
+	// Keyword is the instruction lower-cased (from, run, if, require, ...).
+	Keyword string
+	// Line and EndLine are the 1-based lines the item covers, heredocs and
+	// continuations included.
+	Line, EndLine int
+	// Cond is the condition of IF and ELSE IF, or the --if= guard of an
+	// instruction or REQUIRE (nil when there is none).
+	Cond *Cond
+	// Strip is where the --if= flag was written, to remove it.
+	Strip *Span
+	// Args are the stage names of a REQUIRE.
+	Args []string
+	// Branch is the innermost IF branch the item is in, nil at top level.
+	Branch *Branch
+	// Stage is the index of the stage the item belongs to, -1 before the
+	// first FROM.
+	Stage int
+	// Block is the block an IF, ELSE IF, ELSE or END belongs to.
+	Block *Block
+	// Flags are the instruction's --flags as the parser gives them, the
+	// --if= flag excluded.
+	Flags []string
+}
+
+// Block is one IF ... END chain.
+type Block struct {
+	Branches []*Branch
+	// End is the END item, nil when the block is unclosed (an error).
+	End *Item
+	// Parent is the branch the block is nested in, nil at top level.
+	Parent *Branch
+	// HasFrom reports whether the block holds a FROM (it chooses stages).
+	HasFrom bool
+}
+
+// Branch is one arm of a block: IF, ELSE IF or ELSE.
+type Branch struct {
+	Block *Block
+	// Item is the IF, ELSE IF or ELSE line; its Cond is nil for ELSE.
+	Item *Item
+	// Index is the branch's position in the block, from 0.
+	Index int
+}
+
+// Depth returns how many blocks enclose the branch's body.
+func (b *Branch) Depth() int {
+	d := 0
+	for ; b != nil; b = b.Block.Parent {
+		d++
+	}
+	return d
+}
+
+// File is a parsed extended Dockerfile.
+type File struct {
+	Name string
+	// Lines are the file's lines, each with its line ending.
+	Lines [][]byte
+	// Escape is the file's escape token.
+	Escape byte
+	Items  []*Item
+	// Stages are the FROM items, in file order.
+	Stages []*Item
+	// Extended reports whether any extension is used.
+	Extended bool
+	// Warnings are the parser's warnings.
+	Warnings []parser.Warning
+}
+
+// Parse reads dt with BuildKit's parser and finds the extensions. The
+// returned error is a parser error, or an ErrorList of every structural
+// problem (the File is still returned then, for tools).
+func Parse(name string, dt []byte) (*File, error) {
+	res, err := parser.Parse(bytes.NewReader(dt))
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Name: name, Lines: splitLines(dt), Escape: byte(res.EscapeToken), Warnings: res.Warnings}
+	var errs ErrorList
+	p := &parseState{f: f, errs: &errs, stage: -1}
+	for _, n := range res.AST.Children {
+		p.item(n)
+	}
+	for b := p.open; b != nil; b = b.Block.Parent {
+		it := b.Block.Branches[0].Item
+		errs.Add(name, it.Line, 0, "IF without END: close the block opened here with END")
+	}
+	return f, errs.Err()
+}
+
+// splitLines cuts dt after every newline, keeping line endings; a final
+// line without one is kept too.
+func splitLines(dt []byte) [][]byte {
+	lines := make([][]byte, 0, bytes.Count(dt, []byte{'\n'})+1)
+	for len(dt) > 0 {
+		i := bytes.IndexByte(dt, '\n')
+		if i < 0 {
+			lines = append(lines, dt)
+			break
+		}
+		lines = append(lines, dt[:i+1])
+		dt = dt[i+1:]
+	}
+	return lines
+}
+
+type parseState struct {
+	f     *File
+	errs  *ErrorList
+	open  *Branch
+	stage int
+}
+
+func (p *parseState) errorf(line, col int, format string, args ...any) {
+	p.errs.Add(p.f.Name, line, col, format, args...)
+}
+
+func (p *parseState) item(n *parser.Node) {
+	it := &Item{Node: n, Keyword: strings.ToLower(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, Stage: p.stage}
+	switch it.Keyword {
+	case "if":
+		it.Kind = If
+	case "else":
+		it.Kind = Else
+	case "end":
+		it.Kind = End
+	case "require":
+		it.Kind = Require
+	case "from":
+		p.stage++
+		it.Stage = p.stage
+		p.f.Stages = append(p.f.Stages, it)
+		for b := p.open; b != nil; b = b.Block.Parent {
+			b.Block.HasFrom = true
+		}
+	}
+	p.f.Items = append(p.f.Items, it)
+	if it.Kind != Instruction {
+		p.f.Extended = true
+	}
+	hasGuard := false
+	for _, fl := range n.Flags {
+		if fl == "--if" || strings.HasPrefix(fl, "--if=") {
+			hasGuard = true
+		} else {
+			it.Flags = append(it.Flags, fl)
+		}
+	}
+	if it.Kind == Instruction && !hasGuard {
+		return
+	}
+	l := join(p.f.Lines, n.StartLine-1, n.EndLine-1, p.f.Escape)
+	_, words, argsAt := flagWords(l.text, p.f.Escape)
+	args := strings.TrimSpace(string(l.text[argsAt:]))
+	switch it.Kind {
+	case Instruction, Require:
+		p.guard(it, l, words)
+		if it.Kind == Require {
+			p.require(it, args)
+		}
+	case If, Else, End:
+		if len(words) > 0 {
+			p.errorf(it.Line, 0, "%s takes no flags: write the condition after it, as in IF INCLUDE_DOCS", strings.ToUpper(it.Keyword))
+		}
+		p.block(it, l, argsAt, args)
+	}
+}
+
+// guard finds the --if= flag of an instruction or REQUIRE.
+func (p *parseState) guard(it *Item, l *logical, words []word) {
+	p.f.Extended = true
+	found := 0
+	for _, w := range words {
+		if w.value != "--if" && !strings.HasPrefix(w.value, "--if=") {
+			continue
+		}
+		found++
+		if it.Cond != nil {
+			p.errorf(it.Line, 0, "more than one --if= flag: join the conditions with && in one --if=")
+			continue
+		}
+		text, ok := strings.CutPrefix(w.value, "--if=")
+		if !ok || strings.TrimSpace(text) == "" {
+			p.errorf(it.Line, 0, "empty condition in --if=: write one, as in --if=INCLUDE_DOCS or --if=\"TARGETARCH == 'arm64'\"")
+			continue
+		}
+		fromLine, fromCol := l.position(w.from)
+		toLine, toCol := l.position(w.to)
+		if fromLine != toLine {
+			p.errorf(it.Line, 0, "the --if= flag spans several lines: write it on one line")
+			continue
+		}
+		// Remove the trailing blanks too, so the instruction reads as written.
+		line := trimEOL(p.f.Lines[toLine])
+		for toCol < len(line) && (line[toCol] == ' ' || line[toCol] == '\t') {
+			toCol++
+		}
+		it.Strip = &Span{Line: fromLine, From: fromCol, To: toCol}
+		c := &Cond{Text: text, Line: fromLine + 1}
+		if raw := string(p.f.Lines[fromLine][fromCol:]); strings.HasPrefix(raw, "--if="+text) {
+			c.Column = fromCol + len("--if=") + 1
+		}
+		it.Cond = c
+	}
+	if want := len(it.Node.Flags) - len(it.Flags); found != want {
+		p.errorf(it.Line, 0, "cannot find the --if= flag in the text of this instruction: write it right after the instruction name, on its first line")
+	}
+}
+
+// cutWord splits s at its first run of blanks.
+func cutWord(s string) (word, rest string) {
+	i := strings.IndexFunc(s, func(r rune) bool { return r < 0x80 && isSeparator(byte(r)) })
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimSpace(s[i:])
+}
+
+// require reads the stage names of a REQUIRE.
+func (p *parseState) require(it *Item, args string) {
+	if p.stage < 0 {
+		p.errorf(it.Line, 0, "REQUIRE before the first FROM: put it inside the stage that needs the other stages to pass")
+	}
+	it.Args = strings.Fields(args)
+	if len(it.Args) == 0 {
+		p.errorf(it.Line, 0, "REQUIRE names no stage: write the stages that must pass, as in REQUIRE test lint")
+	}
+}
+
+// block handles IF, ELSE [IF] and END.
+func (p *parseState) block(it *Item, l *logical, argsAt int, args string) {
+	switch it.Kind {
+	case If:
+		b := &Block{Parent: p.open}
+		p.openBranch(b, it)
+		if depth := p.open.Depth(); depth > MaxDepth {
+			p.errorf(it.Line, 0, "IF blocks nest %d deep; the limit is %d: flatten them with && or ELSE IF", depth, MaxDepth)
+		}
+		it.Cond = p.condition(it, l, argsAt, args)
+	case Else:
+		if p.open == nil {
+			p.errorf(it.Line, 0, "%s without IF: open a block with IF <condition> first", strings.ToUpper(it.Keyword))
+			return
+		}
+		last := p.open.Block.Branches[len(p.open.Block.Branches)-1].Item
+		b := p.open.Block
+		p.open = b.Parent
+		if kw, rest := cutWord(args); strings.EqualFold(kw, "if") && rest != "" {
+			it.Kind = ElseIf
+			ifAt := strings.Index(strings.ToLower(string(l.text[argsAt:])), "if") + argsAt + 2
+			it.Cond = p.condition(it, l, ifAt, strings.TrimSpace(rest))
+		} else if strings.EqualFold(kw, "if") {
+			it.Kind = ElseIf
+			it.Cond = p.condition(it, l, len(l.text), "")
+		} else if args != "" {
+			p.errorf(it.Line, 0, "unexpected %q after ELSE: write ELSE IF <condition>, or ELSE alone", args)
+		}
+		if last.Kind == Else {
+			p.errorf(it.Line, 0, "%s after ELSE (line %d): the ELSE branch must come last", kindNames[it.Kind], last.Line)
+		}
+		p.openBranch(b, it)
+	case End:
+		if args != "" && !strings.EqualFold(args, "if") {
+			p.errorf(it.Line, 0, "unexpected %q after END: END closes the innermost IF and takes nothing", args)
+		}
+		if p.open == nil {
+			p.errorf(it.Line, 0, "END without IF: remove it, or open a block with IF <condition>")
+			return
+		}
+		it.Block = p.open.Block
+		it.Block.End = it
+		p.open = it.Block.Parent
+	}
+}
+
+func (p *parseState) openBranch(b *Block, it *Item) {
+	br := &Branch{Block: b, Item: it, Index: len(b.Branches)}
+	b.Branches = append(b.Branches, br)
+	it.Block = b
+	p.open = br
+}
+
+// condition records the condition text of an IF or ELSE IF, which starts
+// at offset at of the joined line.
+func (p *parseState) condition(it *Item, l *logical, at int, text string) *Cond {
+	c := &Cond{Text: text, Line: it.Line}
+	if text == "" {
+		p.errorf(it.Line, 0, "empty condition: write one after %s, as in %s INCLUDE_DOCS", strings.ToUpper(it.Keyword), kindNames[it.Kind])
+		return c
+	}
+	for at < len(l.text) && isBlank(l.text[at]) {
+		at++
+	}
+	if line, col := l.position(at); line == it.Line-1 && bytes.HasPrefix(p.f.Lines[line][col:], []byte(text)) {
+		c.Column = col + 1
+	}
+	return c
+}
+
+// Describe renders an item's condition for messages, as in
+// "IF BUILD_ENV == 'dev' (line 12)".
+func (it *Item) Describe() string {
+	switch {
+	case it.Kind == If || it.Kind == ElseIf:
+		return fmt.Sprintf("%s %s (line %d)", kindNames[it.Kind], it.Cond.Text, it.Line)
+	case it.Kind == Else:
+		return fmt.Sprintf("ELSE (line %d)", it.Line)
+	case it.Cond != nil:
+		return fmt.Sprintf("--if=%s (line %d)", it.Cond.Text, it.Line)
+	}
+	return fmt.Sprintf("line %d", it.Line)
+}

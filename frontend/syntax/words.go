@@ -1,0 +1,158 @@
+package syntax
+
+import (
+	"bytes"
+	"unicode"
+)
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// logical is one instruction as BuildKit's parser sees it: its physical
+// lines joined, with a map from each byte back to where it was written.
+type logical struct {
+	text []byte
+	// segs maps text offsets to file positions, in order.
+	segs []segment
+}
+
+type segment struct {
+	at   int // offset in text where the segment starts
+	line int // 0-based line index in the file
+	col  int // byte column in that line where the segment starts
+}
+
+// position maps an offset of the joined text to a 0-based line and byte
+// column of the file.
+func (l *logical) position(off int) (line, col int) {
+	s := l.segs[0]
+	for _, t := range l.segs[1:] {
+		if t.at > off {
+			break
+		}
+		s = t
+	}
+	return s.line, s.col + off - s.at
+}
+
+// join rebuilds the logical line of the instruction that starts at line
+// index first, the way BuildKit's parser does: continuation characters
+// removed, comment and blank lines inside the continuation skipped.
+func join(lines [][]byte, first, last int, escape byte) *logical {
+	l := &logical{}
+	for i := first; i <= last && i < len(lines); i++ {
+		raw := trimEOL(lines[i])
+		col := 0
+		if i == 0 && bytes.HasPrefix(raw, bom) {
+			col = len(bom)
+		}
+		if i == first {
+			rest := bytes.TrimLeftFunc(raw[col:], unicode.IsSpace)
+			col = len(raw) - len(rest)
+		} else if isComment(raw) || len(bytes.TrimLeftFunc(raw, unicode.IsSpace)) == 0 {
+			continue
+		}
+		content, cont := cutContinuation(raw[col:], escape)
+		l.segs = append(l.segs, segment{at: len(l.text), line: i, col: col})
+		l.text = append(l.text, content...)
+		if !cont {
+			break
+		}
+	}
+	if len(l.segs) == 0 {
+		l.segs = []segment{{line: first}}
+	}
+	return l
+}
+
+func trimEOL(b []byte) []byte { return bytes.TrimRight(b, "\r\n") }
+
+func isComment(b []byte) bool {
+	b = bytes.TrimLeftFunc(b, unicode.IsSpace)
+	return len(b) > 0 && b[0] == '#'
+}
+
+// cutContinuation removes a trailing continuation character (the escape
+// token followed only by blanks, and not itself escaped).
+func cutContinuation(b []byte, escape byte) ([]byte, bool) {
+	t := bytes.TrimRight(b, " \t")
+	if len(t) == 0 || t[len(t)-1] != escape {
+		return b, false
+	}
+	if len(t) >= 2 && t[len(t)-2] == escape {
+		return b, false
+	}
+	return t[:len(t)-1], true
+}
+
+// word is one flag word of an instruction, as offsets of the joined text.
+type word struct {
+	from, to int
+	value    string // with quotes and escapes resolved, as the parser gives it
+}
+
+// isBlank mirrors the parser's test of a single byte as a space.
+func isBlank(b byte) bool { return unicode.IsSpace(rune(b)) }
+
+// flagWords splits the joined instruction into its keyword, its leading
+// --flag words and the offset where its arguments start.
+func flagWords(text []byte, escape byte) (keyword string, flags []word, argsAt int) {
+	i := 0
+	for i < len(text) && isBlank(text[i]) {
+		i++
+	}
+	start := i
+	for i < len(text) && !isSeparator(text[i]) {
+		i++
+	}
+	keyword = string(text[start:i])
+	for i < len(text) && isSeparator(text[i]) {
+		i++
+	}
+	for {
+		for i < len(text) && isBlank(text[i]) {
+			i++
+		}
+		if i+1 >= len(text) || text[i] != '-' || text[i+1] != '-' {
+			return keyword, flags, i
+		}
+		w := word{from: i}
+		var val []byte
+		var quote byte
+		for ; i < len(text); i++ {
+			c := text[i]
+			if quote == 0 && isBlank(c) {
+				break
+			}
+			switch {
+			case quote == 0 && (c == '\'' || c == '"'):
+				quote = c
+				continue
+			case quote != 0 && c == quote:
+				quote = 0
+				continue
+			case c == escape:
+				if i+1 == len(text) {
+					continue
+				}
+				i++
+				c = text[i]
+			}
+			val = append(val, c)
+		}
+		w.to = i
+		w.value = string(val)
+		if w.value == "--" && w.to-w.from == 2 {
+			return keyword, flags, i
+		}
+		flags = append(flags, w)
+	}
+}
+
+// isSeparator is the set of bytes the parser splits the keyword off with.
+func isSeparator(b byte) bool {
+	switch b {
+	case ' ', '\t', '\v', '\f', '\r':
+		return true
+	}
+	return false
+}
