@@ -1,0 +1,106 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"maps"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/pkg/errors"
+)
+
+// rewriteFile is the engine; tests substitute it.
+var rewriteFile = rewrite.Rewrite
+
+// converter turns the user's (extended) Dockerfile into LLB for one
+// platform at a time: rewrite for that platform, then the upstream
+// converter on the rewrite, with the ORIGINAL file's source map so that
+// every location shows what the user wrote. Line numbers are the same in
+// both files, which is what makes that valid.
+type converter struct {
+	// orig is the file as the user wrote it.
+	orig []byte
+	// opt is the upstream conversion's options shared by all platforms;
+	// opt.SourceMap maps the original file.
+	opt dockerfile2llb.ConvertOpt
+	// ctxt answers exists(); nil when there is no build context.
+	ctxt rewrite.Context
+}
+
+// buildPlatform is the platform of the builder, as the upstream converter
+// picks it.
+func (cv *converter) buildPlatform() ocispecs.Platform {
+	if len(cv.opt.BuildPlatforms) > 0 {
+		return cv.opt.BuildPlatforms[0]
+	}
+	return platforms.Normalize(platforms.DefaultSpec())
+}
+
+// rewriteOptions are the rewrite's inputs for target platform p. A nil p
+// is the build without --platform: the converter then builds for the
+// builder's platform, so conditions see that platform too, and TARGETARCH
+// in a condition always equals TARGETARCH in a RUN of the same build.
+func (cv *converter) rewriteOptions(p *ocispecs.Platform) rewrite.Options {
+	bp := cv.buildPlatform()
+	tp := bp
+	if p != nil {
+		tp = *p
+	}
+	filename := "Dockerfile"
+	if cv.opt.SourceMap != nil && cv.opt.SourceMap.Filename != "" {
+		filename = cv.opt.SourceMap.Filename
+	}
+	return rewrite.Options{
+		Filename:       filename,
+		BuildArgs:      maps.Clone(cv.opt.BuildArgs),
+		TargetPlatform: tp,
+		BuildPlatform:  bp,
+		Target:         cv.opt.Target,
+		Context:        cv.ctxt,
+	}
+}
+
+// rewrite runs the engine for platform p. Its errors come back with the
+// user's lines attached.
+func (cv *converter) rewrite(ctx context.Context, p *ocispecs.Platform) (*rewrite.Result, error) {
+	res, err := rewriteFile(ctx, cv.orig, cv.rewriteOptions(p))
+	if err != nil {
+		return nil, withRewriteSource(err, cv.opt.SourceMap)
+	}
+	if res == nil {
+		return nil, errors.New("stagefront: internal error: the rewrite returned no result")
+	}
+	if a, b := bytes.Count(cv.orig, []byte("\n")), bytes.Count(res.Dockerfile, []byte("\n")); a != b {
+		return nil, errors.Errorf("stagefront: internal error: the rewrite has %d lines, the Dockerfile %d", b+1, a+1)
+	}
+	return res, nil
+}
+
+// platformOpt is the upstream ConvertOpt for platform p, as upstream sets
+// it per platform: its own copy of the build args (the converter writes
+// to them) and warnings only when warn is set.
+func (cv *converter) platformOpt(p *ocispecs.Platform, warn bool) dockerfile2llb.ConvertOpt {
+	opt := cv.opt
+	opt.BuildArgs = maps.Clone(opt.BuildArgs)
+	opt.TargetPlatform = p
+	if !warn {
+		opt.Warn = nil
+	}
+	return opt
+}
+
+// toLLB converts the file for platform p (nil: the default platform).
+func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool) (*dockerfile2llb.Result, *rewrite.Result, error) {
+	rw, err := cv.rewrite(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, cv.platformOpt(p, warn))
+	if err != nil {
+		return nil, rw, err
+	}
+	return res, rw, nil
+}

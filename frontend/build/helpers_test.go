@@ -1,0 +1,143 @@
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/org/stagefront/frontend/rewrite"
+)
+
+// stubResolver answers every image lookup with a one-layer image for the
+// requested platform (a DiffID, so the stage is not treated as scratch).
+type stubResolver struct{}
+
+func (stubResolver) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	p := platforms.DefaultSpec()
+	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
+		p = *opt.ImageOpt.Platform
+	}
+	img := ocispecs.Image{
+		Platform: p,
+		RootFS:   ocispecs.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromString("layer of " + ref)}},
+		Config: ocispecs.ImageConfig{
+			Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+			WorkingDir: "/",
+		},
+	}
+	dt, err := json.Marshal(img)
+	if err != nil {
+		return "", "", nil, err
+	}
+	return ref, digest.FromString("manifest of " + ref), dt, nil
+}
+
+var (
+	sourceMapsMu sync.Mutex
+	sourceMaps   = map[string]*llb.SourceMap{}
+)
+
+// fixedUnique makes local sources marshal the same every time (BuildKit
+// gives each Marshal of a local source a random unique ID).
+var fixedUnique = llb.LocalUniqueID("stagefront-test")
+
+// sourceMapFor is a source map for dt as ReadEntrypoint makes one: with
+// a Definition (DockerfileLint needs it). The same content gets the same
+// map (a local source is unique per call), as both conversions of one
+// build share one map.
+func sourceMapFor(t testing.TB, dt []byte) *llb.SourceMap {
+	t.Helper()
+	sourceMapsMu.Lock()
+	defer sourceMapsMu.Unlock()
+	if sm, ok := sourceMaps[string(dt)]; ok {
+		return sm
+	}
+	st := llb.Local(dockerui.DefaultLocalNameDockerfile, llb.FollowPaths([]string{"Dockerfile"}))
+	sm := llb.NewSourceMap(&st, "Dockerfile", "Dockerfile", dt)
+	def, err := st.Marshal(context.Background(), fixedUnique)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm.Definition = def
+	sourceMaps[string(dt)] = sm
+	return sm
+}
+
+// warning is one converter warning, as recorded by a test.
+type warning struct {
+	Rule, Msg string
+	Lines     []int
+}
+
+type warnings struct {
+	mu   sync.Mutex
+	list []warning
+}
+
+func (w *warnings) fn(rule, _, _, msg string, loc []parser.Range) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var lines []int
+	for _, r := range loc {
+		lines = append(lines, r.Start.Line)
+	}
+	w.list = append(w.list, warning{rule, msg, lines})
+}
+
+// testConvertOpt is a ConvertOpt for in-process conversion.
+func testConvertOpt(t testing.TB, dt []byte, args map[string]string, target string, w *warnings) dockerfile2llb.ConvertOpt {
+	caps := pb.Caps.CapSet(pb.Caps.All())
+	opt := dockerfile2llb.ConvertOpt{
+		Config: dockerui.Config{
+			BuildArgs:      args,
+			Target:         target,
+			BuildPlatforms: []ocispecs.Platform{platforms.MustParse("linux/amd64")},
+		},
+		SourceMap:    sourceMapFor(t, dt),
+		MetaResolver: stubResolver{},
+		LLBCaps:      &caps,
+	}
+	if w != nil {
+		opt.Warn = w.fn
+	}
+	return opt
+}
+
+// identityRewrite stands in for the engine: the file unchanged.
+func identityRewrite(ctx context.Context, dt []byte, opt rewrite.Options) (*rewrite.Result, error) {
+	return &rewrite.Result{Dockerfile: dt}, nil
+}
+
+// withRewrite substitutes the engine for one test.
+func withRewrite(t *testing.T, fn func(context.Context, []byte, rewrite.Options) (*rewrite.Result, error)) {
+	t.Helper()
+	old := rewriteFile
+	rewriteFile = fn
+	t.Cleanup(func() { rewriteFile = old })
+}
+
+// realRewriteReady reports whether the engine is implemented yet.
+func realRewriteReady() bool {
+	_, err := rewrite.Rewrite(context.Background(), []byte("FROM scratch\n"), rewrite.Options{})
+	return err == nil || !strings.Contains(err.Error(), "not implemented")
+}
+
+// defDigest is the digest of an LLB definition's ops, in order.
+func defDigest(def [][]byte) digest.Digest {
+	d := digest.Canonical.Digester()
+	for _, op := range def {
+		d.Hash().Write([]byte(digest.FromBytes(op)))
+	}
+	return d.Digest()
+}
