@@ -1,12 +1,231 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/org/stagefront/frontend/rewrite"
 )
+
+const usage = `stagefront — the extended Dockerfile frontend, offline.
+
+Usage:
+  stagefront rewrite [flags]   print the standard Dockerfile a build will convert
+  stagefront outline [flags]   list the flags the conditions read, with docs and values
+  stagefront help [command]    show help
+
+With no arguments the binary serves the BuildKit gateway API (BuildKit runs
+it for '# syntax=org/stagefront').
+
+Run 'stagefront COMMAND --help' for a command's flags.
+`
+
+// command is one CLI subcommand.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, in *input, stdout io.Writer) error
+}
+
+var commands = []command{
+	{"rewrite", "print the rewritten, standard Dockerfile for the given build args and platform", runRewrite},
+	{"outline", "list every flag the conditions on the target's path read: doc comment, default, value and the lines it guards", runOutline},
+}
 
 // runCLI runs the stagefront command line and returns the exit code.
 func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "stagefront: CLI being written")
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		if len(args) > 1 {
+			return runCLI([]string{args[1], "--help"}, stdin, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		in, err := parseInput(c, args[1:], stdin, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "stagefront %s: %v\n", c.name, err)
+			return 2
+		}
+		if err := c.run(context.Background(), in, stdout); err != nil {
+			var el rewrite.ErrorList
+			if errors.As(err, &el) {
+				for _, e := range el {
+					fmt.Fprintln(stderr, e.Error())
+				}
+			} else {
+				fmt.Fprintf(stderr, "%s: %v\n", in.filename, err)
+			}
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintf(stderr, "stagefront: unknown command %q\n\n%s", args[0], usage)
 	return 2
+}
+
+// input is what every command reads: the file and the build's values.
+type input struct {
+	filename string
+	data     []byte
+	opt      rewrite.Options
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*input, error) {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "Dockerfile", "the extended Dockerfile, or - for standard input")
+	fs.StringVar(file, "file", "Dockerfile", "same as -f")
+	var buildArgs multiFlag
+	fs.Var(&buildArgs, "build-arg", "a build arg, `NAME=VALUE` (or NAME to take it from the environment); repeat for more")
+	platform := fs.String("platform", "", "the target platform, `os/arch[/variant]` (default: this machine's)")
+	target := fs.String("target", "", "the stage to build (default: the last live stage)")
+	contextDir := fs.String("context", "", "the build context `DIR` that exists() looks in (default: the Dockerfile's directory)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: stagefront %s [flags]\n\n%s.\n\nFlags:\n", c.name, strings.ToUpper(c.summary[:1])+c.summary[1:])
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: the Dockerfile is given with -f", fs.Arg(0))
+	}
+	in := &input{filename: *file}
+	var err error
+	if *file == "-" {
+		in.filename = "Dockerfile"
+		in.data, err = io.ReadAll(stdin)
+	} else {
+		in.data, err = os.ReadFile(*file)
+	}
+	if err != nil {
+		return nil, err
+	}
+	in.opt = rewrite.Options{Filename: in.filename, Target: *target, BuildArgs: map[string]string{}}
+	for _, a := range buildArgs {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		in.opt.BuildArgs[k] = v
+	}
+	in.opt.BuildPlatform = platforms.Normalize(platforms.DefaultSpec())
+	in.opt.TargetPlatform = in.opt.BuildPlatform
+	if *platform != "" {
+		p, err := platforms.Parse(*platform)
+		if err != nil {
+			return nil, fmt.Errorf("--platform: %w", err)
+		}
+		in.opt.TargetPlatform = platforms.Normalize(p)
+	}
+	dir := *contextDir
+	if dir == "" {
+		dir = "."
+		if *file != "-" {
+			dir = filepath.Dir(*file)
+		}
+	}
+	if in.opt.Context, err = rewrite.NewDirContext(dir); err != nil {
+		return nil, fmt.Errorf("reading the context %s: %w", dir, err)
+	}
+	return in, nil
+}
+
+func runRewrite(ctx context.Context, in *input, stdout io.Writer) error {
+	in.opt.Annotate = true
+	res, err := rewrite.Rewrite(ctx, in.data, in.opt)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(res.Dockerfile)
+	return err
+}
+
+func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
+	res, err := rewrite.Rewrite(ctx, in.data, in.opt)
+	if err != nil {
+		return err
+	}
+	if len(res.Flags) == 0 {
+		fmt.Fprintln(stdout, "No conditions on the target's path read any flag.")
+	}
+	for _, f := range res.Flags {
+		fmt.Fprintf(stdout, "%s\n", f.Name)
+		if f.Doc != "" {
+			fmt.Fprintf(stdout, "  %s\n", f.Doc)
+		}
+		switch {
+		case f.Automatic:
+			fmt.Fprintf(stdout, "  automatic platform ARG\n")
+		case f.Line > 0:
+			fmt.Fprintf(stdout, "  declared: line %d, default %q\n", f.Line, f.Default)
+		}
+		if f.Defined {
+			fmt.Fprintf(stdout, "  value:    %q\n", f.Value)
+		} else {
+			fmt.Fprintf(stdout, "  value:    (unset)\n")
+		}
+		fmt.Fprintf(stdout, "  guards:   %s\n", joinLines(f.UsedAt))
+	}
+	var conditional []rewrite.Stage
+	for _, s := range res.Stages {
+		if len(s.Conditions) > 0 || len(s.Requires) > 0 {
+			conditional = append(conditional, s)
+		}
+	}
+	if len(conditional) > 0 {
+		fmt.Fprintln(stdout, "\nStages:")
+	}
+	for _, s := range conditional {
+		name := s.Name
+		if name == "" {
+			name = fmt.Sprintf("stage %d", s.Index)
+		}
+		state := "live"
+		if !s.Live {
+			state = "off: " + s.OffBy
+		}
+		fmt.Fprintf(stdout, "  %s (line %d): %s\n", name, s.Line, state)
+		if len(s.Conditions) > 0 {
+			fmt.Fprintf(stdout, "    when: %s\n", strings.Join(s.Conditions, " and "))
+		}
+		if len(s.Requires) > 0 {
+			var names []string
+			for _, r := range s.Requires {
+				names = append(names, r.Stage)
+			}
+			sort.Strings(names)
+			fmt.Fprintf(stdout, "    requires: %s\n", strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+func joinLines(lines []int) string {
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = fmt.Sprintf("line %d", l)
+	}
+	return strings.Join(parts, ", ")
 }

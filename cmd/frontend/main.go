@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 {
+	if len(os.Args) > 1 || !underBuildKit() {
 		os.Exit(runCLI(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	if err := grpcclient.RunFromEnvironment(appcontext.Context(), build.Build); err != nil {
@@ -22,3 +22,9 @@ func main() {
 	}
 }
 
+
+// underBuildKit reports whether BuildKit started this process as a gateway
+// frontend (it always passes the session and product in the environment).
+func underBuildKit() bool {
+	return os.Getenv("BUILDKIT_SESSION_ID") != "" || os.Getenv("BUILDKIT_EXPORTEDPRODUCT") != ""
+}

@@ -27,6 +27,10 @@ type Options struct {
 	Target string
 	// Context answers exists(); when nil, exists() is an error.
 	Context Context
+	// Annotate writes each live REQUIRE as a comment naming the stages it
+	// requires, for people reading the rewrite (the CLI); otherwise it
+	// becomes "#" like every other extension line.
+	Annotate bool
 }
 
 // Context gives conditions a read-only view of the build context.

@@ -316,4 +316,3 @@ func (p *prepared) checkRequires() {
 		}
 	}
 }
-

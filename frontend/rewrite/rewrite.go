@@ -629,9 +629,20 @@ func (e *evaluation) output(dt []byte) []byte {
 	for _, s := range e.strip {
 		strips[s.Line] = append(strips[s.Line], s)
 	}
+	notes := map[int]string{}
+	if e.opt.Annotate {
+		for _, items := range e.requires {
+			for _, it := range items {
+				notes[it.Line-1] = "# REQUIRE " + strings.Join(it.Args, " ") + " (stagefront: these stages must pass)"
+			}
+		}
+	}
 	out := make([]byte, 0, len(dt))
 	for i, line := range lines {
 		switch {
+		case notes[i] != "":
+			out = append(out, notes[i]...)
+			out = append(out, line[len(trimEOL(line)):]...)
 		case e.dead[i]:
 			if i == 0 && len(line) >= 3 && string(line[:3]) == "\xEF\xBB\xBF" {
 				out = append(out, line[:3]...)
