@@ -22,7 +22,6 @@ func main() {
 	}
 }
 
-
 // underBuildKit reports whether BuildKit started this process as a gateway
 // frontend (it always passes the session and product in the environment).
 func underBuildKit() bool {
