@@ -157,6 +157,8 @@ func (c *Condition) resolve(n *ast.Node, scope Scope, boolean bool) error {
 		return c.resolve(&node.Exp2, scope, boolean)
 	case *ast.CallNode:
 		return c.resolveCall(node, scope)
+	case *ast.BuiltinNode:
+		return unknownFunction(node, node.Name)
 	case *ast.ArrayNode:
 		for i := range node.Nodes {
 			if err := c.resolve(&node.Nodes[i], scope, false); err != nil {
@@ -204,12 +206,16 @@ func (c *Condition) resolveCall(node *ast.CallNode, scope Scope) error {
 		node.Arguments[0] = &ast.StringNode{Value: name}
 		return nil
 	default:
-		msg := fmt.Sprintf("unknown function %s(): conditions can call exists(\"path\") and defined(NAME)", callee.Value)
-		if s := closest(callee.Value, []string{FuncExists, FuncDefined}); s != "" {
-			msg = fmt.Sprintf("unknown function %s(); did you mean %s()? Conditions can call exists(\"path\") and defined(NAME)", callee.Value, s)
-		}
-		return nodeError(node, "%s", msg)
+		return unknownFunction(node, callee.Value)
 	}
+}
+
+func unknownFunction(node ast.Node, name string) error {
+	msg := fmt.Sprintf("unknown function %s(): conditions can call exists(\"path\") and defined(NAME)", name)
+	if s := closest(name, []string{FuncExists, FuncDefined}); s != "" {
+		msg = fmt.Sprintf("unknown function %s(); did you mean %s()? Conditions can call exists(\"path\") and defined(NAME)", name, s)
+	}
+	return nodeError(node, "%s", msg)
 }
 
 func (c *Condition) use(id *ast.IdentifierNode, scope Scope) error {

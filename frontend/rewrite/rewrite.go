@@ -222,7 +222,7 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	}
 	if !live || it.Kind == syntax.Require {
 		e.kill(it)
-		if live {
+		if live && it.Kind == syntax.Require && e.cur >= 0 {
 			e.requires[e.cur] = append(e.requires[e.cur], it)
 		}
 		return

@@ -1,0 +1,340 @@
+package rewrite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/containerd/platforms"
+)
+
+// df joins lines into a Dockerfile, one "\n" after each.
+func df(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+
+type fakeContext map[string]bool
+
+func (f fakeContext) Exists(_ context.Context, p string) (bool, error) { return f[p], nil }
+
+func run(t *testing.T, in string, args map[string]string, platform string, mod func(*Options)) (*Result, error) {
+	t.Helper()
+	opt := Options{BuildArgs: args, BuildPlatform: platforms.MustParse("linux/amd64"), TargetPlatform: platforms.MustParse("linux/amd64")}
+	if platform != "" {
+		opt.TargetPlatform = platforms.MustParse(platform)
+	}
+	if mod != nil {
+		mod(&opt)
+	}
+	return Rewrite(context.Background(), []byte(in), opt)
+}
+
+func TestRewrite(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		in       string
+		args     map[string]string
+		platform string
+		mod      func(*Options)
+		want     string
+	}{{
+		name: "no extension is byte-identical",
+		in:   df("FROM busybox AS a", "RUN if true; then \\", "  echo hi; \\", "fi", "FROM a", "COPY --from=a / /"),
+		want: df("FROM busybox AS a", "RUN if true; then \\", "  echo hi; \\", "fi", "FROM a", "COPY --from=a / /"),
+	}, {
+		name: "IF true keeps the body, blanks the keywords",
+		in:   df("ARG X=1", "FROM scratch", "IF X", "COPY a /a", "END", "COPY b /b"),
+		want: df("ARG X=1", "FROM scratch", "#", "COPY a /a", "#", "COPY b /b"),
+	}, {
+		name: "IF false blanks the body",
+		in:   df("ARG X=off", "FROM scratch", "IF X", "COPY a /a", "END", "COPY b /b"),
+		want: df("ARG X=off", "FROM scratch", "#", "#", "#", "COPY b /b"),
+	}, {
+		name: "ELSE IF and ELSE pick one branch",
+		in:   df("ARG E=stage", "FROM scratch", "IF E == 'dev'", "COPY d /", "ELSE IF E == 'stage'", "COPY s /", "ELSE", "COPY p /", "END"),
+		want: df("ARG E=stage", "FROM scratch", "#", "#", "#", "COPY s /", "#", "#", "#"),
+	}, {
+		name: "first true branch wins",
+		in:   df("ARG E=x", "FROM scratch", "IF E == 'x'", "COPY 1 /", "ELSE IF E startsWith 'x'", "COPY 2 /", "END"),
+		want: df("ARG E=x", "FROM scratch", "#", "COPY 1 /", "#", "#", "#"),
+	}, {
+		name: "ELSE when nothing holds",
+		in:   df("ARG E=prod", "FROM scratch", "IF E == 'dev'", "COPY d /", "ELSE", "COPY p /", "END"),
+		want: df("ARG E=prod", "FROM scratch", "#", "#", "#", "COPY p /", "#"),
+	}, {
+		name: "keywords are case-insensitive",
+		in:   df("ARG E=b", "FROM scratch", "if E == 'a'", "COPY a /", "Else If E == 'b'", "COPY b /", "else", "COPY c /", "end"),
+		want: df("ARG E=b", "FROM scratch", "#", "#", "#", "COPY b /", "#", "#", "#"),
+	}, {
+		name: "nested blocks",
+		in:   df("ARG A=1", "ARG B=0", "FROM scratch", "IF A", "IF B", "COPY ab /", "ELSE", "COPY a /", "END", "END"),
+		want: df("ARG A=1", "ARG B=0", "FROM scratch", "#", "#", "#", "#", "COPY a /", "#", "#"),
+	}, {
+		name: "nested block under a false IF is not evaluated",
+		in:   df("ARG A=0", "ARG B=notabool", "FROM scratch", "IF A", "IF B", "COPY x /", "END", "END"),
+		want: df("ARG A=0", "ARG B=notabool", "FROM scratch", "#", "#", "#", "#", "#"),
+	}, {
+		name: "--if stripped in place, quoted or not",
+		in:   df("ARG DOCS=true", "FROM scratch", "COPY --if=DOCS --chown=1 a /a", `RUN --if="TARGETARCH == 'amd64'" echo amd`, "RUN --if='TARGETARCH == \"arm64\"' echo arm"),
+		want: df("ARG DOCS=true", "FROM scratch", "COPY --chown=1 a /a", "RUN echo amd", "#"),
+	}, {
+		name:     "per-platform: arm64 keeps the other line",
+		platform: "linux/arm64",
+		in:       df("FROM scratch", `RUN --if="TARGETARCH == 'amd64'" echo amd`, "RUN --if='TARGETARCH == \"arm64\"' echo arm"),
+		want:     df("FROM scratch", "#", "RUN echo arm"),
+	}, {
+		name:     "TARGETPLATFORM and variants",
+		platform: "linux/arm/v7",
+		in:       df("FROM scratch", "IF TARGETPLATFORM == 'linux/arm/v7' && TARGETVARIANT == 'v7' && defined(TARGETVARIANT)", "COPY v7 /", "END"),
+		want:     df("FROM scratch", "#", "COPY v7 /", "#"),
+	}, {
+		name: "a guarded FROM turns off its whole stage",
+		in:   df("ARG DOCS=false", "FROM --if=DOCS busybox AS docs", "RUN make docs", "COPY x /", "FROM scratch", "COPY --if=DOCS --from=docs /site /docs"),
+		want: df("ARG DOCS=false", "#", "#", "#", "FROM scratch", "#"),
+	}, {
+		name: "alternative stages with one name in exclusive branches",
+		in:   df("ARG BUILD_ENV=production", "IF BUILD_ENV == 'development'", "FROM busybox AS final", "RUN echo dev", "ELSE", "FROM scratch AS final", "COPY app /", "END"),
+		want: df("ARG BUILD_ENV=production", "#", "#", "#", "#", "FROM scratch AS final", "COPY app /", "#"),
+	}, {
+		name: "instructions after END belong to the stage before",
+		args: map[string]string{"BUILD_ENV": "development"},
+		in:   df("ARG BUILD_ENV=production", "IF BUILD_ENV == 'development'", "FROM busybox AS final", "ELSE", "FROM scratch AS final", "END", "COPY app /"),
+		want: df("ARG BUILD_ENV=production", "#", "FROM busybox AS final", "#", "#", "#", "#"),
+	}, {
+		name: "a build arg overrides the default",
+		args: map[string]string{"DOCS": "yes"},
+		in:   df("ARG DOCS=no", "FROM scratch", "COPY --if=DOCS a /"),
+		want: df("ARG DOCS=no", "FROM scratch", "COPY a /"),
+	}, {
+		name: "defaults expand like upstream",
+		in:   df("ARG A=1", "ARG B=${A:+on}", "ARG C=${UNSET:-off}", "FROM scratch", "COPY --if=B b /", "COPY --if=C c /"),
+		want: df("ARG A=1", "ARG B=${A:+on}", "ARG C=${UNSET:-off}", "FROM scratch", "COPY b /", "#"),
+	}, {
+		name: "global ARGs expand in global defaults, with the platform ARGs",
+		in:   df("ARG P=${TARGETARCH}-x", "FROM scratch", "COPY --if=\"P == 'amd64-x'\" a /"),
+		want: df("ARG P=${TARGETARCH}-x", "FROM scratch", "COPY a /"),
+	}, {
+		name: "stage ARGs shadow globals; a bare stage ARG inherits the global",
+		in:   df("ARG A=1", "ARG B=1", "FROM scratch", "ARG A=0", "ARG B", "COPY --if=A a /", "COPY --if=B b /"),
+		want: df("ARG A=1", "ARG B=1", "FROM scratch", "ARG A=0", "ARG B", "#", "COPY b /"),
+	}, {
+		name: "conditions see globals in stages without redeclaring",
+		in:   df("ARG DOCS=1", "FROM scratch", "IF DOCS", "COPY d /", "END"),
+		want: df("ARG DOCS=1", "FROM scratch", "#", "COPY d /", "#"),
+	}, {
+		name: "defined() and empty values",
+		args: map[string]string{"B": ""},
+		in:   df("ARG A", "ARG B", "FROM scratch", "COPY --if=defined(A) a /", "COPY --if=defined(B) b /", "COPY --if=!A c /"),
+		want: df("ARG A", "ARG B", "FROM scratch", "#", "COPY b /", "COPY c /"),
+	}, {
+		name: "operators: in, matches, endsWith, contains, !, ||, parentheses",
+		in:   df("ARG V=1.22.3", "FROM scratch", "COPY --if=\"V in ['1.22.3', '1.23']\" a /", "COPY --if=\"V matches '^1[.]2[0-9]'\" b /", "COPY --if=\"!(V endsWith '.3') || V contains 'x'\" c /"),
+		want: df("ARG V=1.22.3", "FROM scratch", "COPY a /", "COPY b /", "#"),
+	}, {
+		name: "exists() asks the context",
+		mod:  func(o *Options) { o.Context = fakeContext{"docs": true} },
+		in:   df("FROM scratch", "COPY --if='exists(\"docs/\")' docs /docs", "COPY --if='exists(\"missing\")' missing /m"),
+		want: df("FROM scratch", "COPY docs /docs", "#"),
+	}, {
+		name: "shell if/else/end inside RUN continuations and heredocs is shell",
+		in: df("ARG X=0", "FROM busybox", "IF X", "RUN echo x", "END", "RUN if [ -f a ]; then \\", "if true; then echo; fi; \\", "else \\", "  end; \\", "fi",
+			"RUN <<EOF", "IF something", "END", "else", "EOF"),
+		want: df("ARG X=0", "FROM busybox", "#", "#", "#", "RUN if [ -f a ]; then \\", "if true; then echo; fi; \\", "else \\", "  end; \\", "fi",
+			"RUN <<EOF", "IF something", "END", "else", "EOF"),
+	}, {
+		name: "a dead heredoc instruction is blanked whole",
+		in:   df("ARG X=0", "FROM busybox", "RUN --if=X <<EOF", "IF inside", "END", "EOF", "RUN true"),
+		want: df("ARG X=0", "FROM busybox", "#", "#", "#", "#", "RUN true"),
+	}, {
+		name: "--if on a continuation line, with comments inside the continuation",
+		in:   df("ARG X=1", "FROM busybox", "COPY \\", "  # a comment", "  --if=X \\", "  --chown=1 \\", "", "  a /a"),
+		want: df("ARG X=1", "FROM busybox", "COPY \\", "  # a comment", "  \\", "  --chown=1 \\", "", "  a /a"),
+	}, {
+		name: "a dead instruction with comments inside its continuation",
+		in:   df("ARG X=0", "FROM busybox", "RUN --if=X echo \\", "# comment", "  more", "RUN true"),
+		want: df("ARG X=0", "FROM busybox", "#", "#", "#", "RUN true"),
+	}, {
+		name: "CRLF line endings are kept",
+		in:   "ARG X=0\r\nFROM scratch\r\nIF X\r\nCOPY a /\r\nEND\r\nCOPY --if=!X b /\r\n",
+		want: "ARG X=0\r\nFROM scratch\r\n#\r\n#\r\n#\r\nCOPY b /\r\n",
+	}, {
+		name: "a BOM is kept",
+		in:   "\xEF\xBB\xBFIF TARGETOS == 'linux'\nFROM scratch\nEND\n",
+		want: "\xEF\xBB\xBF#\nFROM scratch\n#\n",
+	}, {
+		name: "the escape directive and backtick continuations",
+		in:   df("# escape=`", "ARG X=1", "FROM scratch", "COPY --if=X `", "  --chown=1 a /a", "IF !X", "COPY b /", "END"),
+		want: df("# escape=`", "ARG X=1", "FROM scratch", "COPY `", "  --chown=1 a /a", "#", "#", "#"),
+	}, {
+		name: "directives stay",
+		in:   df("# syntax=org/stagefront", "# check=skip=all", "ARG X=0", "FROM scratch", "COPY --if=X a /"),
+		want: df("# syntax=org/stagefront", "# check=skip=all", "ARG X=0", "FROM scratch", "#"),
+	}, {
+		name: "a dead ARG declares nothing",
+		in:   df("ARG A=1", "FROM scratch", "ARG --if=false B=1", "ARG C=1", "COPY --if=defined(B) b /", "COPY --if=C c /"),
+		want: df("ARG A=1", "FROM scratch", "#", "ARG C=1", "#", "COPY c /"),
+	}, {
+		name: "no final newline",
+		in:   "ARG X=0\nFROM scratch\nCOPY --if=X a /",
+		want: "ARG X=0\nFROM scratch\n#",
+	}, {
+		name: "REQUIRE is blanked for the converter",
+		in:   df("FROM busybox AS test", "RUN true", "FROM scratch", "REQUIRE test", "COPY a /"),
+		want: df("FROM busybox AS test", "RUN true", "FROM scratch", "#", "COPY a /"),
+	}, {
+		name: "REQUIRE is annotated for people",
+		mod:  func(o *Options) { o.Annotate = true },
+		in:   df("FROM busybox AS test", "FROM busybox AS lint", "FROM scratch", "REQUIRE test lint", "REQUIRE --if=false lint", "COPY a /"),
+		want: df("FROM busybox AS test", "FROM busybox AS lint", "FROM scratch", "# REQUIRE test lint (stagefront: these stages must pass)", "#", "COPY a /"),
+	}, {
+		name: "a numbered reference is fine when nothing before it is off",
+		in:   df("ARG X=0", "FROM busybox", "FROM busybox", "COPY --from=0 / /", "FROM --if=X scratch"),
+		want: df("ARG X=0", "FROM busybox", "FROM busybox", "COPY --from=0 / /", "#"),
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := run(t, tc.in, tc.args, tc.platform, tc.mod)
+			if err != nil {
+				t.Fatalf("unexpected error:\n%v", err)
+			}
+			if got := string(res.Dockerfile); got != tc.want {
+				t.Errorf("rewrite mismatch\n--- got\n%s--- want\n%s", got, tc.want)
+			}
+			if strings.Count(string(res.Dockerfile), "\n") != strings.Count(tc.in, "\n") {
+				t.Errorf("line count changed")
+			}
+		})
+	}
+}
+
+func TestRewriteErrors(t *testing.T) {
+	deep := "ARG X=1\nFROM scratch\n" + strings.Repeat("IF X\n", 65) + strings.Repeat("END\n", 65)
+	for _, tc := range []struct {
+		name string
+		in   string
+		args map[string]string
+		mod  func(*Options)
+		// want are "LINE: substring" pairs, one per expected error, in order.
+		want []string
+	}{
+		{"ELSE without IF", df("FROM scratch", "ELSE"), nil, nil, []string{"2: ELSE without IF"}},
+		{"END without IF", df("FROM scratch", "END"), nil, nil, []string{"2: END without IF"}},
+		{"ELSE after ELSE", df("FROM scratch", "IF true", "ELSE", "ELSE", "END"), nil, nil, []string{"4: ELSE after ELSE (line 3)"}},
+		{"ELSE IF after ELSE", df("FROM scratch", "IF true", "ELSE", "ELSE IF true", "END"), nil, nil, []string{"4: ELSE IF after ELSE (line 3)"}},
+		{"unclosed IF reported at the IF", df("FROM scratch", "IF true", "IF false", "END", "COPY a /"), nil, nil, []string{"2: IF without END"}},
+		{"empty IF", df("FROM scratch", "IF", "END"), nil, nil, []string{"2: empty condition"}},
+		{"empty ELSE IF", df("FROM scratch", "IF true", "ELSE IF", "END"), nil, nil, []string{"3: empty condition"}},
+		{"empty --if", df("FROM scratch", "COPY --if= a /"), nil, nil, []string{"2: empty condition in --if="}},
+		{"text after ELSE", df("FROM scratch", "IF true", "ELSE true", "END"), nil, nil, []string{`3: unexpected "true" after ELSE`}},
+		{"syntax error with its column", df("ARG A=1", "FROM scratch", "IF A == 'x' &&", "END"), nil, nil, []string{"3:14: IF A == 'x' &&: syntax error in condition: unexpected token EOF"}},
+		{"syntax error inside --if", df("ARG A=1", "FROM scratch", "COPY --if=A=='x' a /"), nil, nil, []string{"3:"}},
+		{"unknown function", df("ARG A=1", "FROM scratch", "IF exist('a')", "END"), nil, nil, []string{"3:4: IF exist('a'): unknown function exist(); did you mean exists()?"}},
+		{"builtins are not functions", df("ARG A=1", "FROM scratch", "IF len(A) > 1", "END"), nil, nil, []string{"3:4: IF len(A) > 1: unknown function len()"}},
+		{"type error", df("ARG A=1", "FROM scratch", "IF A == 1", "END"), nil, nil, []string{"3:6: IF A == 1: type error in condition: invalid operation: == (mismatched types string and int)"}},
+		{"undeclared name with did-you-mean", df("ARG INCLUDE_DOCS=1", "FROM scratch", "COPY --if=INCLUDE_DOC a /"), nil, nil, []string{"3:11: --if=INCLUDE_DOC: undeclared name INCLUDE_DOC; did you mean INCLUDE_DOCS?"}},
+		{"platform ARG typo", df("FROM scratch", "IF TARGETARC == 'arm64'", "END"), nil, nil, []string{"2:4: IF TARGETARC == 'arm64': undeclared name TARGETARC; did you mean TARGETARCH?"}},
+		{"name declared below", df("FROM scratch", "IF LATE", "END", "ARG LATE=1"), nil, nil, []string{"2:4: IF LATE: LATE is declared at line 4, below this condition"}},
+		{"name declared in another stage", df("FROM scratch AS a", "ARG ONLY_A=1", "FROM scratch", "IF ONLY_A", "END"), nil, nil, []string{"4:4: IF ONLY_A: ONLY_A is declared at line 2, in another stage"}},
+		{"non-boolean flag quotes the value", df("ARG DOCS", "FROM scratch", "COPY --if=DOCS a /"), map[string]string{"DOCS": "maybe"}, nil, []string{`3: --if=DOCS: DOCS="maybe" is not a boolean flag`}},
+		{"two live stages with one name", df("ARG X=1", "FROM scratch AS a", "FROM --if=X scratch AS a"), nil, nil, []string{`3: stage "a" is already defined at line 2`}},
+		{"COPY --from a stage that is off", df("ARG DOCS=false", "IF DOCS", "FROM busybox AS docs", "END", "FROM scratch", "COPY --from=docs /site /"), nil, nil,
+			[]string{`6: COPY --from=docs refers to stage "docs" (line 3), which is turned off by IF DOCS (line 2) with DOCS="false"`}},
+		{"RUN --mount from a stage that is off", df("ARG X=0", "FROM --if=X busybox AS src", "FROM busybox", "RUN --mount=type=bind,from=src,target=/s true"), nil, nil,
+			[]string{`4: RUN --mount from=src refers to stage "src" (line 2), which is turned off by --if=X (line 2) with X="0"`}},
+		{"FROM a stage that is off", df("ARG X=0", "FROM --if=X busybox AS base", "FROM base"), nil, nil, []string{`3: FROM=base refers to stage "base"`}},
+		{"a target that is off", df("ARG X=0", "FROM --if=X busybox AS t", "FROM scratch"), nil, func(o *Options) { o.Target = "t" }, []string{`2: target stage "t" is turned off by --if=X (line 2)`}},
+		{"a numbered reference that would shift", df("ARG X=0", "FROM --if=X busybox", "FROM busybox", "FROM scratch", "COPY --from=1 / /"), nil, nil, []string{"5: COPY --from=1 refers to stage 1 by number, but 1 stage(s) before it are turned off"}},
+		{"nesting deeper than 64", deep, nil, nil, []string{"67: IF blocks nest 65 deep; the limit is 64"}},
+		{"a condition longer than 4 KiB", df("ARG A=1", "FROM scratch", "IF A == '"+strings.Repeat("x", 4100)+"'", "END"), nil, nil, []string{"3: IF A == 'xxx"}},
+		{"REQUIRE an unknown stage", df("FROM busybox AS tester", "FROM scratch", "REQUIRE testr"), nil, nil, []string{`3: REQUIRE names "testr", which is not a stage of this file; did you mean "tester"?`}},
+		{"REQUIRE before FROM", df("REQUIRE x", "FROM scratch AS x"), nil, nil, []string{"1: REQUIRE before the first FROM"}},
+		{"REQUIRE a stage that is off", df("ARG T=0", "FROM --if=T busybox AS test", "FROM scratch", "REQUIRE test"), nil, nil, []string{`4: REQUIRE test: stage "test" (line 2) is turned off by --if=T`}},
+		{"REQUIRE cycle", df("FROM busybox AS a", "REQUIRE b", "FROM busybox AS b", "COPY --from=a / /", "FROM scratch", "REQUIRE a"), nil, nil, []string{"1: REQUIRE cycle: a -> b -> a"}},
+		{"exists() outside the context", df("FROM scratch", "IF exists('../etc')", "END"), nil, func(o *Options) { o.Context = fakeContext{} }, []string{"2: IF exists('../etc'): exists(\"../etc\") looks outside the build context"}},
+		{"exists() without a context", df("FROM scratch", "IF exists('a')", "END"), nil, nil, []string{"2: IF exists('a'): exists(\"a\") needs the build context"}},
+		{"flags on keywords", df("ARG A=1", "FROM scratch", "IF --x A", "END"), nil, nil, []string{"3: IF takes no flags"}},
+		{"two --if flags", df("FROM scratch", "COPY --if=true --if=false a /"), nil, nil, []string{"2: more than one --if= flag"}},
+		{"all errors in one pass", df("ARG A=1", "FROM scratch", "IF B", "END", "COPY --if=C a /", "END"), nil, nil,
+			[]string{"3:4: IF B: undeclared name B", "5:11: --if=C: undeclared name C", "6: END without IF"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := run(t, tc.in, tc.args, "", tc.mod)
+			var el ErrorList
+			if !errors.As(err, &el) {
+				t.Fatalf("want an ErrorList, got %v", err)
+			}
+			if len(el) != len(tc.want) {
+				t.Fatalf("want %d errors, got %d:\n%v", len(tc.want), len(el), err)
+			}
+			for i, w := range tc.want {
+				got := strings.TrimPrefix(el[i].Error(), "Dockerfile:")
+				if !strings.HasPrefix(got, w) && !strings.Contains(got, w) || !strings.HasPrefix(got, strings.SplitN(w, ":", 2)[0]+":") {
+					t.Errorf("error %d:\n got %s\nwant %s", i, got, w)
+				}
+			}
+		})
+	}
+}
+
+func TestFlagsOnTargetPath(t *testing.T) {
+	in := df(
+		"# INCLUDE_DOCS adds the docs site.",
+		"ARG INCLUDE_DOCS=false",
+		"ARG BUILD_ENV=production",
+		"ARG UNRELATED=1",
+		"FROM busybox AS docs",
+		"FROM busybox AS other",
+		"COPY --if=UNRELATED a /",
+		"IF BUILD_ENV == 'development'",
+		"FROM busybox AS final",
+		"ELSE",
+		"FROM scratch AS final",
+		"END",
+		"COPY --if=INCLUDE_DOCS --from=docs /site /docs",
+	)
+	res, err := run(t, in, nil, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Flags {
+		got = append(got, fmt.Sprintf("%s=%s doc=%q line=%d used=%v", f.Name, f.Value, f.Doc, f.Line, f.UsedAt))
+	}
+	want := []string{
+		`BUILD_ENV=production doc="" line=3 used=[8]`,
+		`INCLUDE_DOCS=false doc="adds the docs site." line=2 used=[13]`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("flags:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if s := res.Stages[2]; s.Live || !strings.Contains(s.OffBy, "IF BUILD_ENV == 'development' (line 8)") {
+		t.Errorf("stage 2: %+v", s)
+	}
+	if s := res.Stages[3]; !s.Live || len(s.Conditions) != 1 {
+		t.Errorf("stage 3: %+v", s)
+	}
+	res, err = run(t, in, nil, "", func(o *Options) { o.Target = "other" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Flags) != 1 || res.Flags[0].Name != "UNRELATED" {
+		t.Errorf("flags for target other: %+v", res.Flags)
+	}
+}
+
+func TestRequires(t *testing.T) {
+	in := df("ARG RUN_TESTS=true", "FROM busybox AS test", "FROM busybox AS scan", "FROM scratch", "REQUIRE --if=RUN_TESTS test scan", "REQUIRE test")
+	res, err := run(t, in, nil, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res.Stages[2].Requires); got != "[{test 5} {scan 5}]" {
+		t.Errorf("requires: %s", got)
+	}
+	res, err = run(t, in, map[string]string{"RUN_TESTS": "false"}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res.Stages[2].Requires); got != "[{test 6}]" {
+		t.Errorf("requires with RUN_TESTS=false: %s", got)
+	}
+}
