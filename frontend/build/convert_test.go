@@ -22,6 +22,7 @@ var standardDockerfiles = []struct {
 	dt     string
 	args   map[string]string
 	target string
+	warns  bool // upstream warns about it: the warnings must come through
 }{
 	{name: "multi-stage", dt: `FROM busybox AS base
 ARG GREETING=hello
@@ -97,7 +98,7 @@ RUN set -e; \
     fi
 RUN if true; then echo ok; fi
 `},
-	{name: "warnings", dt: `FROM busybox as Build
+	{name: "warnings", warns: true, dt: `FROM busybox as Build
 ENV key value
 RUN echo hi
 
@@ -167,6 +168,9 @@ func TestConversionParity(t *testing.T) {
 						t.Errorf("rewrite says a standard Dockerfile is extended")
 					}
 					assertSameLLB(t, ctx, want, got)
+					if tc.warns && len(upW.list) == 0 {
+						t.Errorf("upstream gave no warnings: the case tests nothing")
+					}
 					if !reflect.DeepEqual(upW.list, ourW.list) {
 						t.Errorf("warnings differ:\nupstream:   %v\nstagefront: %v", upW.list, ourW.list)
 					}

@@ -141,3 +141,12 @@ func defDigest(def [][]byte) digest.Digest {
 	}
 	return d.Digest()
 }
+
+func mustJSON(t testing.TB, v any) string {
+	t.Helper()
+	dt, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(dt)
+}

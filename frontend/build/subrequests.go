@@ -254,7 +254,7 @@ func offTarget(st rewrite.Stage, n *parser.Node) targets.Target {
 func withStageNote(desc string, st rewrite.Stage) string {
 	var parts []string
 	if len(st.Conditions) > 0 {
-		parts = append(parts, "conditional: IF "+strings.Join(st.Conditions, " && "))
+		parts = append(parts, "conditional: "+strings.Join(st.Conditions, ", "))
 	}
 	if !st.Live {
 		if st.OffBy != "" {

@@ -1,0 +1,158 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	fstypes "github.com/tonistiigi/fsutil/types"
+)
+
+// memRef is a client.Reference over an in-memory tree: paths of files,
+// directories end in "/".
+type memRef struct {
+	paths []string
+}
+
+func (m *memRef) ToState() (llb.State, error)   { return llb.Scratch(), nil }
+func (m *memRef) Evaluate(context.Context) error { return nil }
+func (m *memRef) ReadFile(context.Context, client.ReadRequest) ([]byte, error) {
+	return nil, errors.New("not implemented")
+}
+func (m *memRef) StatFile(context.Context, client.StatRequest) (*fstypes.Stat, error) {
+	return nil, errors.New("not implemented")
+}
+
+func (m *memRef) ReadDir(ctx context.Context, req client.ReadDirRequest) ([]*fstypes.Stat, error) {
+	dir := strings.Trim(path.Clean(req.Path), "/")
+	seen := map[string]bool{}
+	var out []*fstypes.Stat
+	found := dir == ""
+	for _, p := range m.paths {
+		rel := p
+		if dir != "" {
+			if !strings.HasPrefix(p, dir+"/") {
+				continue
+			}
+			found = true
+			rel = strings.TrimPrefix(p, dir+"/")
+		}
+		if rel == "" {
+			continue
+		}
+		name, rest, isDir := strings.Cut(rel, "/")
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		mode := uint32(0o644)
+		if isDir || rest != "" {
+			mode = uint32(os.ModeDir | 0o755)
+		}
+		out = append(out, &fstypes.Stat{Path: name, Mode: mode})
+	}
+	if !found {
+		return nil, errors.New("no such directory: " + req.Path)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+type memFS struct {
+	ref   *memRef
+	loads atomic.Int32
+	last  string
+}
+
+func (f *memFS) load(ctx context.Context, pattern string) (client.Reference, error) {
+	f.loads.Add(1)
+	f.last = pattern
+	return f.ref, nil
+}
+
+func TestExists(t *testing.T) {
+	fs := &memFS{ref: &memRef{paths: []string{
+		"Dockerfile", "docs/", "docs/index.md", "docs/img/logo.png", "src/main.go", "src/pkg/util.go", "empty/",
+	}}}
+	e := newExistsContext(fs)
+	ctx := context.Background()
+	tests := []struct {
+		pattern string
+		want    bool
+		err     string
+	}{
+		{pattern: "Dockerfile", want: true},
+		{pattern: "docs", want: true},
+		{pattern: "docs/", want: true},
+		{pattern: "./docs/index.md", want: true},
+		{pattern: "docs/missing.md", want: false},
+		{pattern: "missing", want: false},
+		{pattern: "Dockerfile/x", want: false},
+		{pattern: "docs/*.md", want: true},
+		{pattern: "docs/*.txt", want: false},
+		{pattern: "*/pkg/*.go", want: true},
+		{pattern: "**/logo.png", want: true},
+		{pattern: "**/*.go", want: true},
+		{pattern: "src/**/util.go", want: true},
+		{pattern: "**/nope", want: false},
+		{pattern: "empty", want: true},
+		{pattern: "empty/*", want: false},
+		{pattern: ".", want: true},
+		{pattern: "/etc/passwd", err: "absolute"},
+		{pattern: "../secret", err: "inside the build context"},
+		{pattern: "docs/../../x", err: "inside the build context"},
+		{pattern: "", err: "relative"},
+		{pattern: "docs/[", err: "bad pattern"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.pattern, func(t *testing.T) {
+			got, err := e.Exists(ctx, tc.pattern)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("Exists(%q) error = %v, want %q", tc.pattern, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("Exists(%q) = %v, want %v", tc.pattern, got, tc.want)
+			}
+		})
+	}
+
+	// cached per pattern
+	n := fs.loads.Load()
+	if _, err := e.Exists(ctx, "docs/*.md"); err != nil {
+		t.Fatal(err)
+	}
+	if fs.loads.Load() != n {
+		t.Errorf("second Exists of one pattern loaded the context again")
+	}
+	if _, err := e.Exists(ctx, "./src/main.go"); err != nil {
+		t.Fatal(err)
+	}
+	if fs.last != "src/main.go" {
+		t.Errorf("follow path %q, want the cleaned pattern", fs.last)
+	}
+}
+
+func TestExistsNilRef(t *testing.T) {
+	e := newExistsContext(nilFS{})
+	ok, err := e.Exists(context.Background(), "anything")
+	if err != nil || ok {
+		t.Fatalf("Exists on an empty context = %v, %v", ok, err)
+	}
+}
+
+type nilFS struct{}
+
+func (nilFS) load(context.Context, string) (client.Reference, error) { return nil, nil }
