@@ -21,7 +21,7 @@ type memRef struct {
 	paths []string
 }
 
-func (m *memRef) ToState() (llb.State, error)   { return llb.Scratch(), nil }
+func (m *memRef) ToState() (llb.State, error)    { return llb.Scratch(), nil }
 func (m *memRef) Evaluate(context.Context) error { return nil }
 func (m *memRef) ReadFile(context.Context, client.ReadRequest) ([]byte, error) {
 	return nil, errors.New("not implemented")

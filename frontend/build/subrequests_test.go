@@ -215,7 +215,6 @@ func TestSubrequestsStandardParity(t *testing.T) {
 	}
 }
 
-
 func assertSameResult(t *testing.T, what string, want, got any) {
 	t.Helper()
 	w, g := mustJSON(t, want), mustJSON(t, got)
