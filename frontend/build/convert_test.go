@@ -128,15 +128,7 @@ func platformName(p *ocispecs.Platform) string {
 // gives the same LLB, image config and warnings as upstream's conversion
 // of the original file.
 func TestConversionParity(t *testing.T) {
-	engines := []struct {
-		name string
-		fn   func(context.Context, []byte, rewrite.Options) (*rewrite.Result, error)
-		skip bool
-	}{
-		{"identity", identityRewrite, false},
-		{"engine", rewrite.Rewrite, !realRewriteReady()},
-	}
-	for _, eng := range engines {
+	for _, eng := range testEngines() {
 		for _, tc := range standardDockerfiles {
 			for _, p := range testPlatforms {
 				t.Run(eng.name+"/"+tc.name+"/"+platformName(p), func(t *testing.T) {
@@ -240,4 +232,19 @@ func stableDef(d *pb.Definition) *pb.Definition {
 		}
 	}
 	return d
+}
+
+type testEngine struct {
+	name string
+	fn   func(context.Context, []byte, rewrite.Options) (*rewrite.Result, error)
+	skip bool
+}
+
+// testEngines are the rewrites standard Dockerfiles are tested through:
+// the identity, and the real engine once it is implemented.
+func testEngines() []testEngine {
+	return []testEngine{
+		{"identity", identityRewrite, false},
+		{"engine", rewrite.Rewrite, !realRewriteReady()},
+	}
 }

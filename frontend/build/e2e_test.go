@@ -24,6 +24,7 @@ import (
 	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
 	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/tonistiigi/fsutil"
 )
 
@@ -319,26 +320,30 @@ func TestE2EStandardMatchesUpstream(t *testing.T) {
 
 func TestE2EExists(t *testing.T) {
 	c := e2eClient(t)
-	df := `# syntax=org/stagefront
+	const df = `# syntax=org/stagefront
 FROM scratch
 COPY app.txt /
-IF exists("docs/*.md")
+IF exists("PATTERN")
 COPY docs/ /docs/
 END
 `
 	for _, tc := range []struct {
-		name  string
-		files map[string]string
-		want  string
+		name    string
+		pattern string
+		files   map[string]string
+		want    string
 	}{
-		{"present", map[string]string{"docs/a.md": "a\n"}, "app.txt docs/a.md"},
-		{"absent", map[string]string{"docs/a.txt": "a\n"}, "app.txt"},
-		{"present among others", map[string]string{"docs/a.md": "a\n", "docs/keep.txt": "k\n"}, "app.txt docs/a.md docs/keep.txt"},
+		{"deep glob", "**/*.md", map[string]string{"docs/x/y/a.md": "a\n"}, "app.txt docs/x/y/a.md"},
+		{"deep glob absent", "**/*.md", map[string]string{"docs/x/y/a.txt": "a\n"}, "app.txt"},
+		{"directory", "docs", map[string]string{"docs/a.txt": "a\n"}, "app.txt docs/a.txt"},
+		{"present", "docs/*.md", map[string]string{"docs/a.md": "a\n"}, "app.txt docs/a.md"},
+		{"absent", "docs/*.md", map[string]string{"docs/a.txt": "a\n"}, "app.txt"},
+		{"present among others", "docs/*.md", map[string]string{"docs/a.md": "a\n", "docs/keep.txt": "k\n"}, "app.txt docs/a.md docs/keep.txt"},
 		// exists() sees the context after .dockerignore: no .md, so no docs
-		{"dockerignored", map[string]string{"docs/a.md": "a\n", "docs/keep.txt": "k\n", ".dockerignore": "docs/*.md\n"}, "app.txt"},
+		{"dockerignored", "docs/*.md", map[string]string{"docs/a.md": "a\n", "docs/keep.txt": "k\n", ".dockerignore": "docs/*.md\n"}, "app.txt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			files := map[string]string{"Dockerfile": df, "app.txt": "app\n"}
+			files := map[string]string{"Dockerfile": strings.Replace(df, "PATTERN", tc.pattern, 1), "app.txt": "app\n"}
 			for k, v := range tc.files {
 				files[k] = v
 			}
@@ -370,4 +375,16 @@ func sessionFree(t *testing.T, dt []byte) string {
 	}
 	out, _ := json.Marshal(v)
 	return string(out)
+}
+
+func TestE2EPanicIsClearError(t *testing.T) {
+	c := e2eClient(t)
+	old := rewriteFile
+	rewriteFile = func(context.Context, []byte, rewrite.Options) (*rewrite.Result, error) { panic("test panic") }
+	defer func() { rewriteFile = old }()
+	dir := writeTree(t, map[string]string{"Dockerfile": "FROM scratch\n"})
+	_, err := solve(t, c, Build, dir, map[string]string{"platform": "linux/amd64,linux/arm64"}, false)
+	if err == nil || !strings.Contains(err.Error(), "internal error: test panic") {
+		t.Fatalf("panic gave %v", err)
+	}
 }

@@ -175,12 +175,25 @@ func TestTargetsListsEveryStage(t *testing.T) {
 }
 
 func TestSubrequestsStandardParity(t *testing.T) {
-	withRewrite(t, identityRewrite)
+	for _, eng := range testEngines() {
+		for _, tc := range standardDockerfiles {
+			t.Run(eng.name+"/"+tc.name, func(t *testing.T) {
+				if eng.skip {
+					t.Skip("rewrite.Rewrite is not implemented yet")
+				}
+				withRewrite(t, eng.fn)
+				subrequestParity(t, tc.dt, tc.args, tc.target)
+			})
+		}
+	}
+}
+
+func subrequestParity(t *testing.T, src string, args map[string]string, target string) {
 	ctx := context.Background()
-	for _, tc := range standardDockerfiles {
-		t.Run(tc.name, func(t *testing.T) {
-			dt := []byte(tc.dt)
-			cv := &converter{orig: dt, opt: testConvertOpt(t, dt, tc.args, tc.target, nil)}
+	{
+		{
+			dt := []byte(src)
+			cv := &converter{orig: dt, opt: testConvertOpt(t, dt, args, target, nil)}
 
 			upO, err := dockerfile2llb.Dockerfile2Outline(ctx, dt, cv.requestOpt())
 			if err != nil {
@@ -211,7 +224,19 @@ func TestSubrequestsStandardParity(t *testing.T) {
 				t.Fatal(err)
 			}
 			assertSameResult(t, "lint", upL, lr)
-		})
+
+			upC, err := dockerfile2llb.DockerfileConvertLLB(ctx, dt, cv.requestOpt())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := cv.convertLLB(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(upC.Def) != len(c.Def) {
+				t.Errorf("convertllb: %d ops, upstream %d", len(c.Def), len(upC.Def))
+			}
+		}
 	}
 }
 
