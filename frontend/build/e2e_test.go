@@ -96,6 +96,12 @@ type run struct {
 // and a local export when export is set.
 func solve(t *testing.T, c *bkclient.Client, fn gateway.BuildFunc, dir string, attrs map[string]string, export bool) (*run, error) {
 	t.Helper()
+	return solveWith(t, c, fn, dir, nil, attrs, export)
+}
+
+// solveWith is solve with extra local mounts (name -> dir).
+func solveWith(t *testing.T, c *bkclient.Client, fn gateway.BuildFunc, dir string, locals map[string]string, attrs map[string]string, export bool) (*run, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	fs, err := fsutil.NewFS(dir)
@@ -106,6 +112,13 @@ func solve(t *testing.T, c *bkclient.Client, fn gateway.BuildFunc, dir string, a
 	opt := bkclient.SolveOpt{
 		LocalMounts:   map[string]fsutil.FS{"context": fs, "dockerfile": fs},
 		FrontendAttrs: attrs,
+	}
+	for name, d := range locals {
+		lfs, err := fsutil.NewFS(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.LocalMounts[name] = lfs
 	}
 	if export {
 		r.outDir = t.TempDir()
@@ -386,5 +399,25 @@ func TestE2EPanicIsClearError(t *testing.T) {
 	_, err := solve(t, c, Build, dir, map[string]string{"platform": "linux/amd64,linux/arm64"}, false)
 	if err == nil || !strings.Contains(err.Error(), "internal error: test panic") {
 		t.Fatalf("panic gave %v", err)
+	}
+}
+
+// TestE2ENamedContext: a --build-context replaces a stage, in a
+// conditional COPY, as upstream resolves it.
+func TestE2ENamedContext(t *testing.T) {
+	c := e2eClient(t)
+	dir := writeTree(t, map[string]string{"Dockerfile": `# syntax=org/stagefront
+ARG WITH_EXTRA=true
+FROM scratch AS extra
+FROM scratch
+COPY --if=WITH_EXTRA --from=extra /x.txt /
+`})
+	extra := writeTree(t, map[string]string{"x.txt": "x\n"})
+	r, err := solveWith(t, c, Build, dir, map[string]string{"extradir": extra}, map[string]string{"context:extra": "local:extradir"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(listTree(t, r.outDir), " "); got != "x.txt" {
+		t.Errorf("exported %q, want x.txt", got)
 	}
 }
