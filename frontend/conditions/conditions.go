@@ -6,6 +6,7 @@ package conditions
 import (
 	"errors"
 	"fmt"
+	"maps"
 
 	"slices"
 	"strings"
@@ -67,34 +68,64 @@ type Values interface {
 	Exists(pattern string) (bool, error)
 }
 
-var (
-	compileConfig = func(types map[string]any) *conf.Config {
-		c := conf.CreateNew()
-		expr.Env(types)(c)
-		expr.AsBool()(c)
-		expr.DisableAllBuiltins()(c)
-		for name := range c.Disabled {
-			delete(c.Builtins, name)
-		}
-		c.Check()
-		return c
+var funcTypes = map[string]any{
+	FuncExists:  func(string) (bool, error) { return false, nil },
+	FuncDefined: func(string) bool { return false },
+	funcFlag:    func(string, string) (bool, error) { return false, nil },
+}
+
+// Compiler compiles the conditions of one file. It is not safe for
+// concurrent use.
+type Compiler struct {
+	config *conf.Config
+	names  map[string]bool
+	// memo holds compiled conditions by text: a file repeats its flags.
+	memo map[string]*Condition
+}
+
+// NewCompiler returns a compiler for conditions that may read any of names
+// (each condition is still checked against its own Scope).
+func NewCompiler(names []string) *Compiler {
+	types := make(map[string]any, len(names)+len(funcTypes))
+	c := &Compiler{names: map[string]bool{}, memo: map[string]*Condition{}}
+	for _, n := range names {
+		types[n] = ""
+		c.names[n] = true
 	}
-	funcTypes = map[string]any{
-		FuncExists:  func(string) (bool, error) { return false, nil },
-		FuncDefined: func(string) bool { return false },
-		funcFlag:    func(string, string) (bool, error) { return false, nil },
+	for k, v := range funcTypes {
+		types[k] = v
 	}
-)
+	config := conf.CreateNew()
+	expr.Env(types)(config)
+	expr.AsBool()(config)
+	expr.DisableAllBuiltins()(config)
+	for name := range config.Disabled {
+		delete(config.Builtins, name)
+	}
+	config.Check()
+	c.config = config
+	return c
+}
 
 // Compile parses and type-checks text against the names scope declares.
 // A bare name used where a boolean is expected is read as a flag (see
 // Truth). All problems come back as *Error.
-func Compile(text string, scope Scope) (*Condition, error) {
+func Compile(text string, scope Scope, names ...string) (*Condition, error) {
+	return NewCompiler(names).Compile(text, scope)
+}
+
+// Compile compiles one condition; see the package function Compile.
+func (cc *Compiler) Compile(text string, scope Scope) (*Condition, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, &Error{Msg: "empty condition: write an expression such as INCLUDE_DOCS or TARGETARCH == 'arm64'"}
 	}
 	if len(text) > MaxLength {
 		return nil, &Error{Msg: fmt.Sprintf("condition is %d bytes long; the limit is %d: move the logic into an ARG or split it into nested IF blocks", len(text), MaxLength)}
+	}
+	// A memoized condition is reused where all its names are in scope;
+	// otherwise it is compiled again, for the error and its column.
+	if c, ok := cc.memo[text]; ok && allDeclared(c.Names, scope) {
+		return c, nil
 	}
 	tree, err := parser.Parse(text)
 	if err != nil {
@@ -104,23 +135,32 @@ func Compile(text string, scope Scope) (*Condition, error) {
 	if err := c.resolve(&tree.Node, scope, true); err != nil {
 		return nil, err
 	}
-	types := map[string]any{}
 	for _, n := range c.Names {
-		types[n] = ""
+		if !cc.names[n] {
+			// A name the compiler was not told of: fall back to a
+			// compiler that knows it.
+			return NewCompiler(append(slices.Collect(maps.Keys(cc.names)), c.Names...)).Compile(text, scope)
+		}
 	}
-	for k, v := range funcTypes {
-		types[k] = v
-	}
-	config := compileConfig(types)
-	if _, err := checker.Check(tree, config); err != nil {
+	if _, err := checker.Check(tree, cc.config); err != nil {
 		return nil, fromExprError(err, "type error in condition")
 	}
-	prog, err := compiler.Compile(tree, config)
+	prog, err := compiler.Compile(tree, cc.config)
 	if err != nil {
 		return nil, fromExprError(err, "cannot compile condition")
 	}
 	c.program = prog
+	cc.memo[text] = c
 	return c, nil
+}
+
+func allDeclared(names []string, scope Scope) bool {
+	for _, n := range names {
+		if !scope.Declared(n) {
+			return false
+		}
+	}
+	return true
 }
 
 // resolve checks every name and call of the tree, records the names read,

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -203,6 +204,8 @@ func stageLevel(it *syntax.Item) bool {
 
 // compile compiles every condition against the names in scope at it.
 func (p *prepared) compile() {
+	names := append(slices.Collect(maps.Keys(p.argDecls)), automaticArgs...)
+	cc := conditions.NewCompiler(names)
 	global := map[string]bool{}
 	var stage map[string]bool
 	for _, it := range p.file.Items {
@@ -214,7 +217,7 @@ func (p *prepared) compile() {
 			if !stageLevel(it) {
 				sc.stage = stage
 			}
-			c, err := conditions.Compile(it.Cond.Text, sc)
+			c, err := cc.Compile(it.Cond.Text, sc)
 			if err != nil {
 				p.condError(it, err)
 			} else {

@@ -24,11 +24,17 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return evaluate(ctx, p, dt, opt)
+}
+
+// evaluate rewrites a prepared file for the values in opt.
+func evaluate(ctx context.Context, p *prepared, dt []byte, opt Options) (*Result, error) {
 	if !p.file.Extended {
 		return &Result{Dockerfile: dt, Stages: plainStages(p)}, p.errs.Err()
 	}
 	e := newEvaluation(ctx, p, opt)
 	e.walk()
+	e.indexStages()
 	e.checkStages()
 	e.checkRefs()
 	e.checkRequires()
@@ -79,6 +85,8 @@ type evaluation struct {
 	exists map[string]existsAnswer
 	// requires are the live REQUIRE items of each stage.
 	requires map[int][]*syntax.Item
+	// liveByName and deadByName index stages by name (first of each).
+	liveByName, deadByName map[string]int
 }
 
 type declared struct {
@@ -436,26 +444,39 @@ func (e *evaluation) conditionsOf(it *syntax.Item) []string {
 	return out
 }
 
-// liveStage finds the live stage named name defined before stage index
-// before (or anywhere, when before < 0).
-func (e *evaluation) liveStage(name string, before int) *Stage {
-	for i := range e.stages {
-		if before >= 0 && i >= before {
-			break
+// indexStages builds the by-name lookups of liveStage and deadStage; it
+// runs once the walk has decided every stage.
+func (e *evaluation) indexStages() {
+	e.liveByName = map[string]int{}
+	e.deadByName = map[string]int{}
+	for i, s := range e.stages {
+		if s.Name == "" {
+			continue
 		}
-		if e.stages[i].Live && e.stages[i].Name == name {
-			return &e.stages[i]
+		m := e.deadByName
+		if s.Live {
+			m = e.liveByName
+		}
+		if _, ok := m[s.Name]; !ok {
+			m[s.Name] = i
 		}
 	}
-	return nil
+}
+
+// liveStage finds the first live stage named name, if it is defined
+// before stage index before (or anywhere, when before < 0).
+func (e *evaluation) liveStage(name string, before int) *Stage {
+	i, ok := e.liveByName[name]
+	if !ok || (before >= 0 && i >= before) {
+		return nil
+	}
+	return &e.stages[i]
 }
 
 // deadStage finds a dead stage named name.
 func (e *evaluation) deadStage(name string) *Stage {
-	for i := range e.stages {
-		if !e.stages[i].Live && e.stages[i].Name == name {
-			return &e.stages[i]
-		}
+	if i, ok := e.deadByName[name]; ok {
+		return &e.stages[i]
 	}
 	return nil
 }

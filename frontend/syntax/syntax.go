@@ -241,9 +241,9 @@ func (p *parseState) guard(it *Item, l *logical, words []word) {
 			p.errorf(it.Line, 0, "the --if= flag spans several lines: write it on one line")
 			continue
 		}
-		// Remove the trailing blanks too, so the instruction reads as written.
-		line := trimEOL(p.f.Lines[toLine])
-		for toCol < len(line) && (line[toCol] == ' ' || line[toCol] == '\t') {
+		// Remove the blank that separated it from the next word too, so the
+		// instruction reads as if the flag had never been written.
+		if line := trimEOL(p.f.Lines[toLine]); toCol < len(line) && (line[toCol] == ' ' || line[toCol] == '\t') {
 			toCol++
 		}
 		it.Strip = &Span{Line: fromLine, From: fromCol, To: toCol}

@@ -1,0 +1,108 @@
+// Package llbtest converts Dockerfiles in-process for tests, with an image
+// resolver that answers without a registry.
+package llbtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// StubResolver answers every image lookup with a one-layer image for the
+// requested platform (a DiffID, so the stage is not treated as scratch).
+type StubResolver struct{}
+
+// ResolveImageConfig implements llb.ImageMetaResolver.
+func (StubResolver) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	p := platforms.DefaultSpec()
+	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
+		p = *opt.ImageOpt.Platform
+	}
+	img := ocispecs.Image{
+		Platform: p,
+		RootFS:   ocispecs.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromString("layer of " + ref)}},
+		Config: ocispecs.ImageConfig{
+			Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+			WorkingDir: "/",
+		},
+	}
+	dt, err := json.Marshal(img)
+	if err != nil {
+		return "", "", nil, err
+	}
+	return ref, digest.FromString("manifest of " + ref), dt, nil
+}
+
+// Options are the values of one in-process conversion.
+type Options struct {
+	BuildArgs map[string]string
+	Target    string
+	Platform  *ocispecs.Platform
+}
+
+// ConvertOpt returns a dockerfile2llb.ConvertOpt for opt, with the stub
+// resolver and every LLB capability.
+func ConvertOpt(opt Options) dockerfile2llb.ConvertOpt {
+	caps := pb.Caps.CapSet(pb.Caps.All())
+	return dockerfile2llb.ConvertOpt{
+		Config:         dockerui.Config{BuildArgs: opt.BuildArgs, Target: opt.Target},
+		MetaResolver:   StubResolver{},
+		LLBCaps:        &caps,
+		TargetPlatform: opt.Platform,
+	}
+}
+
+// Digest converts dt and returns a digest of its marshalled LLB and its
+// image config.
+func Digest(ctx context.Context, dt []byte, opt Options) (digest.Digest, error) {
+	c, err := Canonical(ctx, dt, opt)
+	if err != nil {
+		return "", err
+	}
+	return digest.FromString(c), nil
+}
+
+// Canonical converts dt and returns its LLB ops, their metadata and its
+// image config as stable text, one op per line, for diffs.
+func Canonical(ctx context.Context, dt []byte, opt Options) (string, error) {
+	res, err := dockerfile2llb.Dockerfile2LLB(ctx, dt, ConvertOpt(opt))
+	if err != nil {
+		return "", err
+	}
+	def, err := res.State.Marshal(ctx, llb.LocalUniqueID("stagefront-test"))
+	if err != nil {
+		return "", err
+	}
+	// Ops are content-addressed and their order is stable; metadata is a
+	// map, so list it sorted by op digest.
+	var canon []string
+	for _, op := range def.Def {
+		d := digest.FromBytes(op)
+		canon = append(canon, "op "+d.String())
+		if m, ok := def.Metadata[d]; ok {
+			keys := slices.Sorted(maps.Keys(m.Description))
+			for _, k := range keys {
+				canon = append(canon, fmt.Sprintf("  %s=%s", k, m.Description[k]))
+			}
+			canon = append(canon, fmt.Sprintf("  ignorecache=%v caps=%v", m.IgnoreCache, slices.Sorted(maps.Keys(m.Caps))))
+		}
+	}
+	img, err := json.Marshal(res.Image)
+	if err != nil {
+		return "", err
+	}
+	canon = append(canon, "image "+string(img))
+	return strings.Join(canon, "\n"), nil
+}
