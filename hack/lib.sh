@@ -60,7 +60,7 @@ registry_has() {
 hash_of() {
 	local a
 	for a in "$@"; do
-		if [[ -f "$a" ]]; then sha256sum "$a"; else printf '%s\n' "$a"; fi
+		if [[ -f "$a" ]]; then sha256sum <"$a"; else printf '%s\n' "$a"; fi
 	done | sha256sum | cut -c1-16
 }
 
