@@ -52,6 +52,10 @@ type Result struct {
 	Flags []Flag
 	// Stages lists every stage of the file, live or not, in file order.
 	Stages []Stage
+	// Gates are the stages that REQUIREs on the target's build name,
+	// transitively: the build must also build each of them, and fail if
+	// any fails. Empty for a file without REQUIRE.
+	Gates []string
 }
 
 // Flag is one name that a condition reads.

@@ -146,7 +146,8 @@ func (p *prepared) parseInstruction(it *syntax.Item) {
 	default:
 		return
 	}
-	if (it.Keyword == "copy" || it.Keyword == "run") && !hasFlagPrefix(it.Flags, "--from", "--mount") {
+	if it.Keyword == "copy" || it.Keyword == "run" {
+		p.flagRefs(it)
 		return
 	}
 	n := *it.Node
@@ -169,28 +170,23 @@ func (p *prepared) parseInstruction(it *syntax.Item) {
 		}
 	case *instructions.EnvCommand:
 		p.envs[it] = c
-	case *instructions.CopyCommand:
-		if c.From != "" {
-			p.refs[it] = []stageRef{{name: c.From, how: "COPY --from"}}
-		}
-	case *instructions.RunCommand:
-		for _, m := range instructions.GetMounts(c) {
-			if m.From != "" {
-				p.refs[it] = append(p.refs[it], stageRef{name: m.From, how: "RUN --mount from"})
-			}
-		}
 	}
 }
 
-func hasFlagPrefix(flags []string, prefixes ...string) bool {
-	for _, f := range flags {
-		for _, p := range prefixes {
-			if strings.HasPrefix(f, p) {
-				return true
+// flagRefs reads the stages COPY --from= and RUN --mount=from= name.
+func (p *prepared) flagRefs(it *syntax.Item) {
+	for _, f := range it.Flags {
+		if v, ok := strings.CutPrefix(f, "--from="); ok && it.Keyword == "copy" {
+			p.refs[it] = append(p.refs[it], stageRef{name: v, how: "COPY --from"})
+		}
+		if v, ok := strings.CutPrefix(f, "--mount="); ok && it.Keyword == "run" {
+			for _, field := range syntax.MountFields(v) {
+				if k, v, _ := strings.Cut(field, "="); strings.EqualFold(k, "from") && v != "" {
+					p.refs[it] = append(p.refs[it], stageRef{name: v, how: "RUN --mount from"})
+				}
 			}
 		}
 	}
-	return false
 }
 
 // stageLevel reports whether an item's condition is decided before any

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/org/stagefront/frontend/conditions"
 	"github.com/org/stagefront/frontend/syntax"
 )
 
@@ -36,9 +38,10 @@ func evaluate(ctx context.Context, p *prepared, dt []byte, opt Options) (*Result
 	e.walk()
 	e.indexStages()
 	e.checkStages()
-	e.checkRefs()
 	e.checkRequires()
-	res := &Result{Extended: true, Dockerfile: e.output(dt), Stages: e.stages}
+	reach, gates := e.build()
+	e.checkRefs(reach)
+	res := &Result{Extended: true, Dockerfile: e.output(dt), Stages: e.stages, Gates: gates}
 	res.Flags = e.flags()
 	errs := append(slices.Clone(p.errs), e.errs...)
 	return res, errs.Err()
@@ -237,6 +240,9 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	}
 	if it.Strip != nil {
 		e.strip = append(e.strip, it.Strip)
+	}
+	for _, span := range it.VarFlags {
+		e.resolveVarFlag(it, span)
 	}
 	if a, ok := e.p.args[it]; ok {
 		e.declare(it, a.Args)
@@ -502,22 +508,82 @@ func (e *evaluation) checkStages() {
 	}
 }
 
+// build returns the live stages the build converts (those the target
+// reaches through FROM, COPY --from, RUN --mount and REQUIRE) and the
+// stages REQUIREs among them name: the gates, in order of discovery.
+func (e *evaluation) build() (map[int]bool, []string) {
+	reach := map[int]bool{}
+	var gates []string
+	root := -1
+	if t := strings.ToLower(e.opt.Target); t != "" {
+		if s := e.liveStage(t, -1); s != nil {
+			root = s.Index
+		}
+	} else {
+		for i := range e.stages {
+			if e.stages[i].Live {
+				root = i
+			}
+		}
+	}
+	if root < 0 {
+		return reach, nil
+	}
+	deps := make([][]int, len(e.stages))
+	for _, it := range e.p.file.Items {
+		if it.Stage < 0 || e.dead[it.Line-1] {
+			continue
+		}
+		for _, r := range e.p.refs[it] {
+			name, ok := e.expandRef(it, r)
+			if !ok {
+				continue
+			}
+			if n, err := strconv.Atoi(name); err == nil && r.how != "FROM" {
+				if n >= 0 && n < len(e.stages) {
+					deps[it.Stage] = append(deps[it.Stage], n)
+				}
+			} else if i, ok := e.liveByName[name]; ok {
+				deps[it.Stage] = append(deps[it.Stage], i)
+			}
+		}
+	}
+	var visit func(int)
+	visit = func(i int) {
+		if reach[i] {
+			return
+		}
+		reach[i] = true
+		for _, d := range deps[i] {
+			visit(d)
+		}
+		for _, r := range e.stages[i].Requires {
+			if !slices.Contains(gates, r.Stage) {
+				gates = append(gates, r.Stage)
+			}
+			if j, ok := e.liveByName[r.Stage]; ok {
+				visit(j)
+			}
+		}
+	}
+	visit(root)
+	return reach, gates
+}
+
 // checkRefs reports live instructions that refer to a stage that is off,
-// and numbered stage references that the rewrite would shift.
-func (e *evaluation) checkRefs() {
+// names that look like a typo of a stage, and numbered stage references
+// that the rewrite would shift.
+func (e *evaluation) checkRefs(reach map[int]bool) {
 	for _, it := range e.p.file.Items {
 		refs := e.p.refs[it]
-		if len(refs) == 0 || e.dead[it.Line-1] {
+		if len(refs) == 0 || e.dead[it.Line-1] || !reach[it.Stage] {
 			continue
 		}
 		for _, r := range refs {
-			name := r.name
-			if r.how == "FROM" {
-				if v, _, err := e.lex.ProcessWord(name, e.global); err == nil {
-					name = v
-				}
+			name, ok := e.expandRef(it, r)
+			if !ok {
+				continue
 			}
-			name = strings.ToLower(name)
 			if n, err := strconv.Atoi(name); err == nil && r.how != "FROM" {
 				e.checkNumberedRef(it, r, n)
 				continue
@@ -527,9 +593,136 @@ func (e *evaluation) checkRefs() {
 			}
 			if d := e.deadStage(name); d != nil {
 				e.errorf(it.Line, "%s=%s refers to stage %q (line %d), which is turned off by %s: guard this instruction with the same condition, or make the stage unconditional", r.how, r.name, d.Name, d.Line, d.OffBy)
+				continue
 			}
+			e.checkTypo(it, r, name)
 		}
 	}
+}
+
+// expandRef resolves the variables of a stage reference the way the
+// converter will see it: FROM in the global scope, --from and mounts in
+// the stage's scope (global ARGs included). It returns the lower-cased
+// name, or false when it cannot be resolved here.
+func (e *evaluation) expandRef(it *syntax.Item, r stageRef) (string, bool) {
+	name := r.name
+	if strings.Contains(name, "$") {
+		env := e.global
+		if r.how != "FROM" {
+			env = e.stageEnv()
+		}
+		v, _, err := e.lex.ProcessWord(name, env)
+		if err != nil {
+			return "", false
+		}
+		name = v
+	}
+	return strings.ToLower(name), true
+}
+
+// stageEnv is the current stage's scope over the global one.
+func (e *evaluation) stageEnv() *env {
+	merged := &env{}
+	for _, k := range e.global.keys {
+		if d, ok := e.globalDeclared[k]; ok && d.ok {
+			merged.set(k, d.value)
+		}
+	}
+	if e.stage != nil {
+		for _, k := range e.stage.keys {
+			merged.set(k, e.stage.vals[k])
+		}
+	}
+	return merged
+}
+
+// resolveVarFlag writes the value of the variable in COPY --from=$X or
+// RUN --mount=from=$X into the rewrite (upstream expands neither), so a
+// stage chosen by an ARG works.
+func (e *evaluation) resolveVarFlag(it *syntax.Item, span *syntax.Span) {
+	shown := strings.ToUpper(it.Keyword) + " " + span.Text
+	expand := func(raw string) (string, bool) {
+		v, unmatched, err := e.lex.ProcessWord(raw, e.stageEnv())
+		switch {
+		case err != nil:
+			e.errorf(it.Line, "cannot expand %s: %v", shown, err)
+		case len(unmatched) > 0 || v == "":
+			e.errorf(it.Line, "%s: %s has no value here: declare it with ARG (a global ARG before the first FROM, or in this stage) and give it a default or a --build-arg", shown, strings.Join(slices.Sorted(maps.Keys(unmatched)), ", "))
+		default:
+			return v, true
+		}
+		return "", false
+	}
+	edit := *span
+	if raw, ok := strings.CutPrefix(span.Text, "--from="); ok {
+		v, ok := expand(raw)
+		if !ok {
+			return
+		}
+		edit.Text = "--from=" + v
+	} else {
+		fields := syntax.MountFields(strings.TrimPrefix(span.Text, "--mount="))
+		for i, f := range fields {
+			if k, raw, _ := strings.Cut(f, "="); strings.EqualFold(k, "from") {
+				v, ok := expand(raw)
+				if !ok {
+					return
+				}
+				fields[i] = k + "=" + v
+			}
+		}
+		word, ok := mountWord(fields)
+		if !ok {
+			e.errorf(it.Line, "cannot rewrite %s with its stage name: write the mount's fields without quotes", span.Text)
+			return
+		}
+		edit.Text = word
+	}
+	e.strip = append(e.strip, &edit)
+}
+
+// mountWord renders --mount fields as one Dockerfile flag word that the
+// parser and BuildKit's CSV reader read back as fields.
+func mountWord(fields []string) (string, bool) {
+	quoted := false
+	for i, f := range fields {
+		if strings.ContainsAny(f, ",\"") {
+			fields[i] = `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
+			quoted = true
+		}
+	}
+	word := "--mount=" + strings.Join(fields, ",")
+	if !quoted {
+		return word, true
+	}
+	if strings.Contains(word, "'") {
+		return "", false
+	}
+	return "'" + word + "'", true
+}
+
+// checkTypo reports a reference that names no stage but looks like a
+// misspelt one (no registry, tag, digest or path), before the converter
+// would try to pull it as an image.
+func (e *evaluation) checkTypo(it *syntax.Item, r stageRef, name string) {
+	if name == "" || strings.ContainsAny(name, "/:@.") || name == "scratch" {
+		return
+	}
+	var live []string
+	for _, s := range e.stages {
+		if s.Live && s.Name != "" && !slices.Contains(live, s.Name) {
+			live = append(live, s.Name)
+		}
+	}
+	c := conditions.Closest(name, live)
+	if c == "" {
+		return
+	}
+	shown := r.how + "=" + r.name
+	if r.name != name {
+		shown += fmt.Sprintf(" (%q)", name)
+	}
+	e.errorf(it.Line, "%s names no stage of this file; did you mean %q? The stages are: %s. (Without a stage of that name it would be pulled as an image.)", shown, c, strings.Join(live, ", "))
 }
 
 func (e *evaluation) checkNumberedRef(it *syntax.Item, r stageRef, n int) {
@@ -676,6 +869,7 @@ func (e *evaluation) output(dt []byte) []byte {
 			slices.SortFunc(spans, func(a, b *syntax.Span) int { return a.From - b.From })
 			for _, s := range spans {
 				out = append(out, line[prev:s.From]...)
+				out = append(out, s.Text...)
 				prev = s.To
 			}
 			out = append(out, line[prev:]...)

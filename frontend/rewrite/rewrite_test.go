@@ -190,6 +190,23 @@ func TestRewrite(t *testing.T) {
 		name: "a numbered reference is fine when nothing before it is off",
 		in:   df("ARG X=0", "FROM busybox", "FROM busybox", "COPY --from=0 / /", "FROM --if=X scratch"),
 		want: df("ARG X=0", "FROM busybox", "FROM busybox", "COPY --from=0 / /", "#"),
+	}, {
+		name: "COPY --from=${VAR} is resolved in place (upstream does not expand it)",
+		args: map[string]string{"SRC": "build-dev"},
+		in:   df("ARG SRC=build-prod", "FROM busybox AS build-dev", "FROM busybox AS build-prod", "FROM scratch", "COPY --if=true --from=${SRC} /out /out", "COPY --from=$SRC --chown=1 /a /a"),
+		want: df("ARG SRC=build-prod", "FROM busybox AS build-dev", "FROM busybox AS build-prod", "FROM scratch", "COPY --from=build-dev /out /out", "COPY --from=build-dev --chown=1 /a /a"),
+	}, {
+		name: "RUN --mount=from=${VAR} is resolved in place",
+		in:   df("ARG DEPS=deps-prod", "FROM busybox AS deps-prod", "FROM busybox", "RUN --mount=type=bind,from=${DEPS},target=/d ls /d", `RUN --mount="type=bind,from=$DEPS,source=/a,target=/b" true`),
+		want: df("ARG DEPS=deps-prod", "FROM busybox AS deps-prod", "FROM busybox", "RUN --mount=type=bind,from=deps-prod,target=/d ls /d", "RUN --mount=type=bind,from=deps-prod,source=/a,target=/b true"),
+	}, {
+		name: "FROM ${BUILD_ENV} that names a stage is left to the converter",
+		in:   df("ARG BUILD_ENV=production", "FROM busybox AS development", "FROM scratch AS production", "IF true", "END", "FROM ${BUILD_ENV} AS final"),
+		want: df("ARG BUILD_ENV=production", "FROM busybox AS development", "FROM scratch AS production", "#", "#", "FROM ${BUILD_ENV} AS final"),
+	}, {
+		name: "a stage the target does not reach is not checked",
+		in:   df("ARG V=x", "FROM busybox AS builder", "FROM buildr-${V} AS unused", "FROM scratch", "COPY --if=true --from=builder / /"),
+		want: df("ARG V=x", "FROM busybox AS builder", "FROM buildr-${V} AS unused", "FROM scratch", "COPY --from=builder / /"),
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := run(t, tc.in, tc.args, tc.platform, tc.mod)
@@ -253,6 +270,11 @@ func TestRewriteErrors(t *testing.T) {
 		{"exists() without a context", df("FROM scratch", "IF exists('a')", "END"), nil, nil, []string{"2: IF exists('a'): exists(\"a\") needs the build context"}},
 		{"flags on keywords", df("ARG A=1", "FROM scratch", "IF --x A", "END"), nil, nil, []string{"3: IF takes no flags"}},
 		{"two --if flags", df("FROM scratch", "COPY --if=true --if=false a /"), nil, nil, []string{"2: more than one --if= flag"}},
+		{"FROM ${BUILD_ENV} with a typo gets a did-you-mean, not a pull", df("ARG BUILD_ENV=developmnt", "FROM busybox AS development", "FROM scratch AS production", "IF true", "END", "FROM ${BUILD_ENV} AS final"), nil, nil,
+			[]string{`6: FROM=${BUILD_ENV} ("developmnt") names no stage of this file; did you mean "development"? The stages are: development, production`}},
+		{"COPY --from with a typo", df("FROM busybox AS builder", "FROM scratch", "COPY --if=true --from=buidler / /"), nil, nil, []string{`3: COPY --from=buidler names no stage of this file; did you mean "builder"?`}},
+		{"RUN --mount from=${X} with a typo", df("ARG X=cache-stage", "FROM busybox AS cache-stag", "FROM busybox", "RUN --if=true --mount=from=${X},target=/c true"), nil, nil, []string{`4: RUN --mount from=${X} ("cache-stage") names no stage of this file; did you mean "cache-stag"?`}},
+		{"COPY --from=${VAR} without a value", df("FROM busybox AS a", "FROM scratch", "COPY --from=${NOPE} / /"), nil, nil, []string{"3: COPY --from=${NOPE}: NOPE has no value here"}},
 		{"all errors in one pass", df("ARG A=1", "FROM scratch", "IF B", "END", "COPY --if=C a /", "END"), nil, nil,
 			[]string{"3:4: IF B: undeclared name B", "5:11: --if=C: undeclared name C", "6: END without IF"}},
 	} {
@@ -318,6 +340,36 @@ func TestFlagsOnTargetPath(t *testing.T) {
 	}
 	if len(res.Flags) != 1 || res.Flags[0].Name != "UNRELATED" {
 		t.Errorf("flags for target other: %+v", res.Flags)
+	}
+}
+
+func TestGates(t *testing.T) {
+	in := df("ARG RUN_TESTS=true",
+		"FROM busybox AS lint", "FROM busybox AS unit", "REQUIRE lint",
+		"FROM busybox AS scan", "FROM busybox AS unused-gate",
+		"FROM busybox AS build", "REQUIRE --if=RUN_TESTS unit",
+		"FROM scratch AS other", "REQUIRE unused-gate",
+		"FROM scratch", "REQUIRE scan", "COPY --from=build / /")
+	res, err := run(t, in, nil, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Gates, ","); got != "unit,lint,scan" {
+		t.Errorf("gates: %s", got)
+	}
+	res, err = run(t, in, map[string]string{"RUN_TESTS": "0"}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Gates, ","); got != "scan" {
+		t.Errorf("gates with RUN_TESTS=0: %s", got)
+	}
+	res, err = run(t, in, nil, "", func(o *Options) { o.Target = "other" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(res.Gates, ","); got != "unused-gate" {
+		t.Errorf("gates of target other: %s", got)
 	}
 }
 

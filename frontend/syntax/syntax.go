@@ -6,9 +6,11 @@ package syntax
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/tonistiigi/go-csvvalue"
 )
 
 // MaxDepth is the deepest nesting of IF blocks accepted.
@@ -39,10 +41,12 @@ type Cond struct {
 	Line, Column int
 }
 
-// Span is a range of bytes within one line, to remove from the output.
+// Span is a range of bytes within one line, to replace in the output.
 type Span struct {
 	Line     int // 0-based line index
 	From, To int // byte columns
+	// Text replaces the range ("" removes it).
+	Text string
 }
 
 // Item is one instruction or keyword of the file, in file order.
@@ -59,6 +63,11 @@ type Item struct {
 	Cond *Cond
 	// Strip is where the --if= flag was written, to remove it.
 	Strip *Span
+	// VarFlags are the COPY --from= and RUN --mount= flags whose stage
+	// name is a variable, where they were written and (in Text) their
+	// value as the parser gives it, for the rewrite to resolve: upstream
+	// does not expand variables there.
+	VarFlags []*Span
 	// Args are the stage names of a REQUIRE.
 	Args []string
 	// Branch is the innermost IF branch the item is in, nil at top level.
@@ -197,11 +206,19 @@ func (p *parseState) item(n *parser.Node) {
 			it.Flags = append(it.Flags, fl)
 		}
 	}
-	if it.Kind == Instruction && !hasGuard {
+	varFlag := slices.ContainsFunc(it.Flags, func(f string) bool { return isVarFlag(it.Keyword, f) })
+	if it.Kind == Instruction && !hasGuard && !varFlag {
 		return
 	}
 	l := join(p.f.Lines, n.StartLine-1, n.EndLine-1, p.f.Escape)
 	_, words, argsAt := flagWords(l.text, p.f.Escape)
+	if varFlag {
+		p.f.Extended = true
+		p.varFlags(it, l, words)
+	}
+	if it.Kind == Instruction && !hasGuard {
+		return
+	}
 	args := strings.TrimSpace(string(l.text[argsAt:]))
 	switch it.Kind {
 	case Instruction, Require:
@@ -265,6 +282,48 @@ func cutWord(s string) (word, rest string) {
 		return s, ""
 	}
 	return s[:i], strings.TrimSpace(s[i:])
+}
+
+// isVarFlag reports whether flag names its stage with a variable:
+// COPY --from=$X, or RUN --mount=...,from=$X,...
+func isVarFlag(keyword, flag string) bool {
+	switch {
+	case keyword == "copy" && strings.HasPrefix(flag, "--from="):
+		return strings.Contains(flag, "$")
+	case keyword == "run" && strings.HasPrefix(flag, "--mount="):
+		for _, f := range MountFields(strings.TrimPrefix(flag, "--mount=")) {
+			if k, v, _ := strings.Cut(f, "="); strings.EqualFold(k, "from") && strings.Contains(v, "$") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// varFlags records where the flags isVarFlag picks were written. A flag
+// the text scan cannot place on one line is left for the converter to
+// report.
+func (p *parseState) varFlags(it *Item, l *logical, words []word) {
+	for _, w := range words {
+		if !isVarFlag(it.Keyword, w.value) {
+			continue
+		}
+		fromLine, fromCol := l.position(w.from)
+		toLine, toCol := l.position(w.to)
+		if fromLine == toLine {
+			it.VarFlags = append(it.VarFlags, &Span{Line: fromLine, From: fromCol, To: toCol, Text: w.value})
+		}
+	}
+}
+
+// MountFields splits the value of a --mount flag into its key=value
+// fields, as BuildKit does.
+func MountFields(v string) []string {
+	fields, err := csvvalue.Fields(v, nil)
+	if err != nil {
+		return nil
+	}
+	return fields
 }
 
 // require reads the stage names of a REQUIRE.
