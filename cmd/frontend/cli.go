@@ -186,7 +186,7 @@ func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
 		} else {
 			fmt.Fprintf(stdout, "  value:    (unset)\n")
 		}
-		fmt.Fprintf(stdout, "  guards:   %s\n", joinLines(f.UsedAt))
+		fmt.Fprintf(stdout, "  guards:   %s\n", joinRanges(f.Guards))
 	}
 	var conditional []rewrite.Stage
 	for _, s := range res.Stages {
@@ -222,10 +222,14 @@ func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
 	return nil
 }
 
-func joinLines(lines []int) string {
-	parts := make([]string, len(lines))
-	for i, l := range lines {
-		parts[i] = fmt.Sprintf("line %d", l)
+func joinRanges(ranges []rewrite.LineRange) string {
+	parts := make([]string, len(ranges))
+	for i, r := range ranges {
+		if r.From == r.To {
+			parts[i] = fmt.Sprintf("line %d", r.From)
+		} else {
+			parts[i] = fmt.Sprintf("lines %d-%d", r.From, r.To)
+		}
 	}
 	return strings.Join(parts, ", ")
 }

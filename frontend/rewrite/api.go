@@ -75,6 +75,14 @@ type Flag struct {
 	Line int
 	// UsedAt lists the lines of the conditions that read it.
 	UsedAt []int
+	// Guards lists the lines those conditions decide: the instruction of
+	// an --if=, or the block of an IF or ELSE IF (through its END).
+	Guards []LineRange
+}
+
+// LineRange is an inclusive range of 1-based lines.
+type LineRange struct {
+	From, To int
 }
 
 // Stage is one FROM of the file.

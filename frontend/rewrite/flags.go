@@ -105,13 +105,15 @@ func (e *evaluation) flags() []Flag {
 		if !onPath {
 			continue
 		}
+		guard := guarded(it)
 		for _, n := range c.Names {
 			if i, ok := index[n]; ok {
 				out[i].UsedAt = append(out[i].UsedAt, it.Cond.Line)
+				out[i].Guards = append(out[i].Guards, guard)
 				continue
 			}
 			d := e.seen[it][n]
-			f := Flag{Name: n, Value: d.value, Defined: d.ok, UsedAt: []int{it.Cond.Line}}
+			f := Flag{Name: n, Value: d.value, Defined: d.ok, UsedAt: []int{it.Cond.Line}, Guards: []LineRange{guard}}
 			if decl := e.declarationFor(it, n); decl != nil {
 				f.Line = decl.item.Line
 				f.Doc = decl.kv.DocComment
@@ -140,4 +142,13 @@ func (e *evaluation) declarationFor(it *syntax.Item, name string) *argDecl {
 		}
 	}
 	return found
+}
+
+// guarded returns the lines the condition of it decides.
+func guarded(it *syntax.Item) LineRange {
+	r := LineRange{From: it.Line, To: it.EndLine}
+	if (it.Kind == syntax.If || it.Kind == syntax.ElseIf) && it.Block != nil && it.Block.End != nil {
+		r.To = it.Block.End.Line
+	}
+	return r
 }

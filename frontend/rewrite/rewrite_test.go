@@ -390,3 +390,32 @@ func TestRequires(t *testing.T) {
 		t.Errorf("requires with RUN_TESTS=false: %s", got)
 	}
 }
+
+// TestConcurrentPlatforms: the gateway rewrites one file for several
+// platforms at once; each must get its own answer (run with -race).
+func TestConcurrentPlatforms(t *testing.T) {
+	in := []byte(df("FROM scratch", "COPY --if=\"TARGETARCH == 'amd64'\" amd /", "COPY --if=\"TARGETARCH == 'arm64'\" arm /"))
+	want := map[string]string{
+		"linux/amd64": df("FROM scratch", "COPY amd /", "#"),
+		"linux/arm64": df("FROM scratch", "#", "COPY arm /"),
+	}
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		plat := "linux/amd64"
+		if i%2 == 1 {
+			plat = "linux/arm64"
+		}
+		go func() {
+			res, err := Rewrite(context.Background(), in, Options{TargetPlatform: platforms.MustParse(plat)})
+			if err == nil && string(res.Dockerfile) != want[plat] {
+				err = fmt.Errorf("%s: got\n%s", plat, res.Dockerfile)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 16; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

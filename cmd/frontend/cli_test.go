@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("Dockerfile", "# syntax=org/stagefront\n# INCLUDE_DOCS ships the docs.\nARG INCLUDE_DOCS=true\nFROM scratch\nCOPY --if=INCLUDE_DOCS docs /docs\nCOPY --if='exists(\"extra/\")' extra /extra\nRUN --if=\"TARGETARCH == 'arm64'\" echo arm\n")
+	write("docs/index.html", "hi")
+	write("extra/x", "x")
+	write(".dockerignore", "extra\n")
+	bad := write("bad/Dockerfile", "ARG INCLUDE_DOCS\nFROM scratch\nCOPY --if=INCLUDE_DOC a /\nEND\n")
+
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		stdin      string
+		code       int
+		out, err   []string
+		notOut     []string
+		exactLines int // when > 0, stdout must have this many lines
+	}{
+		{name: "help", args: []string{"--help"}, out: []string{"stagefront rewrite", "stagefront outline"}},
+		{name: "help for a command", args: []string{"help", "rewrite"}, err: []string{"Usage: stagefront rewrite", "-build-arg", "-platform", "-target"}},
+		{name: "command --help", args: []string{"outline", "--help"}, err: []string{"Usage: stagefront outline"}},
+		{name: "unknown command", args: []string{"frobnicate"}, code: 2, err: []string{`unknown command "frobnicate"`}},
+		{name: "rewrite, defaults", args: []string{"rewrite", "-f", good, "--platform", "linux/amd64"},
+			out: []string{"COPY docs /docs\n", "#\n"}, notOut: []string{"--if", "COPY extra"}, exactLines: 7},
+		{name: "rewrite with build args and platform", args: []string{"rewrite", "-f", good, "--build-arg", "INCLUDE_DOCS=false", "--platform", "linux/arm64"},
+			out: []string{"RUN echo arm\n"}, notOut: []string{"COPY docs"}},
+		{name: "rewrite from stdin", args: []string{"rewrite", "-f", "-"}, stdin: "ARG X=1\nFROM scratch\nIF X\nCOPY a /\nEND\n", out: []string{"#\nCOPY a /\n#\n"}},
+		{name: "a bad value is an error with file and line", args: []string{"rewrite", "-f", good, "--build-arg", "INCLUDE_DOCS=perhaps"}, code: 1,
+			err: []string{good + `:5: --if=INCLUDE_DOCS: INCLUDE_DOCS="perhaps" is not a boolean flag`}},
+		{name: "every error, one per line", args: []string{"rewrite", "-f", bad}, code: 1,
+			err: []string{bad + ":3:11: --if=INCLUDE_DOC: undeclared name INCLUDE_DOC; did you mean INCLUDE_DOCS?", bad + ":4: END without IF"}},
+		{name: "a missing file", args: []string{"rewrite", "-f", filepath.Join(dir, "nope")}, code: 2, err: []string{"no such file"}},
+		{name: "a bad platform", args: []string{"rewrite", "-f", good, "--platform", "linux/"}, code: 2, err: []string{"--platform"}},
+		{name: "outline", args: []string{"outline", "-f", good, "--build-arg", "INCLUDE_DOCS=0"},
+			out: []string{"INCLUDE_DOCS\n  ships the docs.\n  declared: line 3, default \"true\"\n  value:    \"0\"\n  guards:   line 5", "TARGETARCH\n  automatic platform ARG"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runCLI(tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout.String(), stderr.String())
+			}
+			for _, s := range tc.out {
+				if !strings.Contains(stdout.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
+				}
+			}
+			for _, s := range tc.notOut {
+				if strings.Contains(stdout.String(), s) {
+					t.Errorf("stdout has %q:\n%s", s, stdout.String())
+				}
+			}
+			for _, s := range tc.err {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
+				}
+			}
+			if tc.exactLines > 0 && strings.Count(stdout.String(), "\n") != tc.exactLines {
+				t.Errorf("stdout has %d lines, want %d", strings.Count(stdout.String(), "\n"), tc.exactLines)
+			}
+		})
+	}
+}
