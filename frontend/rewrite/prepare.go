@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"maps"
@@ -100,6 +101,8 @@ func prepare(name string, dt []byte) (*prepared, error) {
 }
 
 func prepareUncached(name string, dt []byte) (*prepared, error) {
+	// The prepared file is cached and outlives the caller's buffer.
+	dt = bytes.Clone(dt)
 	f, err := syntax.Parse(name, dt)
 	var errs syntax.ErrorList
 	if err != nil {

@@ -32,7 +32,7 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
 // evaluate rewrites a prepared file for the values in opt.
 func evaluate(ctx context.Context, p *prepared, dt []byte, opt Options) (*Result, error) {
 	if !p.file.Extended {
-		return &Result{Dockerfile: dt, Stages: plainStages(p)}, p.errs.Err()
+		return &Result{Dockerfile: dt, Stages: plainStages(p)}, slices.Clone(p.errs).Err()
 	}
 	e := newEvaluation(ctx, p, opt)
 	e.walk()
