@@ -9,7 +9,8 @@
 // then convert and solve each target platform, attach SBOMs, and return
 // the multi-platform result. The one change is that each platform
 // converts the rewrite for that platform, with the original file's
-// source map.
+// source map, and builds the stages the target REQUIREs (its gates) in
+// parallel with it, failing the build when one of them fails.
 package build
 
 import (
@@ -130,25 +131,11 @@ func buildPlatforms(ctx context.Context, c client.Client, bc *dockerui.Client, c
 
 	rb, err := bc.Build(ctx, func(ctx context.Context, p *ocispecs.Platform, idx int) (_ *dockerui.BuildResult, err error) {
 		defer catchPanic(&err) // each platform runs in its own goroutine
-		res, _, err := cv.toLLB(ctx, p, idx == 0)
+		pr, err := cv.solvePlatform(ctx, c, p, idx == 0, bc.CacheImports)
 		if err != nil {
 			return nil, err
 		}
-		def, err := res.State.Marshal(ctx)
-		if err != nil {
-			return nil, errors.Wrapf(err, "failed to marshal LLB definition")
-		}
-		r, err := c.Solve(ctx, client.SolveRequest{
-			Definition:   def.ToPB(),
-			CacheImports: bc.CacheImports,
-		})
-		if err != nil {
-			return nil, err
-		}
-		ref, err := r.SingleRef()
-		if err != nil {
-			return nil, err
-		}
+		res, ref := pr.conv, pr.ref
 		pp := platforms.DefaultSpec()
 		if p != nil {
 			pp = *p

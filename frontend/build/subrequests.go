@@ -66,7 +66,24 @@ func (cv *converter) outline(ctx context.Context, p *ocispecs.Platform) (*outlin
 		return nil, err
 	}
 	addFlags(o, rw.Flags, cv.orig)
+	o.Description = withNote(o.Description, gatesNote(rw))
 	return o, nil
+}
+
+// gatesNote says, inside the outline's description, which stages the
+// target REQUIREs (transitively) and where; "" when none.
+func gatesNote(rw *rewrite.Result) string {
+	if len(rw.Gates) == 0 {
+		return ""
+	}
+	gs := make([]string, len(rw.Gates))
+	for i, g := range rw.Gates {
+		gs[i] = g
+		if line := requireLine(rw, g); line > 0 {
+			gs[i] = fmt.Sprintf("%s (line %d)", g, line)
+		}
+	}
+	return "requires: " + strings.Join(gs, ", ") + " (stagefront REQUIRE: built with the target, and must pass)"
 }
 
 // addFlags completes an outline with the condition flags. Args keep
@@ -125,6 +142,9 @@ func flagNote(f rewrite.Flag) string {
 }
 
 func withNote(desc, note string) string {
+	if note == "" {
+		return desc
+	}
 	if desc == "" {
 		return note
 	}
