@@ -68,6 +68,9 @@ type Values interface {
 	Exists(pattern string) (bool, error)
 }
 
+// binaryOperators are the operators of expr a condition may use.
+var binaryOperators = []string{"==", "!=", "&&", "||", "and", "or", "in", "not in", "matches", "startsWith", "endsWith", "contains"}
+
 var funcTypes = map[string]any{
 	FuncExists:  func(string) (bool, error) { return false, nil },
 	FuncDefined: func(string) bool { return false },
@@ -180,13 +183,22 @@ func (c *Condition) resolve(n *ast.Node, scope Scope, boolean bool) error {
 		}
 		return nil
 	case *ast.UnaryNode:
-		return c.resolve(&node.Node, scope, node.Operator == "!" || node.Operator == "not")
+		if node.Operator != "!" && node.Operator != "not" {
+			return nodeError(node, "unsupported operator %q: conditions use ==, !=, &&, ||, !, in, matches, startsWith, endsWith and contains", node.Operator)
+		}
+		return c.resolve(&node.Node, scope, true)
 	case *ast.BinaryNode:
 		logical := slices.Contains([]string{"&&", "||", "and", "or"}, node.Operator)
 		if err := c.resolve(&node.Left, scope, logical); err != nil {
 			return err
 		}
-		return c.resolve(&node.Right, scope, logical)
+		if err := c.resolve(&node.Right, scope, logical); err != nil {
+			return err
+		}
+		if !slices.Contains(binaryOperators, node.Operator) {
+			return nodeError(node, "unsupported operator %q: conditions use ==, !=, &&, ||, !, in, matches, startsWith, endsWith and contains", node.Operator)
+		}
+		return nil
 	case *ast.ConditionalNode:
 		if err := c.resolve(&node.Cond, scope, true); err != nil {
 			return err

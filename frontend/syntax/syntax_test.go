@@ -1,0 +1,70 @@
+package syntax
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestGuardSpans(t *testing.T) {
+	for _, tc := range []struct {
+		in, cond string
+		span     string // line:from-to
+	}{
+		{"FROM scratch\nCOPY --if=A a /\n", "A", "1:5-12"},
+		{"FROM scratch\nCOPY --from=x --if=A a /\n", "A", "1:14-21"},
+		{"FROM scratch\nRUN --if=\"A == 'x'\" true\n", "A == 'x'", "1:4-20"},
+		{"FROM scratch\nRUN --if='A == \"x\"'\ttrue\n", `A == "x"`, "1:4-20"},
+		{"FROM scratch\n  copy   --if=A  a /\n", "A", "1:9-16"},
+		{"FROM scratch\nCOPY \\\n # c\n\n  --if=A \\\n a /\n", "A", "4:2-9"},
+		{"# escape=`\nFROM scratch\nCOPY `\n  --if=A `\n a /\n", "A", "3:2-9"},
+		{"\xEF\xBB\xBFFROM --if=A scratch\n", "A", "0:8-15"},
+		{"FROM scratch\nCOPY --if=A\\ B a /\n", "A B", "1:5-15"},
+	} {
+		f, err := Parse("Dockerfile", []byte(tc.in))
+		if err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		var it *Item
+		for _, x := range f.Items {
+			if x.Cond != nil {
+				it = x
+			}
+		}
+		if it == nil || it.Strip == nil {
+			t.Errorf("%q: no guard found", tc.in)
+			continue
+		}
+		got := fmt.Sprintf("%d:%d-%d", it.Strip.Line, it.Strip.From, it.Strip.To)
+		if got != tc.span || it.Cond.Text != tc.cond {
+			t.Errorf("%q: span %s cond %q, want %s %q", tc.in, got, it.Cond.Text, tc.span, tc.cond)
+		}
+	}
+}
+
+func TestBlocks(t *testing.T) {
+	in := "ARG A=1\nIF A\nFROM scratch AS x\nELSE IF !A\nFROM scratch AS x\nELSE\nFROM scratch AS x\nIF A\nCOPY a /\nEND\nEND\n"
+	f, err := Parse("Dockerfile", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, it := range f.Items {
+		kinds = append(kinds, fmt.Sprintf("%s@%d", it.Kind, it.Line))
+	}
+	if got := strings.Join(kinds, " "); got != "instruction@1 IF@2 instruction@3 ELSE IF@4 instruction@5 ELSE@6 instruction@7 IF@8 instruction@9 END@10 END@11" {
+		t.Errorf("items: %s", got)
+	}
+	outer := f.Items[1].Block
+	if !outer.HasFrom || len(outer.Branches) != 3 || outer.End != f.Items[10] {
+		t.Errorf("outer block: %+v", outer)
+	}
+	inner := f.Items[7].Block
+	if inner.HasFrom || inner.Parent != outer.Branches[2] || f.Items[8].Branch.Depth() != 2 {
+		t.Errorf("inner block: %+v", inner)
+	}
+	if len(f.Stages) != 3 || f.Items[8].Stage != 2 {
+		t.Errorf("stages: %d, stage of line 9: %d", len(f.Stages), f.Items[8].Stage)
+	}
+}
