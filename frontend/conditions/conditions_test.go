@@ -13,7 +13,7 @@ func (s testScope) Undeclared(n string) string { return "undeclared " + n }
 type testValues map[string]string
 
 func (v testValues) Lookup(n string) (string, bool) { x, ok := v[n]; return x, ok }
-func (v testValues) Exists(p string) (bool, error)   { return p == "docs", nil }
+func (v testValues) Exists(p string) (bool, error)  { return p == "docs", nil }
 
 func TestTruth(t *testing.T) {
 	for _, tc := range []struct {
