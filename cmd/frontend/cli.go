@@ -82,6 +82,8 @@ type input struct {
 	filename string
 	data     []byte
 	opt      rewrite.Options
+	// contextDir is the build context directory.
+	contextDir string
 }
 
 type multiFlag []string
@@ -146,6 +148,7 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 			dir = filepath.Dir(*file)
 		}
 	}
+	in.contextDir = dir
 	if in.opt.Context, err = rewrite.NewDirContext(dir); err != nil {
 		return nil, fmt.Errorf("reading the context %s: %w", dir, err)
 	}

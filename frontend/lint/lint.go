@@ -1,0 +1,827 @@
+// Package lint is stagefront's own build checks: the best practices and
+// troubleshooting advice of the multi-stage builds guide, as rules that
+// run next to BuildKit's in `--call=check` and `stagefront check`.
+//
+// The rules are declared as BuildKit declares its own (ruleset.go) and run
+// through a linter.Linter configured like upstream's: by the
+// BUILDKIT_DOCKERFILE_CHECK build arg when it is set, else by the
+// `# check=skip=...;error=true` directive, and by `# check=` comments
+// directly above a stage or an instruction. Some rules read the original
+// extended file (every stage and condition, live or not); the others read
+// the rewrite for the target platform. All report at the user's lines,
+// which the rewrite keeps.
+package lint
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/org/stagefront/frontend/conditions"
+	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/frontend/syntax"
+	"github.com/pkg/errors"
+)
+
+//go:generate go run ./gen -src . -dest ../../docs/rules
+
+// Input is what the rules look at.
+type Input struct {
+	// Filename is the Dockerfile's name, for messages.
+	Filename string
+	// Original is the file as the user wrote it.
+	Original []byte
+	// Rewrite is the engine's result for the target platform; its
+	// Dockerfile has the original's lines.
+	Rewrite *rewrite.Result
+	// BuildArgs are the values given with --build-arg.
+	BuildArgs map[string]string
+	// Target is the stage built; the last live stage when empty.
+	Target string
+	// Dockerignore says whether the build context has a .dockerignore
+	// that excludes something; nil when that is not known (the check is
+	// then skipped).
+	Dockerignore *bool
+}
+
+// Config returns the linter configuration of dt as upstream computes it:
+// the BUILDKIT_DOCKERFILE_CHECK build arg (fromArg, nil when not given)
+// wins over the `# check=` directive.
+func Config(dt []byte, fromArg *linter.Config) (*linter.Config, error) {
+	if fromArg != nil {
+		c := *fromArg
+		return &c, nil
+	}
+	v, _, _, _ := parser.ParseDirective("check", dt)
+	c, err := linter.ParseLintOptions(v)
+	if err != nil {
+		return nil, errors.Wrapf(err, "failed to parse check options")
+	}
+	return c, nil
+}
+
+// Run checks in with cfg, reporting each finding through warn. The
+// returned linter's Error() is the failure that `check=error=true` asks
+// for (nil otherwise, or when nothing was found).
+func Run(ctx context.Context, in *Input, cfg *linter.Config, warn linter.LintWarnFunc) (*linter.Linter, error) {
+	c := *cfg
+	c.Warn = warn
+	lt := linter.New(&c)
+	if c.SkipAll && !c.ExperimentalAll && len(c.ExperimentalRules) == 0 {
+		return lt, nil
+	}
+	ck := &checker{in: in, lt: lt, name: in.Filename}
+	if ck.name == "" {
+		ck.name = "Dockerfile"
+	}
+	if err := ck.load(); err != nil {
+		return lt, err
+	}
+	ck.structural()
+	ck.platform()
+	return lt, nil
+}
+
+// checker holds one run's parsed views of the file.
+type checker struct {
+	in   *Input
+	lt   *linter.Linter
+	name string
+
+	// file is the original's structure (nil when it cannot be parsed).
+	file *syntax.File
+	// conds are the compiled conditions of the original, in file order.
+	conds []cond
+	// globals are the ARGs declared before the first FROM.
+	globals []argDecl
+	// stageNames holds every stage name of the original, live or not.
+	stageNames []string
+
+	// The rewrite for the target platform, parsed (nil when it cannot be).
+	stages   []instructions.Stage
+	metaArgs []instructions.ArgCommand
+	escape   rune
+}
+
+type cond struct {
+	item *syntax.Item
+	c    *conditions.Condition
+}
+
+type argDecl struct {
+	item        *syntax.Item
+	name, value string
+	hasValue    bool
+	comments    []string
+}
+
+// anyScope lets every name be read: the rules look at conditions
+// whatever their values.
+type anyScope struct{}
+
+func (anyScope) Declared(string) bool     { return true }
+func (anyScope) Undeclared(string) string { return "" }
+
+func (ck *checker) load() error {
+	f, err := syntax.Parse(ck.name, ck.in.Original)
+	if f != nil {
+		ck.file = f
+		ck.escape = rune(f.Escape)
+		cc := conditions.NewCompiler(nil)
+		for _, it := range f.Items {
+			if it.Stage < 0 && it.Keyword == "arg" {
+				ck.globals = append(ck.globals, argDecls(it)...)
+			}
+			if it.Keyword == "from" {
+				if n := stageNameOf(it.Node); n != "" {
+					ck.stageNames = append(ck.stageNames, n)
+				}
+			}
+			if it.Cond == nil || strings.TrimSpace(it.Cond.Text) == "" {
+				continue
+			}
+			if c, err := cc.Compile(it.Cond.Text, anyScope{}); err == nil {
+				ck.conds = append(ck.conds, cond{it, c})
+			}
+		}
+	} else if err != nil {
+		return err
+	}
+	if ck.in.Rewrite == nil {
+		return nil
+	}
+	res, err := parser.Parse(bytes.NewReader(ck.in.Rewrite.Dockerfile))
+	if err != nil {
+		return nil // the conversion reports it
+	}
+	ck.escape = rune(res.EscapeToken)
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		return nil // the conversion reports it
+	}
+	ck.stages, ck.metaArgs = stages, metaArgs
+	return nil
+}
+
+// run reports rule at loc, with the `# check=` comments of the stage and
+// of the instruction merged into the configuration.
+func (ck *checker) run(rule linter.LinterRuleI, loc []parser.Range, comments [][]string, msg string) {
+	lt := ck.lt
+	for _, c := range comments {
+		lt = lt.WithMergedConfigFromComments(c)
+	}
+	lt.Run(rule, loc, msg) // merged linters share CalledRules with ck.lt
+}
+
+func lineRange(start, end int) []parser.Range {
+	if end < start {
+		end = start
+	}
+	return []parser.Range{{Start: parser.Position{Line: start}, End: parser.Position{Line: end}}}
+}
+
+func itemRange(it *syntax.Item) []parser.Range { return lineRange(it.Line, it.EndLine) }
+
+// stageNameOf returns the AS name of a FROM node, lower-cased as upstream
+// does, "" when unnamed.
+func stageNameOf(n *parser.Node) string {
+	var words []string
+	for w := n.Next; w != nil; w = w.Next {
+		words = append(words, w.Value)
+	}
+	if len(words) == 3 && strings.EqualFold(words[1], "as") {
+		return strings.ToLower(words[2])
+	}
+	return ""
+}
+
+// baseNameOf returns the base of a FROM node as written.
+func baseNameOf(n *parser.Node) string {
+	if n.Next == nil {
+		return ""
+	}
+	return n.Next.Value
+}
+
+// argDecls reads the names of an ARG item.
+func argDecls(it *syntax.Item) []argDecl {
+	var out []argDecl
+	for w := it.Node.Next; w != nil; w = w.Next {
+		k, v, ok := strings.Cut(w.Value, "=")
+		out = append(out, argDecl{item: it, name: k, value: v, hasValue: ok, comments: it.Node.PrevComment})
+	}
+	return out
+}
+
+// refersTo reports whether text reads variable name ($name or ${name...}).
+func refersTo(text, name string) bool {
+	re := regexp.MustCompile(`\$(\{` + regexp.QuoteMeta(name) + `[}:]|` + regexp.QuoteMeta(name) + `\b)`)
+	return re.MatchString(text)
+}
+
+// env is the global ARG values the build sees: the declared defaults,
+// overridden by build args.
+func (ck *checker) env() []string {
+	vals := map[string]string{}
+	var order []string
+	for _, a := range ck.globals {
+		v := a.value
+		if bv, ok := ck.in.BuildArgs[a.name]; ok {
+			v = bv
+		} else if !a.hasValue {
+			continue
+		}
+		if _, seen := vals[a.name]; !seen {
+			order = append(order, a.name)
+		}
+		vals[a.name] = v
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		out = append(out, k+"="+vals[k])
+	}
+	return out
+}
+
+// expand resolves the variables of word with the global ARGs; ok is
+// false when one has no value.
+func (ck *checker) expand(word string) (string, bool) {
+	if !strings.Contains(word, "$") {
+		return word, true
+	}
+	esc := ck.escape
+	if esc == 0 {
+		esc = '\\'
+	}
+	res, err := shell.NewLex(esc).ProcessWordWithMatches(word, shell.EnvsFromSlice(ck.env()))
+	if err != nil || len(res.Unmatched) > 0 {
+		return "", false
+	}
+	return res.Result, true
+}
+
+// ---- rules on the original file's structure ----
+
+func (ck *checker) structural() {
+	if ck.file == nil {
+		return
+	}
+	ck.constantConditions()
+	ck.unusedGlobalArgs()
+	ck.stageArgsOnlyForConditions()
+	ck.unreachableStages()
+}
+
+var existsCall = regexp.MustCompile(`\bexists\s*\(`)
+
+func (ck *checker) itemComments(it *syntax.Item) [][]string {
+	var out [][]string
+	if it.Stage >= 0 && it.Stage < len(ck.file.Stages) {
+		out = append(out, ck.file.Stages[it.Stage].Node.PrevComment)
+	}
+	return append(out, it.Node.PrevComment)
+}
+
+func (ck *checker) constantConditions() {
+	for _, c := range ck.conds {
+		if len(c.c.Names) > 0 || existsCall.MatchString(c.c.Text) {
+			continue
+		}
+		v, err := c.c.Eval(noValues{})
+		if err != nil {
+			continue
+		}
+		ck.run(&RuleConstantCondition, lineRange(c.item.Cond.Line, c.item.Cond.Line), ck.itemComments(c.item),
+			RuleConstantCondition.Format(c.c.Text, v))
+	}
+}
+
+type noValues struct{}
+
+func (noValues) Lookup(string) (string, bool) { return "", false }
+func (noValues) Exists(string) (bool, error)  { return false, errors.New("no context") }
+
+// readByCondition reports whether any condition of the file reads name.
+func (ck *checker) readByCondition(name string) bool {
+	for _, c := range ck.conds {
+		if slices.Contains(c.c.Names, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// frontendArgs are build args the frontend or BuildKit itself reads.
+func frontendArg(name string) bool {
+	if strings.HasPrefix(name, "BUILDKIT_") {
+		return true
+	}
+	switch strings.ToUpper(name) {
+	case "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY", "SOURCE_DATE_EPOCH":
+		return true
+	}
+	return false
+}
+
+func (ck *checker) unusedGlobalArgs() {
+	for _, a := range ck.globals {
+		if frontendArg(a.name) || ck.readByCondition(a.name) {
+			continue
+		}
+		used := false
+		for _, it := range ck.file.Items {
+			if it == a.item {
+				continue
+			}
+			if it.Keyword == "arg" && it.Stage >= 0 && slices.ContainsFunc(argDecls(it), func(d argDecl) bool { return d.name == a.name }) {
+				used = true
+				break
+			}
+			if refersTo(it.Node.Original, a.name) || slices.ContainsFunc(it.Flags, func(f string) bool { return refersTo(f, a.name) }) {
+				used = true
+				break
+			}
+		}
+		// Another name in the same ARG may read it: ARG A=1 B=${A}.
+		for _, b := range argDecls(a.item) {
+			if b.name != a.name && refersTo(b.value, a.name) {
+				used = true
+			}
+		}
+		if !used {
+			ck.run(&RuleUnusedGlobalArg, itemRange(a.item), [][]string{a.item.Node.PrevComment}, RuleUnusedGlobalArg.Format(a.name))
+		}
+	}
+}
+
+func (ck *checker) stageArgsOnlyForConditions() {
+	for _, it := range ck.file.Items {
+		if it.Keyword != "arg" || it.Stage < 0 || it.Kind != syntax.Instruction {
+			continue
+		}
+		for _, a := range argDecls(it) {
+			if frontendArg(a.name) {
+				continue
+			}
+			readByCond, readByInstr := false, false
+			for _, other := range ck.file.Items {
+				if other.Stage != it.Stage || other.Line <= it.Line {
+					continue
+				}
+				if other.Keyword == "arg" && slices.ContainsFunc(argDecls(other), func(d argDecl) bool { return d.name == a.name }) {
+					break // redeclared: what follows is that ARG's business
+				}
+				for _, c := range ck.conds {
+					if c.item == other && slices.Contains(c.c.Names, a.name) {
+						readByCond = true
+					}
+				}
+				if other.Kind == syntax.Instruction && (refersTo(other.Node.Original, a.name) || slices.ContainsFunc(other.Flags, func(f string) bool { return refersTo(f, a.name) })) {
+					readByInstr = true
+				}
+			}
+			if !readByCond || readByInstr {
+				continue
+			}
+			global := slices.ContainsFunc(ck.globals, func(g argDecl) bool { return g.name == a.name })
+			st := ck.file.Stages[it.Stage]
+			ck.run(&RuleStageArgOnlyForConditions, itemRange(it), ck.itemComments(it),
+				RuleStageArgOnlyForConditions.Format(a.name, stageLabel(stageNameOf(st.Node), it.Stage), global))
+		}
+	}
+}
+
+// stageRefs returns the stage references of an item of the original:
+// FROM's base, COPY --from, RUN --mount from=, REQUIRE's stages.
+func (ck *checker) stageRefs(it *syntax.Item) []string {
+	var refs []string
+	switch it.Keyword {
+	case "from":
+		refs = append(refs, baseNameOf(it.Node))
+	case "copy", "add":
+		for _, f := range it.Flags {
+			if v, ok := strings.CutPrefix(f, "--from="); ok {
+				refs = append(refs, v)
+			}
+		}
+	case "run":
+		for _, f := range it.Flags {
+			v, ok := strings.CutPrefix(f, "--mount=")
+			if !ok {
+				continue
+			}
+			for _, field := range syntax.MountFields(v) {
+				if k, v, _ := strings.Cut(field, "="); strings.EqualFold(k, "from") {
+					refs = append(refs, v)
+				}
+			}
+		}
+	case "require":
+		refs = append(refs, it.Args...)
+	}
+	return refs
+}
+
+func (ck *checker) unreachableStages() {
+	f := ck.file
+	if len(f.Stages) < 2 {
+		return
+	}
+	byName := map[string][]int{}
+	for i, st := range f.Stages {
+		if n := stageNameOf(st.Node); n != "" {
+			byName[n] = append(byName[n], i)
+		}
+	}
+	edges := make([][]int, len(f.Stages))
+	for _, it := range f.Items {
+		if it.Stage < 0 {
+			continue
+		}
+		for _, ref := range ck.stageRefs(it) {
+			r, ok := ck.expand(ref)
+			if !ok {
+				return // a stage chosen by a value we do not know: no verdict
+			}
+			r = strings.ToLower(r)
+			if idx, err := strconv.Atoi(r); err == nil && idx >= 0 && idx < len(f.Stages) {
+				edges[it.Stage] = append(edges[it.Stage], idx)
+			}
+			edges[it.Stage] = append(edges[it.Stage], byName[r]...)
+		}
+	}
+	// The rewrite's REQUIREs are the same as the original's, plus names
+	// the engine resolved; add them too.
+	if ck.in.Rewrite != nil {
+		for _, st := range ck.in.Rewrite.Stages {
+			if st.Index >= len(edges) {
+				continue
+			}
+			for _, r := range st.Requires {
+				edges[st.Index] = append(edges[st.Index], byName[strings.ToLower(r.Stage)]...)
+			}
+		}
+	}
+	roots, label := ck.roots(byName)
+	if len(roots) == 0 {
+		return
+	}
+	seen := make([]bool, len(f.Stages))
+	queue := slices.Clone(roots)
+	for _, r := range roots {
+		seen[r] = true
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		for _, n := range edges[s] {
+			if !seen[n] {
+				seen[n] = true
+				queue = append(queue, n)
+			}
+		}
+	}
+	for i, st := range f.Stages {
+		if seen[i] {
+			continue
+		}
+		name := stageLabel(stageNameOf(st.Node), i)
+		ck.run(&RuleUnreachableStage, itemRange(st), [][]string{st.Node.PrevComment},
+			RuleUnreachableStage.Format(name, label))
+	}
+}
+
+// roots are the stages the build starts from: the target (every stage
+// of that name, live or not), and the default target (the last live
+// stage), which is a target too.
+func (ck *checker) roots(byName map[string][]int) ([]int, string) {
+	f := ck.file
+	last := len(f.Stages) - 1
+	if rw := ck.in.Rewrite; rw != nil {
+		for i := len(rw.Stages) - 1; i >= 0; i-- {
+			if rw.Stages[i].Live {
+				last = rw.Stages[i].Index
+				break
+			}
+		}
+	}
+	if last < 0 || last >= len(f.Stages) {
+		return nil, ""
+	}
+	roots := []int{last}
+	label := stageLabel(stageNameOf(f.Stages[last].Node), last)
+	if t := strings.ToLower(ck.in.Target); t != "" {
+		idx, ok := byName[t]
+		if !ok {
+			return nil, ""
+		}
+		roots = append(roots, idx...)
+		label = t + " (and the default target " + label + ")"
+	}
+	return roots, label
+}
+
+// ---- rules on the rewrite for the target platform ----
+
+// cmdComments returns the comments of a stage and one of its commands.
+func cmdComments(st *instructions.Stage, cmd instructions.Command) [][]string {
+	out := [][]string{st.Comments}
+	if c, ok := cmd.(interface{ Comments() []string }); ok {
+		out = append(out, c.Comments())
+	}
+	return out
+}
+
+func (ck *checker) platform() {
+	if len(ck.stages) == 0 {
+		return
+	}
+	ck.stageNotFound()
+	final := ck.finalStage()
+	for i := range ck.stages {
+		ck.installs(&ck.stages[i])
+	}
+	if final >= 0 {
+		ck.finalStageRules(final)
+	}
+	ck.dockerignore()
+}
+
+// finalStage is the index (in ck.stages) of the stage the build exports.
+func (ck *checker) finalStage() int {
+	if t := strings.ToLower(ck.in.Target); t != "" {
+		for i, st := range ck.stages {
+			if st.Name == t {
+				return i
+			}
+		}
+		return -1
+	}
+	return len(ck.stages) - 1
+}
+
+// stageIndex finds a stage of the rewrite by name (or index) among the
+// stages before stage `before`.
+func (ck *checker) stageIndex(name string, before int) int {
+	name = strings.ToLower(name)
+	for i := 0; i < before && i < len(ck.stages); i++ {
+		if ck.stages[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// chain is the final stage and the stages it is built FROM, nearest
+// first.
+func (ck *checker) chain(final int) []int {
+	out := []int{final}
+	for cur := final; ; {
+		p := ck.stageIndex(ck.stages[cur].BaseName, cur)
+		if p < 0 || slices.Contains(out, p) {
+			return out
+		}
+		out = append(out, p)
+		cur = p
+	}
+}
+
+func (ck *checker) stageNotFound() {
+	var candidates []string
+	candidates = append(candidates, ck.stageNames...)
+	for _, st := range ck.stages {
+		if st.Name != "" && !slices.Contains(candidates, st.Name) {
+			candidates = append(candidates, st.Name)
+		}
+	}
+	if len(candidates) == 0 {
+		return
+	}
+	check := func(st *instructions.Stage, cmd instructions.Command, ref, instr string, loc []parser.Range) {
+		if ref == "" || strings.ContainsAny(ref, ":/@$") || strings.EqualFold(ref, "scratch") || strings.EqualFold(ref, "context") {
+			return
+		}
+		if _, err := strconv.Atoi(ref); err == nil {
+			return
+		}
+		if slices.ContainsFunc(candidates, func(c string) bool { return strings.EqualFold(c, ref) }) {
+			return
+		}
+		if s := closestStage(ref, candidates); s != "" {
+			ck.run(&RuleStageNotFound, loc, cmdComments(st, cmd), RuleStageNotFound.Format(ref, instr, s))
+		}
+	}
+	for i := range ck.stages {
+		st := &ck.stages[i]
+		base, ok := ck.expand(st.BaseName)
+		if ok {
+			check(st, nil, base, "FROM", st.Location)
+		}
+		for _, cmd := range st.Commands {
+			switch c := cmd.(type) {
+			case *instructions.CopyCommand:
+				check(st, c, c.From, "COPY --from=", c.Location())
+			case *instructions.RunCommand:
+				for _, m := range instructions.GetMounts(c) {
+					check(st, c, m.From, "RUN --mount=from=", c.Location())
+				}
+			}
+		}
+	}
+}
+
+// runScript is the shell text of a RUN: its command line and heredocs.
+func runScript(c *instructions.RunCommand) string {
+	var b strings.Builder
+	b.WriteString(strings.Join(c.CmdLine, " "))
+	for _, f := range c.Files {
+		b.WriteString("\n")
+		b.WriteString(f.Data)
+	}
+	return b.String()
+}
+
+func hasCacheMount(c *instructions.RunCommand) bool {
+	for _, m := range instructions.GetMounts(c) {
+		if m.Type == instructions.MountTypeCache {
+			return true
+		}
+	}
+	return false
+}
+
+// copiesContext returns the source of a COPY or ADD that copies the
+// whole build context, "" for any other command.
+func copiesContext(cmd instructions.Command) string {
+	var srcs []string
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		if c.From != "" {
+			return ""
+		}
+		srcs = c.SourcePaths
+	case *instructions.AddCommand:
+		srcs = c.SourcePaths
+	default:
+		return ""
+	}
+	for _, s := range srcs {
+		switch strings.TrimRight(s, "/") {
+		case ".", "", "./*", "*", "./.":
+			return s
+		}
+	}
+	return ""
+}
+
+// fromContext reports whether cmd copies anything from the build context.
+func fromContext(cmd instructions.Command) bool {
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		return c.From == "" && len(c.SourcePaths) > 0
+	case *instructions.AddCommand:
+		for _, s := range c.SourcePaths {
+			if !strings.Contains(s, "://") && !strings.HasPrefix(s, "git@") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// installs reports package-manager RUNs without a cache mount, and
+// dependency installs that follow a copy of the whole context.
+func (ck *checker) installs(st *instructions.Stage) {
+	contextCopied := -1
+	var contextCmd instructions.Command
+	reportedOrder := false
+	for _, cmd := range st.Commands {
+		if src := copiesContext(cmd); src != "" && contextCopied < 0 {
+			contextCopied = cmd.Location()[0].Start.Line
+			contextCmd = cmd
+			continue
+		}
+		run, ok := cmd.(*instructions.RunCommand)
+		if !ok {
+			continue
+		}
+		found := findInstalls(runScript(run))
+		if len(found) == 0 {
+			continue
+		}
+		if !hasCacheMount(run) {
+			in := found[0]
+			ck.run(&RulePackageInstallWithoutCache, run.Location(), cmdComments(st, run),
+				RulePackageInstallWithoutCache.Format(in.Text, cacheTargets[in.Manager]))
+		}
+		if contextCopied >= 0 && !reportedOrder {
+			reportedOrder = true
+			ck.run(&RuleContextCopiedBeforeInstall, contextCmd.Location(), cmdComments(st, contextCmd),
+				RuleContextCopiedBeforeInstall.Format(found[0].Text, run.Location()[0].Start.Line))
+		}
+	}
+}
+
+func isRoot(user string) bool {
+	u, _, _ := strings.Cut(strings.TrimSpace(user), ":")
+	return u == "root" || u == "0" || u == ""
+}
+
+func (ck *checker) finalStageRules(final int) {
+	st := &ck.stages[final]
+	label := stageLabel(st.Name, final)
+	chain := ck.chain(final)
+	root := &ck.stages[chain[len(chain)-1]]
+
+	// FinalStageLatestTag: the image at the bottom of the chain.
+	if img, ok := ck.expand(root.BaseName); ok && !strings.EqualFold(img, "scratch") && ck.stageIndex(img, len(ck.stages)) < 0 {
+		if named, err := reference.ParseNormalizedNamed(img); err == nil {
+			_, digested := named.(reference.Digested)
+			tagged, isTagged := named.(reference.Tagged)
+			if !digested && (!isTagged || tagged.Tag() == "latest") {
+				ck.run(&RuleFinalStageLatestTag, root.Location, [][]string{root.Comments},
+					RuleFinalStageLatestTag.Format(label, img))
+			}
+		}
+	}
+
+	// FinalStageRunsAsRoot: the last USER along the chain.
+	var user *instructions.UserCommand
+	var userStage *instructions.Stage
+	for _, i := range chain {
+		for _, cmd := range ck.stages[i].Commands {
+			if u, ok := cmd.(*instructions.UserCommand); ok {
+				user, userStage = u, &ck.stages[i]
+			}
+		}
+		if user != nil {
+			break
+		}
+	}
+	switch {
+	case user == nil:
+		ck.run(&RuleFinalStageRunsAsRoot, st.Location, [][]string{st.Comments}, RuleFinalStageRunsAsRoot.Format(label))
+	case isRoot(user.User):
+		ck.run(&RuleFinalStageRunsAsRoot, user.Location(), cmdComments(userStage, user), RuleFinalStageRunsAsRoot.Format(label))
+	}
+
+	if final == 0 {
+		return // the rest is about multi-stage files
+	}
+
+	// FinalStageCopiesContext: only the final stage's own commands.
+	for _, cmd := range st.Commands {
+		if src := copiesContext(cmd); src != "" {
+			ck.run(&RuleFinalStageCopiesContext, cmd.Location(), cmdComments(st, cmd),
+				RuleFinalStageCopiesContext.Format(label, src))
+		}
+	}
+
+	// BuildToolsInFinalStage: any stage whose filesystem the image keeps.
+	for _, i := range chain {
+		s := &ck.stages[i]
+		for _, cmd := range s.Commands {
+			run, ok := cmd.(*instructions.RunCommand)
+			if !ok {
+				continue
+			}
+			var tools []string
+			for _, in := range findInstalls(runScript(run)) {
+				for _, p := range in.Packages {
+					if buildTools[p] && !slices.Contains(tools, p) {
+						tools = append(tools, p)
+					}
+				}
+			}
+			if len(tools) > 0 {
+				sort.Strings(tools)
+				ck.run(&RuleBuildToolsInFinalStage, run.Location(), cmdComments(s, run),
+					RuleBuildToolsInFinalStage.Format(strings.Join(tools, ", "), stageLabel(s.Name, i)))
+			}
+		}
+	}
+}
+
+func (ck *checker) dockerignore() {
+	if ck.in.Dockerignore == nil || *ck.in.Dockerignore {
+		return
+	}
+	for i := range ck.stages {
+		st := &ck.stages[i]
+		for _, cmd := range st.Commands {
+			if fromContext(cmd) {
+				ck.run(&RuleMissingDockerignore, cmd.Location(), cmdComments(st, cmd), RuleMissingDockerignore.Format())
+				return
+			}
+		}
+	}
+}
