@@ -98,9 +98,16 @@ func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool)
 	if err != nil {
 		return nil, nil, err
 	}
+	var lintErr error
+	if warn {
+		lintErr = cv.buildLint(ctx, rw) // stagefront's rules (lint.go)
+	}
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, cv.platformOpt(p, warn))
 	if err != nil {
 		return nil, rw, err
+	}
+	if lintErr != nil {
+		return nil, rw, lintErr
 	}
 	return res, rw, nil
 }

@@ -21,9 +21,9 @@ import (
 )
 
 // extraLint is the hook for stagefront's own lint rules (a later issue):
-// it runs after the upstream rules on the rewrite for the first platform,
-// with dt the original file, and adds its findings to lr. nil: none yet.
-var extraLint func(ctx context.Context, dt []byte, res *rewrite.Result, lr *lint.LintResults) error
+// it runs after the upstream rules on the rewrite for the first platform
+// (cv.orig is the original file) and adds its findings to lr (lint.go).
+var extraLint func(ctx context.Context, cv *converter, res *rewrite.Result, lr *lint.LintResults) error
 
 // subrequestHandler answers `--call` requests, each on the rewrite for
 // platform p (the first target platform; nil for the builder's).
@@ -323,7 +323,7 @@ func (cv *converter) lint(ctx context.Context, p *ocispecs.Platform) (*lint.Lint
 		return nil, err
 	}
 	if extraLint != nil {
-		if err := extraLint(ctx, cv.orig, rw, lr); err != nil {
+		if err := extraLint(ctx, cv, rw, lr); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,90 @@
+package build
+
+import (
+	"context"
+
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerui"
+	sublint "github.com/moby/buildkit/frontend/subrequests/lint"
+	"github.com/org/stagefront/frontend/lint"
+	"github.com/org/stagefront/frontend/rewrite"
+)
+
+// stagefront's own rules (package lint) in the gateway: in `--call=check`
+// next to upstream's, and in a build as warnings, failing it when
+// `check=error=true` and one fired.
+
+func init() {
+	extraLint = checkLint
+}
+
+// lintInput is what the rules need from this build.
+func (cv *converter) lintInput(ctx context.Context, rw *rewrite.Result) *lint.Input {
+	in := &lint.Input{
+		Filename:  "Dockerfile",
+		Original:  cv.orig,
+		Rewrite:   rw,
+		BuildArgs: cv.opt.BuildArgs,
+		Target:    cv.opt.Target,
+	}
+	if cv.opt.SourceMap != nil && cv.opt.SourceMap.Filename != "" {
+		in.Filename = cv.opt.SourceMap.Filename
+	}
+	in.Dockerignore = dockerignoreState(ctx, cv.opt.Client)
+	return in
+}
+
+// dockerignoreState reports whether the main build context has a
+// .dockerignore that excludes something, as dockerui reads it for the
+// build (the same, cached, solve); nil when not known: no client, or a
+// git or http context, where nothing is uploaded.
+func dockerignoreState(ctx context.Context, bc *dockerui.Client) *bool {
+	if bc == nil {
+		return nil
+	}
+	if v := bc.BuildOpts().Opts["context"]; v != "" {
+		return nil
+	}
+	patterns, err := bc.DockerIgnorePatterns(ctx)
+	if err != nil {
+		return nil
+	}
+	has := len(patterns) > 0
+	return &has
+}
+
+// checkLint is the extraLint hook: our rules, added to upstream's results
+// with the original file's source index.
+func checkLint(ctx context.Context, cv *converter, rw *rewrite.Result, lr *sublint.LintResults) error {
+	cfg, err := lint.Config(cv.orig, cv.opt.LinterConfig)
+	if err != nil {
+		return err
+	}
+	idx := -1
+	if cv.opt.SourceMap != nil {
+		idx = lr.AddSource(cv.opt.SourceMap)
+	}
+	_, err = lint.Run(ctx, cv.lintInput(ctx, rw), cfg, func(rule, desc, url, msg string, loc []parser.Range) {
+		lr.AddWarning(rule, desc, url, msg, idx, loc)
+	})
+	return err
+}
+
+// buildLint runs our rules during a build (for the first platform only,
+// as upstream warns): each finding is a build warning, and with
+// check=error=true any finding fails the build, as upstream's do.
+func (cv *converter) buildLint(ctx context.Context, rw *rewrite.Result) error {
+	if cv.opt.Warn == nil {
+		return nil
+	}
+	cfg, err := lint.Config(cv.orig, cv.opt.LinterConfig)
+	if err != nil {
+		return nil // the conversion reports a bad check directive
+	}
+	lt, err := lint.Run(ctx, cv.lintInput(ctx, rw), cfg, linter.LintWarnFunc(cv.opt.Warn))
+	if err != nil {
+		return err
+	}
+	return lt.Error()
+}

@@ -1,0 +1,149 @@
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	sublint "github.com/moby/buildkit/frontend/subrequests/lint"
+	"github.com/org/stagefront/frontend/lint"
+)
+
+// isStagefrontRule reports whether rule is one of package lint's.
+func isStagefrontRule(rule string) bool {
+	for _, r := range lint.Rules {
+		if r.RuleName() == rule {
+			return true
+		}
+	}
+	return false
+}
+
+// upstreamOnly is lr without stagefront's own warnings: what parity tests
+// compare with upstream's results.
+func upstreamOnly(lr *sublint.LintResults) *sublint.LintResults {
+	if lr == nil {
+		return nil
+	}
+	out := *lr
+	out.Warnings = nil
+	for _, w := range lr.Warnings {
+		if !isStagefrontRule(w.RuleName) {
+			out.Warnings = append(out.Warnings, w)
+		}
+	}
+	return &out
+}
+
+// upstreamShort drops stagefront's warnings from build warnings in their
+// short form ("Rule: message (line N)").
+func upstreamShort(ws []string) []string {
+	var out []string
+	for _, w := range ws {
+		rule, _, _ := strings.Cut(w, ":")
+		if !isStagefrontRule(rule) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// TestCheckAddsStagefrontRules: --call=check has upstream's warnings and
+// ours, ours at the original file's lines and source.
+func TestCheckAddsStagefrontRules(t *testing.T) {
+	if !realRewriteReady() {
+		t.Skip("rewrite.Rewrite is not implemented yet")
+	}
+	dt := []byte("# syntax=org/stagefront\nFROM busybox as build\nRUN echo hi\n\nFROM busybox:1.36\nIF true\nCOPY --from=biuld / /\nEND\nUSER 1000\n")
+	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil)}
+	lr, err := cv.lint(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, w := range lr.Warnings {
+		line := 0
+		if len(w.Location.Ranges) > 0 {
+			line = int(w.Location.Ranges[0].Start.Line)
+		}
+		got[w.RuleName] = line
+		if w.Location.SourceIndex != 0 {
+			t.Errorf("%s: source index %d", w.RuleName, w.Location.SourceIndex)
+		}
+	}
+	for rule, line := range map[string]int{"FromAsCasing": 2, "ConstantCondition": 6, "StageNotFound": 7, "UnreachableStage": 2} {
+		if got[rule] != line {
+			t.Errorf("%s at line %d, want %d (all: %v)", rule, got[rule], line, got)
+		}
+	}
+	if len(lr.Sources) != 1 || string(lr.Sources[0].Data) != string(dt) {
+		t.Errorf("sources: %d", len(lr.Sources))
+	}
+}
+
+// TestBuildLintErrorTrue: with check=error=true, one of our rules fails
+// the build; without it, it is a warning.
+func TestBuildLintErrorTrue(t *testing.T) {
+	if !realRewriteReady() {
+		t.Skip("rewrite.Rewrite is not implemented yet")
+	}
+	for _, tc := range []struct {
+		df      string
+		wantErr bool
+	}{
+		{"# check=error=true\nFROM busybox:1.36\nUSER 1000\nIF true\nRUN echo\nEND\n", true},
+		{"# check=error=true;skip=ConstantCondition\nFROM busybox:1.36\nUSER 1000\nIF true\nRUN echo\nEND\n", false},
+		{"FROM busybox:1.36\nUSER 1000\nIF true\nRUN echo\nEND\n", false},
+	} {
+		dt := []byte(tc.df)
+		var warned []string
+		opt := testConvertOpt(t, dt, nil, "", nil)
+		opt.Warn = func(rule, _, _, _ string, _ []parser.Range) { warned = append(warned, rule) }
+		cv := &converter{orig: dt, opt: opt}
+		rw, err := cv.rewrite(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cv.buildLint(context.Background(), rw)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%q: error %v, want error %v", tc.df, err, tc.wantErr)
+		}
+		if tc.wantErr && !strings.Contains(err.Error(), "ConstantCondition") {
+			t.Errorf("error %q does not name the rule", err)
+		}
+		if fired := strings.Contains(strings.Join(warned, " "), "ConstantCondition"); fired == strings.Contains(tc.df, "skip=ConstantCondition") {
+			t.Errorf("%q: warnings %v", tc.df, warned)
+		}
+	}
+}
+
+// upstreamOnlyJSON drops stagefront's warnings from a subrequest's
+// result.json; other results pass unchanged.
+func upstreamOnlyJSON(t testing.TB, dt []byte) []byte {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(dt, &v); err != nil {
+		t.Fatal(err)
+	}
+	ws, ok := v["warnings"].([]any)
+	if !ok {
+		return dt
+	}
+	var keep []any
+	for _, w := range ws {
+		if m, ok := w.(map[string]any); ok {
+			if name, _ := m["ruleName"].(string); isStagefrontRule(name) {
+				continue
+			}
+		}
+		keep = append(keep, w)
+	}
+	v["warnings"] = keep
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
