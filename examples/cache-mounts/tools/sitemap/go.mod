@@ -1,0 +1,3 @@
+module example.com/sitemap
+
+go 1.26

@@ -1,0 +1,3 @@
+module example.com/fullstack
+
+go 1.26

@@ -1,0 +1,4 @@
+CREATE TABLE widgets (
+    id   SERIAL PRIMARY KEY,
+    name TEXT NOT NULL
+);

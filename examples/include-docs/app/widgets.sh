@@ -1,0 +1,3 @@
+#!/bin/sh
+# The "application" of the example.
+echo '[{"id":1,"name":"sprocket"}]'
