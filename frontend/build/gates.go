@@ -2,15 +2,20 @@ package build
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/util/grpcerrors"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/pkg/errors"
 	"golang.org/x/sync/errgroup"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // solver is the part of client.Client a platform's build needs; tests
@@ -107,15 +112,42 @@ func (cv *converter) solveGate(ctx context.Context, s solver, p *ocispecs.Platfo
 // it, after the locations err already carries (the failing step's line
 // stays the first one clients show).
 func (cv *converter) gateError(err error, gate string, p *ocispecs.Platform, rw *rewrite.Result) error {
+	msg := fmt.Sprintf("REQUIRE gate %q failed", gate)
 	if cv.opt.MultiPlatformRequested && p != nil {
-		err = errors.Wrapf(err, "REQUIRE gate %q failed for %s", gate, platforms.Format(*p))
-	} else {
-		err = errors.Wrapf(err, "REQUIRE gate %q failed", gate)
+		msg += " for " + platforms.Format(*p)
 	}
+	err = &wrappedError{msg: msg, err: err}
 	if line := requireLine(rw, gate); line > 0 {
 		err = withSource(err, cv.opt.SourceMap, []parser.Range{{Start: parser.Position{Line: line}, End: parser.Position{Line: line}}})
 	}
 	return err
+}
+
+// wrappedError prefixes an error's message with msg, also when the error
+// came from BuildKit over gRPC. (errors.Wrap is not enough there: when the
+// frontend returns an error, grpcerrors.ToGRPC sends the message of the
+// gRPC status found in the chain, and drops a wrapper's context when that
+// status came from BuildKit itself.) Everything else of the chain (the
+// sources, the failed step, the stack) is kept.
+type wrappedError struct {
+	msg string
+	err error
+}
+
+func (e *wrappedError) Error() string { return e.msg + ": " + e.err.Error() }
+func (e *wrappedError) Unwrap() error { return e.err }
+
+// GRPCStatus is the status of the wrapped error (its code and details)
+// with this message.
+func (e *wrappedError) GRPCStatus() *status.Status {
+	p := &spb.Status{Code: int32(grpcerrors.Code(e.err)), Message: e.Error()}
+	if p.Code == int32(codes.OK) {
+		p.Code = int32(codes.Unknown)
+	}
+	if st, ok := grpcerrors.AsGRPCStatus(e.err); ok && st != nil {
+		p.Details = st.Proto().Details
+	}
+	return status.FromProto(p)
 }
 
 // requireLine is the line of the first live REQUIRE that names gate, 0

@@ -13,10 +13,12 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/grpcerrors"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/pkg/errors"
@@ -495,5 +497,36 @@ func TestGateErrorPlatform(t *testing.T) {
 	cv.opt.MultiPlatformRequested = true
 	if got := cv.gateError(errors.New("boom"), "scan", &p, rw).Error(); got != `REQUIRE gate "scan" failed for linux/arm64: boom` {
 		t.Errorf("multi-platform: %s", got)
+	}
+}
+
+// A gate's error crosses gRPC twice (BuildKit to the frontend, the
+// frontend back to BuildKit, BuildKit to the client): the gate's name
+// must survive, with the failed step's source first, then the REQUIRE's,
+// and the error's code.
+func TestGateErrorSurvivesGRPC(t *testing.T) {
+	dt := "FROM busybox AS tester\nRUN false\nFROM scratch\nREQUIRE tester\n"
+	cv := gateConverter(t, dt, nil)
+	inner := errdefs.WithSource(errors.New(`process "/bin/sh -c false" did not complete successfully: exit code: 1`),
+		&errdefs.Source{Info: sourceInfo(cv.opt.SourceMap), Ranges: pbRanges([]parser.Range{{Start: parser.Position{Line: 2}, End: parser.Position{Line: 2}}})})
+	fromBuildKit := grpcerrors.FromGRPC(grpcerrors.ToGRPC(context.Background(), inner))
+	rw := &rewrite.Result{Stages: []rewrite.Stage{{Name: "", Live: true, Requires: []rewrite.Requirement{{Stage: "tester", Line: 4}}}}}
+	err := withLocations(cv.gateError(fromBuildKit, "tester", nil, rw), cv.opt.SourceMap)
+
+	// The frontend returns it to BuildKit, which returns it to the client.
+	roundTrip := func(err error) error { return grpcerrors.FromGRPC(grpcerrors.ToGRPC(context.Background(), err)) }
+	back := roundTrip(roundTrip(err))
+	if want := `REQUIRE gate "tester" failed: process "/bin/sh -c false" did not complete successfully: exit code: 1`; back.Error() != want {
+		t.Errorf("after gRPC: %q\nwant        %q", back.Error(), want)
+	}
+	var lines []int32
+	for _, s := range errdefs.Sources(back) {
+		lines = append(lines, s.Ranges[0].Start.Line)
+	}
+	if fmt.Sprint(lines) != "[2 4]" {
+		t.Errorf("sources after gRPC on lines %v, want [2 4]", lines)
+	}
+	if c := grpcerrors.Code(back); c != grpcerrors.Code(fromBuildKit) {
+		t.Errorf("code %v, want %v", c, grpcerrors.Code(fromBuildKit))
 	}
 }
