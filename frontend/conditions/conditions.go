@@ -283,17 +283,43 @@ func (c *Condition) use(id *ast.IdentifierNode, scope Scope) error {
 
 // Eval evaluates the condition with the values v gives.
 func (c *Condition) Eval(v Values) (bool, error) {
-	env := make(map[string]any, len(c.Names)+3)
-	for _, n := range c.Names {
-		env[n], _ = v.Lookup(n)
-	}
-	env[FuncExists] = v.Exists
-	env[FuncDefined] = func(name string) bool {
-		_, ok := v.Lookup(name)
+	return NewEvaluator(v).Eval(c)
+}
+
+// Evaluator evaluates conditions against one Values, reusing its memory
+// from one condition to the next. It is not safe for concurrent use.
+type Evaluator struct {
+	v       Values
+	env     map[string]any
+	machine vm.VM
+}
+
+// NewEvaluator returns an Evaluator reading v.
+func NewEvaluator(v Values) *Evaluator {
+	ev := &Evaluator{v: v, env: map[string]any{}}
+	ev.reset()
+	return ev
+}
+
+func (ev *Evaluator) reset() {
+	clear(ev.env)
+	ev.env[FuncExists] = ev.v.Exists
+	ev.env[FuncDefined] = func(name string) bool {
+		_, ok := ev.v.Lookup(name)
 		return ok
 	}
-	env[funcFlag] = func(name, value string) (bool, error) { return Truth(name, value) }
-	out, err := vm.Run(c.program, env)
+	ev.env[funcFlag] = Truth
+}
+
+// Eval evaluates c.
+func (ev *Evaluator) Eval(c *Condition) (bool, error) {
+	if len(ev.env) > 64 {
+		ev.reset()
+	}
+	for _, n := range c.Names {
+		ev.env[n], _ = ev.v.Lookup(n)
+	}
+	out, err := ev.machine.Run(c.program, ev.env)
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) && fe.Prev != nil {

@@ -8,16 +8,18 @@ func Closest(name string, candidates []string) string { return closest(name, can
 
 func closest(name string, candidates []string) string {
 	best, bestDist := "", -1
+	limit := max(1, len(name)/3)
+	lower := strings.ToLower(name)
 	for _, c := range candidates {
-		if c == name {
+		// The distance is at least the difference in length.
+		if c == name || len(c) > len(name)+limit || len(c) < len(name)-limit {
 			continue
 		}
-		d := distance(strings.ToLower(name), strings.ToLower(c))
+		d := distance(lower, strings.ToLower(c))
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
 	}
-	limit := max(1, len(name)/3)
 	if bestDist < 0 || bestDist > limit {
 		return ""
 	}

@@ -106,13 +106,16 @@ func (e *evaluation) flags() []Flag {
 			continue
 		}
 		guard := guarded(it)
-		for _, n := range c.Names {
+		for k, n := range c.Names {
 			if i, ok := index[n]; ok {
 				out[i].UsedAt = append(out[i].UsedAt, it.Cond.Line)
 				out[i].Guards = append(out[i].Guards, guard)
 				continue
 			}
-			d := e.seen[it][n]
+			var d declared
+			if vals := e.seen[it]; k < len(vals) {
+				d = vals[k]
+			}
 			f := Flag{Name: n, Value: d.value, Defined: d.ok, UsedAt: []int{it.Cond.Line}, Guards: []LineRange{guard}}
 			if decl := e.declarationFor(it, n); decl != nil {
 				f.Line = decl.item.Line

@@ -81,15 +81,23 @@ type evaluation struct {
 	strip      []*syntax.Span
 	stages     []Stage
 	cur        int // index of the current stage, -1 before the first FROM
-	// why records, for each dead item, the condition that turned it off.
-	why map[*syntax.Item]string
-	// seen records the values each condition read, for Flags.
-	seen   map[*syntax.Item]map[string]declared
-	exists map[string]existsAnswer
+	// seen records the values each condition read (in the order of its
+	// Names), for Flags and messages.
+	seen     map[*syntax.Item][]declared
+	seenSlab []declared
+	exists   map[string]existsAnswer
 	// requires are the live REQUIRE items of each stage.
 	requires map[int][]*syntax.Item
-	// liveByName and deadByName index stages by name (first of each).
+	// liveByName and deadByName index stages by name (first of each);
+	// liveNames lists the live names in file order.
 	liveByName, deadByName map[string]int
+	liveNames              []string
+	// typos memoizes the did-you-mean of each unknown reference.
+	typos map[string]string
+	// evaluator evaluates conditions; values points it at the item whose
+	// condition it evaluates.
+	evaluator *conditions.Evaluator
+	values    *values
 }
 
 type declared struct {
@@ -112,8 +120,7 @@ func newEvaluation(ctx context.Context, p *prepared, opt Options) *evaluation {
 		taken:          map[*syntax.Block]bool{},
 		dead:           make([]bool, len(p.file.Lines)),
 		cur:            -1,
-		why:            map[*syntax.Item]string{},
-		seen:           map[*syntax.Item]map[string]declared{},
+		seen:           map[*syntax.Item][]declared{},
 		exists:         map[string]existsAnswer{},
 		requires:       map[int][]*syntax.Item{},
 	}
@@ -213,23 +220,25 @@ func (e *evaluation) instruction(it *syntax.Item) {
 		}
 		e.stages = append(e.stages, st)
 	}
+	// Only a stage's reason is kept (Stage.OffBy); other items need none.
+	isFrom := it.Keyword == "from"
 	live := e.live(it.Branch)
-	if !live {
-		e.why[it] = e.whyDead(it.Branch)
-	} else if it.Keyword != "from" && e.cur >= 0 && !e.stages[e.cur].Live {
+	if !live && isFrom {
+		e.stages[e.cur].OffBy = e.whyDead(it.Branch)
+	} else if !isFrom && e.cur >= 0 && !e.stages[e.cur].Live {
 		live = false
-		e.why[it] = e.stages[e.cur].OffBy
 	}
 	if it.Cond != nil {
 		e.record(it)
 		if live && !e.eval(it) {
 			live = false
-			e.why[it] = e.describe(it)
+			if isFrom {
+				e.stages[e.cur].OffBy = e.describe(it)
+			}
 		}
 	}
-	if it.Keyword == "from" {
+	if isFrom {
 		e.stages[e.cur].Live = live
-		e.stages[e.cur].OffBy = e.why[it]
 	}
 	if !live || it.Kind == syntax.Require {
 		e.kill(it)
@@ -328,11 +337,14 @@ func (e *evaluation) record(it *syntax.Item) {
 	if c == nil {
 		return
 	}
-	m := make(map[string]declared, len(c.Names))
-	for _, n := range c.Names {
-		m[n] = e.lookup(it, n)
+	if cap(e.seenSlab)-len(e.seenSlab) < len(c.Names) {
+		e.seenSlab = make([]declared, 0, max(256, len(c.Names)))
 	}
-	e.seen[it] = m
+	start := len(e.seenSlab)
+	for _, n := range c.Names {
+		e.seenSlab = append(e.seenSlab, e.lookup(it, n))
+	}
+	e.seen[it] = e.seenSlab[start:len(e.seenSlab):len(e.seenSlab)]
 }
 
 // eval evaluates the condition of it; errors are recorded and count as
@@ -342,7 +354,12 @@ func (e *evaluation) eval(it *syntax.Item) bool {
 	if c == nil {
 		return false // a compile error, already reported
 	}
-	v, err := c.Eval(&values{e: e, it: it})
+	if e.evaluator == nil {
+		e.values = &values{e: e}
+		e.evaluator = conditions.NewEvaluator(e.values)
+	}
+	e.values.it = it
+	v, err := e.evaluator.Eval(c)
 	if err != nil {
 		e.errs.Add(e.p.file.Name, it.Cond.Line, 0, "%s: %v", condLabel(it), err)
 		return false
@@ -388,8 +405,8 @@ func (e *evaluation) describe(it *syntax.Item) string {
 	s := it.Describe()
 	if vals := e.seen[it]; len(vals) > 0 {
 		var parts []string
-		for _, n := range e.p.conds[it].Names {
-			d := vals[n]
+		for i, n := range e.p.conds[it].Names {
+			d := vals[i]
 			if d.ok {
 				parts = append(parts, fmt.Sprintf("%s=%q", n, d.value))
 			} else {
@@ -455,6 +472,7 @@ func (e *evaluation) conditionsOf(it *syntax.Item) []string {
 func (e *evaluation) indexStages() {
 	e.liveByName = map[string]int{}
 	e.deadByName = map[string]int{}
+	e.typos = map[string]string{}
 	for i, s := range e.stages {
 		if s.Name == "" {
 			continue
@@ -465,6 +483,9 @@ func (e *evaluation) indexStages() {
 		}
 		if _, ok := m[s.Name]; !ok {
 			m[s.Name] = i
+			if s.Live {
+				e.liveNames = append(e.liveNames, s.Name)
+			}
 		}
 	}
 }
@@ -708,13 +729,12 @@ func (e *evaluation) checkTypo(it *syntax.Item, r stageRef, name string) {
 	if name == "" || strings.ContainsAny(name, "/:@.") || name == "scratch" {
 		return
 	}
-	var live []string
-	for _, s := range e.stages {
-		if s.Live && s.Name != "" && !slices.Contains(live, s.Name) {
-			live = append(live, s.Name)
-		}
+	live := e.liveNames
+	c, seen := e.typos[name]
+	if !seen {
+		c = conditions.Closest(name, live)
+		e.typos[name] = c
 	}
-	c := conditions.Closest(name, live)
 	if c == "" {
 		return
 	}

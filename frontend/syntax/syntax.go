@@ -137,7 +137,8 @@ func Parse(name string, dt []byte) (*File, error) {
 	}
 	f := &File{Name: name, Lines: splitLines(dt), Escape: byte(res.EscapeToken), Warnings: res.Warnings}
 	var errs ErrorList
-	p := &parseState{f: f, errs: &errs, stage: -1}
+	p := &parseState{f: f, errs: &errs, stage: -1, slab: make([]Item, len(res.AST.Children))}
+	f.Items = make([]*Item, 0, len(res.AST.Children))
 	for _, n := range res.AST.Children {
 		p.item(n)
 	}
@@ -169,6 +170,8 @@ type parseState struct {
 	errs  *ErrorList
 	open  *Branch
 	stage int
+	// slab holds every Item, allocated at once.
+	slab []Item
 }
 
 func (p *parseState) errorf(line, col int, format string, args ...any) {
@@ -176,7 +179,8 @@ func (p *parseState) errorf(line, col int, format string, args ...any) {
 }
 
 func (p *parseState) item(n *parser.Node) {
-	it := &Item{Node: n, Keyword: strings.ToLower(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, Stage: p.stage}
+	it := &p.slab[len(p.f.Items)]
+	*it = Item{Node: n, Keyword: lowerKeyword(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, Stage: p.stage}
 	switch it.Keyword {
 	case "if":
 		it.Kind = If
@@ -198,13 +202,15 @@ func (p *parseState) item(n *parser.Node) {
 	if it.Kind != Instruction {
 		p.f.Extended = true
 	}
-	hasGuard := false
-	for _, fl := range n.Flags {
-		if fl == "--if" || strings.HasPrefix(fl, "--if=") {
-			hasGuard = true
-		} else {
-			it.Flags = append(it.Flags, fl)
+	hasGuard := slices.ContainsFunc(n.Flags, isGuardFlag)
+	if hasGuard {
+		for _, fl := range n.Flags {
+			if !isGuardFlag(fl) {
+				it.Flags = append(it.Flags, fl)
+			}
 		}
+	} else {
+		it.Flags = n.Flags
 	}
 	varFlag := slices.ContainsFunc(it.Flags, func(f string) bool { return isVarFlag(it.Keyword, f) })
 	if it.Kind == Instruction && !hasGuard && !varFlag {
@@ -233,6 +239,21 @@ func (p *parseState) item(n *parser.Node) {
 		p.block(it, l, argsAt, args)
 	}
 }
+
+func isGuardFlag(fl string) bool { return fl == "--if" || strings.HasPrefix(fl, "--if=") }
+
+// lowerKeyword lower-cases an instruction name without allocating for the
+// common, already upper- or lower-case names.
+func lowerKeyword(v string) string {
+	for _, k := range keywords {
+		if strings.EqualFold(v, k) {
+			return k
+		}
+	}
+	return strings.ToLower(v)
+}
+
+var keywords = []string{"run", "copy", "from", "arg", "env", "workdir", "label", "cmd", "entrypoint", "expose", "user", "add", "volume", "shell", "healthcheck", "onbuild", "stopsignal", "maintainer", "if", "else", "end", "require"}
 
 // guard finds the --if= flag of an instruction or REQUIRE.
 func (p *parseState) guard(it *Item, l *logical, words []word) {
