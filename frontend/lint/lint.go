@@ -164,7 +164,9 @@ func (ck *checker) load() error {
 		return nil // the conversion reports it
 	}
 	ck.escape = rune(res.EscapeToken)
-	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	// A linter without Warn reports nothing (upstream's rules are not
+	// ours to report), but Parse needs one for `# check=` comments.
+	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
 	if err != nil {
 		return nil // the conversion reports it
 	}
@@ -346,7 +348,14 @@ func (ck *checker) unusedGlobalArgs() {
 				used = true
 				break
 			}
-			if refersTo(it.Node.Original, a.name) || slices.ContainsFunc(it.Flags, func(f string) bool { return refersTo(f, a.name) }) {
+			// Stages see a global ARG only in FROM, in other global ARGs,
+			// and in stage names chosen by a variable (COPY --from=$X,
+			// RUN --mount=from=$X), which the engine expands with them.
+			if (it.Keyword == "from" || (it.Keyword == "arg" && it.Stage < 0)) && refersTo(it.Node.Original, a.name) {
+				used = true
+				break
+			}
+			if slices.ContainsFunc(it.VarFlags, func(sp *syntax.Span) bool { return refersTo(sp.Text, a.name) }) {
 				used = true
 				break
 			}
@@ -651,7 +660,12 @@ func runScript(c *instructions.RunCommand) string {
 }
 
 func hasCacheMount(c *instructions.RunCommand) bool {
-	for _, m := range instructions.GetMounts(c) {
+	// The parser leaves all but from= for the expansion; expand as is.
+	cp := *c
+	if err := cp.Expand(func(w string) (string, error) { return w, nil }); err != nil {
+		return true // cannot tell: do not nag
+	}
+	for _, m := range instructions.GetMounts(&cp) {
 		if m.Type == instructions.MountTypeCache {
 			return true
 		}
