@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -32,6 +33,13 @@ func (cv *converter) lintInput(ctx context.Context, rw *rewrite.Result) *lint.In
 		in.Filename = cv.opt.SourceMap.Filename
 	}
 	in.Dockerignore = dockerignoreState(ctx, cv.opt.Client)
+	if cv.opt.Client != nil {
+		for k := range cv.opt.Client.BuildOpts().Opts {
+			if name, ok := strings.CutPrefix(k, "context:"); ok {
+				in.NamedContexts = append(in.NamedContexts, name)
+			}
+		}
+	}
 	return in
 }
 

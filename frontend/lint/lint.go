@@ -47,6 +47,9 @@ type Input struct {
 	BuildArgs map[string]string
 	// Target is the stage built; the last live stage when empty.
 	Target string
+	// NamedContexts are the names given with --build-context: a FROM or
+	// --from= of one of them is not a misspelt stage.
+	NamedContexts []string
 	// Dockerignore says whether the build context has a .dockerignore
 	// that excludes something; nil when that is not known (the check is
 	// then skipped).
@@ -622,7 +625,8 @@ func (ck *checker) stageNotFound() {
 		if _, err := strconv.Atoi(ref); err == nil {
 			return
 		}
-		if slices.ContainsFunc(candidates, func(c string) bool { return strings.EqualFold(c, ref) }) {
+		if slices.ContainsFunc(candidates, func(c string) bool { return strings.EqualFold(c, ref) }) ||
+			slices.ContainsFunc(ck.in.NamedContexts, func(c string) bool { return strings.EqualFold(c, ref) }) {
 			return
 		}
 		if s := closestStage(ref, candidates); s != "" {

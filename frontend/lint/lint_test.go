@@ -20,7 +20,7 @@ type finding struct {
 }
 
 // check runs the rules on df as a build of target with args would.
-func check(t *testing.T, df string, args map[string]string, target string, dockerignore *bool) ([]finding, *linter.Linter) {
+func check(t *testing.T, df string, args map[string]string, target string, dockerignore *bool, named ...string) ([]finding, *linter.Linter) {
 	t.Helper()
 	dt := []byte(df)
 	p := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
@@ -33,7 +33,7 @@ func check(t *testing.T, df string, args map[string]string, target string, docke
 		t.Fatal(err)
 	}
 	var out []finding
-	lt, err := Run(context.Background(), &Input{Original: dt, Rewrite: rw, BuildArgs: args, Target: target, Dockerignore: dockerignore}, cfg,
+	lt, err := Run(context.Background(), &Input{Original: dt, Rewrite: rw, BuildArgs: args, Target: target, Dockerignore: dockerignore, NamedContexts: named}, cfg,
 		func(rule, _, url, msg string, loc []parser.Range) {
 			if !strings.HasSuffix(url, "/docs/rules/"+kebab(rule)+".md") {
 				t.Errorf("%s: URL %s", rule, url)
@@ -79,6 +79,7 @@ func TestRules(t *testing.T) {
 		target         string
 		dockerignore   *bool
 		msg            string // a part of the first message
+		named          []string
 	}{
 		// FinalStageLatestTag
 		{name: "untagged", rule: "FinalStageLatestTag", df: "FROM alpine\nUSER 1\n", lines: []int{1}, msg: "FROM alpine"},
@@ -176,10 +177,11 @@ func TestRules(t *testing.T) {
 		{name: "typo in mount", rule: "StageNotFound", df: "FROM a:1 AS deps\nFROM a:1\nRUN --mount=from=dpes,target=/d x\n", lines: []int{3}},
 		{name: "case differs", rule: "StageNotFound", df: "FROM a:1 AS builder\nFROM a:1\nCOPY --from=Builder /x /x\n"},
 		{name: "an image", rule: "StageNotFound", df: "FROM a:1 AS builder\nFROM a:1\nCOPY --from=golang:1.22 /x /x\nCOPY --from=nginx /x /x\n"},
+		{name: "named context", rule: "StageNotFound", df: "FROM a:1 AS builder\nFROM a:1\nCOPY --from=biulder /x /x\n", named: []string{"biulder"}},
 		{name: "index", rule: "StageNotFound", df: "FROM a:1 AS builder\nFROM a:1\nCOPY --from=0 /x /x\n"},
 	} {
 		t.Run(tc.rule+"/"+tc.name, func(t *testing.T) {
-			got, _ := check(t, tc.df, tc.args, tc.target, tc.dockerignore)
+			got, _ := check(t, tc.df, tc.args, tc.target, tc.dockerignore, tc.named...)
 			var lines []int
 			var msgs []string
 			for _, f := range got {
