@@ -530,3 +530,35 @@ func TestGateErrorSurvivesGRPC(t *testing.T) {
 		t.Errorf("code %v, want %v", c, grpcerrors.Code(fromBuildKit))
 	}
 }
+
+// failingResolver fails the lookup of one image.
+type failingResolver struct {
+	stubResolver
+	ref string
+}
+
+func (r failingResolver) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	if strings.Contains(ref, r.ref) {
+		return "", "", nil, errors.Errorf("%s: not found", ref)
+	}
+	return r.stubResolver.ResolveImageConfig(ctx, ref, opt)
+}
+
+// A gate that cannot even be converted (here: its base image does not
+// resolve; only the gate reaches it) fails the build naming the gate.
+func TestGateConversionErrorNamesGate(t *testing.T) {
+	if !realRewriteReady() {
+		t.Skip("engine not ready")
+	}
+	dt := "FROM scanner-missing-image AS scan\nRUN scan\nFROM busybox\nREQUIRE Scan\nRUN echo image\n"
+	f := &fakeSolver{unit: time.Millisecond}
+	cv := gateConverter(t, dt, nil)
+	cv.opt.MetaResolver = failingResolver{ref: "scanner-missing-image"}
+	_, err := cv.solvePlatform(context.Background(), f, nil, true, nil)
+	if err == nil || !strings.HasPrefix(err.Error(), `REQUIRE gate "scan" failed: `) || !strings.Contains(err.Error(), "scanner-missing-image") {
+		t.Fatalf("error: %v", err)
+	}
+	if c := f.callWith("scan"); c != nil {
+		t.Errorf("the gate was solved although it did not convert")
+	}
+}
