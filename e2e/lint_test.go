@@ -1,0 +1,158 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// lintCase is one stagefront rule, a Dockerfile (after the syntax line,
+// which is line 1) where it fires, and the line it must point at.
+type lintCase struct {
+	rule  string
+	df    string
+	files map[string]string
+	line  int
+	text  string // the text of that line
+}
+
+var lintCases = []lintCase{
+	{"FinalStageLatestTag", "FROM busybox\nUSER 1000\n", nil, 2, "FROM busybox"},
+	{"FinalStageRunsAsRoot", "FROM busybox\nRUN echo hi\n", nil, 2, "FROM busybox"},
+	{"FinalStageCopiesContext", "FROM busybox AS build\nRUN echo hi > /out\nFROM busybox\nCOPY --from=build /out /out\nCOPY . /app/\n", nil, 6, "COPY . /app/"},
+	{"ContextCopiedBeforeInstall", "FROM busybox\nWORKDIR /app\nCOPY . .\nRUN npm ci || true\n", nil, 4, "COPY . ."},
+	{"PackageInstallWithoutCache", "FROM busybox\nRUN pip install flask || true\n", nil, 3, "RUN pip install flask || true"},
+	{"MissingDockerignore", "FROM busybox\nCOPY app.txt /app.txt\n", map[string]string{"app.txt": "app\n"}, 3, "COPY app.txt /app.txt"},
+	{"UnreachableStage", "FROM busybox AS test\nRUN echo test\nFROM busybox\nRUN echo app\n", nil, 2, "FROM busybox AS test"},
+	{"ConstantCondition", "FROM busybox\nIF true\nRUN echo x\nEND\n", nil, 3, "IF true"},
+	{"UnusedGlobalArg", "ARG UNUSED_FLAG=1\nFROM busybox\nRUN echo hi\n", nil, 2, "ARG UNUSED_FLAG=1"},
+	{"BuildToolsInFinalStage", "FROM busybox AS build\nRUN echo hi > /out\nFROM busybox\nCOPY --from=build /out /out\nRUN apk add build-base || true\n", nil, 6, "RUN apk add build-base || true"},
+	{"StageArgOnlyForConditions", "ARG DOCS=false\nFROM busybox\nARG DOCS\nRUN --if=DOCS echo docs\n", nil, 4, "ARG DOCS"},
+	{"StageNotFound", "FROM busybox AS build\nRUN echo hi > /out\nFROM busybox\nCOPY --from=biuld /out /out\n", nil, 5, "COPY --from=biuld /out /out"},
+}
+
+func (c lintCase) opts(header, call string) Opts {
+	files := map[string]string{".dockerignore": "*.log\n"}
+	if c.rule == "MissingDockerignore" {
+		files = map[string]string{}
+	}
+	for k, v := range c.files {
+		files[k] = v
+	}
+	return Opts{Dockerfile: SyntaxStagefront + "\n" + header + c.df, Files: files, BuildContexts: Busybox, Call: call, Output: OutputNone}
+}
+
+func kebab(s string) string {
+	return strings.ToLower(regexp.MustCompile(`([a-z0-9])([A-Z])`).ReplaceAllString(s, "$1-$2"))
+}
+
+// warningBlock returns the text buildx prints for the first warning of
+// rule: the header, the message and the source lines.
+func warningBlock(out, rule string) string {
+	for _, b := range strings.Split(out, "\nWARNING: ")[1:] {
+		if strings.HasPrefix(b, rule+" ") {
+			return "WARNING: " + b
+		}
+	}
+	return ""
+}
+
+// TestCheckRules: `docker buildx build --call=check` prints each rule
+// with its docs URL, its message and the user's line, marked.
+func TestCheckRules(t *testing.T) {
+	for _, c := range lintCases {
+		t.Run(c.rule, func(t *testing.T) {
+			r := Buildx(t, c.opts("", "check"))
+			b := warningBlock(r.Stdout, c.rule)
+			if b == "" {
+				t.Fatalf("no %s warning in:\n%s\n%s", c.rule, r.Stdout, tail(r.Progress, 20))
+			}
+			url := "https://github.com/org/stagefront/blob/main/docs/rules/" + kebab(c.rule) + ".md"
+			if !strings.HasPrefix(b, "WARNING: "+c.rule+" - "+url+"\n") {
+				t.Errorf("header: %q", firstLine(b))
+			}
+			if !strings.Contains(b, fmt.Sprintf("Dockerfile:%d\n", c.line)) {
+				t.Errorf("not at line %d:\n%s", c.line, b)
+			}
+			if !regexp.MustCompile(fmt.Sprintf(`(?m)^\s*%d \| >>> %s$`, c.line, regexp.QuoteMeta(c.text))).MatchString(b) {
+				t.Errorf("line %d %q not marked:\n%s", c.line, c.text, b)
+			}
+			if r.Err == nil {
+				t.Errorf("--call=check with warnings exited 0")
+			}
+		})
+	}
+}
+
+// TestCheckErrorTrueFailsBuild: with `# check=error=true` each rule fails
+// a real build, naming the rule.
+func TestCheckErrorTrueFailsBuild(t *testing.T) {
+	for _, c := range lintCases {
+		t.Run(c.rule, func(t *testing.T) {
+			out := Buildx(t, c.opts("# check=error=true\n", "")).MustFail(t)
+			if c.rule == "StageNotFound" {
+				// The build also fails to pull "biuld"; what matters is that
+				// the user is told about the typo.
+				if !strings.Contains(out, "did you mean build?") {
+					t.Errorf("no did-you-mean in:\n%s", out)
+				}
+				return
+			}
+			if !regexp.MustCompile(`lint violation found for rules: .*\b` + c.rule + `\b`).MatchString(out) {
+				t.Errorf("the failure does not name %s:\n%s", c.rule, tail(out, 30))
+			}
+		})
+	}
+}
+
+// TestCheckErrorTrueCleanBuildPasses: error=true does not fail a build
+// where no rule fires (skip= and the BUILDKIT_DOCKERFILE_CHECK arg apply).
+func TestCheckErrorTrueCleanBuildPasses(t *testing.T) {
+	df := SyntaxStagefront + "\n# check=error=true;skip=FinalStageLatestTag\nFROM busybox AS build\nRUN echo hi > /out\nFROM busybox\nCOPY --from=build /out /out\nUSER 1000\n"
+	Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone}).Must(t)
+
+	// The build arg wins over the directive, as upstream.
+	df = SyntaxStagefront + "\n# check=error=true\nFROM busybox\nIF true\nRUN echo x\nEND\nUSER 1000\n"
+	Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone,
+		BuildArgs: map[string]string{"BUILDKIT_DOCKERFILE_CHECK": "skip=ConstantCondition,FinalStageLatestTag;error=true"}}).Must(t)
+	Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone}).MustFail(t)
+}
+
+// TestCheckAlongsideUpstream: upstream's rules and ours in one result, in
+// line order, and a rule skipped by the directive is not reported.
+func TestCheckAlongsideUpstream(t *testing.T) {
+	df := SyntaxStagefront + "\n# check=skip=FinalStageRunsAsRoot\nFROM busybox as build\nRUN echo hi > /out\nFROM busybox\nIF true\nCOPY --from=build /out /out\nEND\nCMD echo done\n"
+	r := Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Call: "check", Output: OutputNone, Files: map[string]string{".dockerignore": "x\n"}})
+	want := []string{"FromAsCasing", "FinalStageLatestTag", "ConstantCondition", "JSONArgsRecommended"}
+	last := -1
+	for _, rule := range want {
+		i := strings.Index(r.Stdout, "WARNING: "+rule+" ")
+		if i < 0 {
+			t.Errorf("no %s in:\n%s", rule, r.Stdout)
+			continue
+		}
+		if i < last {
+			t.Errorf("%s out of line order", rule)
+		}
+		last = i
+	}
+	if strings.Contains(r.Stdout, "WARNING: FinalStageRunsAsRoot") {
+		t.Errorf("skipped rule reported:\n%s", r.Stdout)
+	}
+	if !strings.Contains(r.Stdout, fmt.Sprintf("Check complete, %d warnings have been found!", len(want))) {
+		t.Errorf("count:\n%s", r.Stdout)
+	}
+}
+
+// TestBuildWarnsStagefrontRules: a normal build shows our rules as build
+// warnings, as upstream shows its own, and succeeds.
+func TestBuildWarnsStagefrontRules(t *testing.T) {
+	df := SyntaxStagefront + "\nFROM busybox\nIF true\nRUN echo x\nEND\nUSER 1000\n"
+	r := Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone}).Must(t)
+	if !strings.Contains(r.Progress, "ConstantCondition: The condition \"true\" is always true") || !strings.Contains(r.Progress, "(line 3)") {
+		t.Errorf("no ConstantCondition warning in the build output:\n%s", tail(r.Progress, 30))
+	}
+}
