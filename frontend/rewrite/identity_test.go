@@ -15,7 +15,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/org/stagefront/frontend/internal/llbtest"
+	"github.com/org/stagefront/internal/llbtest"
 )
 
 // corpus returns every Dockerfile of the Go module cache that BuildKit's
