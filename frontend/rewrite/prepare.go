@@ -40,6 +40,9 @@ type prepared struct {
 	branchOf map[*syntax.Item]*syntax.Branch
 	// argDecls are all ARG declarations by name, in file order.
 	argDecls map[string][]argDecl
+	// selectsByVar marks a standard file whose FROM names a variable: it
+	// is evaluated only to check the stage it selects.
+	selectsByVar bool
 }
 
 type stageDecl struct {
@@ -114,7 +117,15 @@ func prepareUncached(name string, dt []byte) (*prepared, error) {
 	}
 	p := &prepared{file: f, errs: errs}
 	if !f.Extended {
-		return p, nil
+		// A standard file is converted as written. Only a FROM that picks
+		// its base with a variable needs a look: when the value is a typo
+		// of a stage name, the user gets a did-you-mean, not a pull error.
+		p.selectsByVar = slices.ContainsFunc(f.Stages, func(it *syntax.Item) bool {
+			return it.Node.Next != nil && strings.Contains(it.Node.Next.Value, "$")
+		})
+		if !p.selectsByVar {
+			return p, nil
+		}
 	}
 	p.conds = map[*syntax.Item]*conditions.Condition{}
 	p.args = map[*syntax.Item]*instructions.ArgCommand{}

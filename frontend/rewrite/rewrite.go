@@ -32,7 +32,12 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
 // evaluate rewrites a prepared file for the values in opt.
 func evaluate(ctx context.Context, p *prepared, dt []byte, opt Options) (*Result, error) {
 	if !p.file.Extended {
-		return &Result{Dockerfile: dt, Stages: plainStages(p)}, slices.Clone(p.errs).Err()
+		res := &Result{Dockerfile: dt, Stages: plainStages(p)}
+		errs := slices.Clone(p.errs)
+		if p.selectsByVar {
+			errs = append(errs, checkSelection(ctx, p, opt)...)
+		}
+		return res, errs.Err()
 	}
 	e := newEvaluation(ctx, p, opt)
 	e.walk()
@@ -45,6 +50,27 @@ func evaluate(ctx context.Context, p *prepared, dt []byte, opt Options) (*Result
 	res.Flags = e.flags()
 	errs := append(slices.Clone(p.errs), e.errs...)
 	return res, errs.Err()
+}
+
+// checkSelection evaluates a standard file whose FROM names a variable,
+// for the one check that applies to it: a selected stage name with a
+// typo. Everything else is left to the converter, with upstream's errors.
+func checkSelection(ctx context.Context, p *prepared, opt Options) syntax.ErrorList {
+	e := newEvaluation(ctx, p, opt)
+	e.walk()
+	e.indexStages()
+	reach, _ := e.build()
+	for _, it := range p.file.Stages {
+		for _, r := range p.refs[it] {
+			if !reach[it.Stage] || !strings.Contains(r.name, "$") {
+				continue
+			}
+			if name, ok := e.expandRef(it, r); ok && e.liveStage(name, it.Stage) == nil {
+				e.checkTypo(it, r, name)
+			}
+		}
+	}
+	return e.errs
 }
 
 // plainStages lists the stages of a file without extensions.
@@ -802,7 +828,11 @@ func (e *evaluation) checkCycles() {
 			continue
 		}
 		for _, r := range e.p.refs[it] {
-			if j, ok := byName[strings.ToLower(r.name)]; ok {
+			name, ok := e.expandRef(it, r)
+			if !ok {
+				continue
+			}
+			if j, ok := byName[name]; ok {
 				deps[it.Stage] = append(deps[it.Stage], j)
 			}
 		}

@@ -204,6 +204,11 @@ func TestRewrite(t *testing.T) {
 		in:   df("ARG BUILD_ENV=production", "FROM busybox AS development", "FROM scratch AS production", "IF true", "END", "FROM ${BUILD_ENV} AS final"),
 		want: df("ARG BUILD_ENV=production", "FROM busybox AS development", "FROM scratch AS production", "#", "#", "FROM ${BUILD_ENV} AS final"),
 	}, {
+		name: "a standard file's FROM ${BUILD_ENV} selecting a stage, or an image, is untouched",
+		args: map[string]string{"BASE": "alpine:3.20"},
+		in:   df("ARG BUILD_ENV=production", "ARG BASE", "FROM busybox AS development", "FROM scratch AS production", "FROM ${BASE} AS img", "FROM ${BUILD_ENV} AS final"),
+		want: df("ARG BUILD_ENV=production", "ARG BASE", "FROM busybox AS development", "FROM scratch AS production", "FROM ${BASE} AS img", "FROM ${BUILD_ENV} AS final"),
+	}, {
 		name: "a stage the target does not reach is not checked",
 		in:   df("ARG V=x", "FROM busybox AS builder", "FROM buildr-${V} AS unused", "FROM scratch", "COPY --if=true --from=builder / /"),
 		want: df("ARG V=x", "FROM busybox AS builder", "FROM buildr-${V} AS unused", "FROM scratch", "COPY --from=builder / /"),
@@ -272,6 +277,9 @@ func TestRewriteErrors(t *testing.T) {
 		{"two --if flags", df("FROM scratch", "COPY --if=true --if=false a /"), nil, nil, []string{"2: more than one --if= flag"}},
 		{"FROM ${BUILD_ENV} with a typo gets a did-you-mean, not a pull", df("ARG BUILD_ENV=developmnt", "FROM busybox AS development", "FROM scratch AS production", "IF true", "END", "FROM ${BUILD_ENV} AS final"), nil, nil,
 			[]string{`6: FROM=${BUILD_ENV} ("developmnt") names no stage of this file; did you mean "development"? The stages are: development, production`}},
+		{"a standard file's FROM ${BUILD_ENV} with a typo gets the did-you-mean too", df("ARG BUILD_ENV=production", "FROM busybox AS development", "FROM scratch AS production", "FROM ${BUILD_ENV} AS final"), map[string]string{"BUILD_ENV": "prodution"}, nil,
+			[]string{`4: FROM=${BUILD_ENV} ("prodution") names no stage of this file; did you mean "production"?`}},
+		{"REQUIRE cycle through COPY --from=${X}", df("ARG X=a", "FROM busybox AS a", "REQUIRE b", "FROM busybox AS b", "COPY --from=${X} / /", "FROM scratch", "REQUIRE a"), nil, nil, []string{"2: REQUIRE cycle: a -> b -> a"}},
 		{"COPY --from with a typo", df("FROM busybox AS builder", "FROM scratch", "COPY --if=true --from=buidler / /"), nil, nil, []string{`3: COPY --from=buidler names no stage of this file; did you mean "builder"?`}},
 		{"RUN --mount from=${X} with a typo", df("ARG X=cache-stage", "FROM busybox AS cache-stag", "FROM busybox", "RUN --if=true --mount=from=${X},target=/c true"), nil, nil, []string{`4: RUN --mount from=${X} ("cache-stage") names no stage of this file; did you mean "cache-stag"?`}},
 		{"COPY --from=${VAR} without a value", df("FROM busybox AS a", "FROM scratch", "COPY --from=${NOPE} / /"), nil, nil, []string{"3: COPY --from=${NOPE}: NOPE has no value here"}},
