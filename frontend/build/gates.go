@@ -55,7 +55,7 @@ func (cv *converter) solvePlatform(ctx context.Context, s solver, p *ocispecs.Pl
 	if len(gates) == 0 {
 		r, err := s.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: cacheImports})
 		if err != nil {
-			return nil, err
+			return nil, cv.explainCopyError(ctx, s, p, rw, err) // copyerr.go
 		}
 		ref, err := r.SingleRef()
 		if err != nil {
@@ -70,7 +70,7 @@ func (cv *converter) solvePlatform(ctx context.Context, s solver, p *ocispecs.Pl
 		defer catchPanic(&err)
 		r, err := s.Solve(ectx, client.SolveRequest{Definition: def.ToPB(), CacheImports: cacheImports, Evaluate: true})
 		if err != nil {
-			return err
+			return cv.explainCopyError(ctx, s, p, rw, err) // copyerr.go
 		}
 		out.ref, err = r.SingleRef()
 		return err

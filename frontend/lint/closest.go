@@ -6,6 +6,11 @@ import (
 	"github.com/org/stagefront/frontend/conditions"
 )
 
+// Closest returns the candidate that name most likely misspells, or "":
+// conditions.Closest, with a swap of neighbouring letters counted as one
+// edit.
+func Closest(name string, candidates []string) string { return closestStage(name, candidates) }
+
 // closestStage returns the stage name ref most likely misspells, or "".
 // It asks conditions.Closest (what the engine suggests) first, then
 // counts a swap of two neighbouring letters as one edit (biulder,
