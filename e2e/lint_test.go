@@ -156,3 +156,29 @@ func TestBuildWarnsStagefrontRules(t *testing.T) {
 		t.Errorf("no ConstantCondition warning in the build output:\n%s", tail(r.Progress, 30))
 	}
 }
+
+// TestCopyFromMissingFile: a COPY --from=<stage> of a path the stage does
+// not have fails naming the stage, the path and what is there, at the
+// COPY line; through the image (buildx) and in-process.
+func TestCopyFromMissingFile(t *testing.T) {
+	df := SyntaxStagefront + "\nFROM busybox AS build\nRUN mkdir -p /app/dist && echo hi > /app/dist/main.js && echo x > /app/dist/main.css\nFROM busybox\nCOPY --from=build /app/dist/mian.js /x\nUSER 1000\n"
+	want := "COPY --from=build: /app/dist/mian.js does not exist in stage build (did you mean /app/dist/main.js? /app/dist holds main.css, main.js)"
+	out := Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone}).MustFail(t)
+	if !strings.Contains(out, want) {
+		t.Errorf("buildx: no %q in:\n%s", want, tail(out, 20))
+	}
+	if !regexp.MustCompile(`(?m)^\s*5 \| >>> COPY --from=build /app/dist/mian.js /x$`).MatchString(out) {
+		t.Errorf("buildx: the COPY line is not shown:\n%s", tail(out, 20))
+	}
+	r := InProcess(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone})
+	if r.Err == nil || !strings.Contains(r.Err.Error(), want) {
+		t.Errorf("in-process: %v", r.Err)
+	}
+
+	// A missing directory along the path: the closest one.
+	df = strings.Replace(df, "/app/dist/mian.js", "/app/dsit/main.js", 1)
+	out = Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone}).MustFail(t)
+	if want := "/app/dsit/main.js does not exist in stage build (did you mean /app/dist/main.js? /app holds dist/)"; !strings.Contains(out, want) {
+		t.Errorf("no %q in:\n%s", want, tail(out, 20))
+	}
+}

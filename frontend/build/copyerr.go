@@ -35,8 +35,33 @@ import (
 // cache hit: it has just been built), reads the directories along the
 // path, and says which paths exist there.
 
+// copiesFromStage reports whether the rewrite copies from a stage. Such a
+// target is solved evaluated (as with REQUIRE gates): a lazy solve fails
+// after the frontend has returned, where its error can no longer be
+// explained. The result and the work are the same.
+func copiesFromStage(rw *rewrite.Result) bool {
+	if rw == nil {
+		return false
+	}
+	res, err := parser.Parse(bytes.NewReader(rw.Dockerfile))
+	if err != nil {
+		return false
+	}
+	for _, n := range res.AST.Children {
+		if !strings.EqualFold(n.Value, "copy") {
+			continue
+		}
+		for _, f := range n.Flags {
+			if strings.HasPrefix(strings.ToLower(f), "--from=") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // notFoundPath matches the path of BuildKit's missing-source error.
-var notFoundPath = regexp.MustCompile(`failed to calculate checksum of ref [^:]*: "([^"]+)": not found`)
+var notFoundPath = regexp.MustCompile(`failed to calculate checksum of ref \S+: "([^"]+)": not found`)
 
 // explainCopyError returns err with the stage, the path and the closest
 // existing paths when err is a missing COPY --from=<stage> source of the

@@ -53,7 +53,7 @@ func (cv *converter) solvePlatform(ctx context.Context, s solver, p *ocispecs.Pl
 	}
 	gates := rw.Gates
 	if len(gates) == 0 {
-		r, err := s.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: cacheImports})
+		r, err := s.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: cacheImports, Evaluate: copiesFromStage(rw)})
 		if err != nil {
 			return nil, cv.explainCopyError(ctx, s, p, rw, err) // copyerr.go
 		}
