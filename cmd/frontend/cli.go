@@ -20,6 +20,7 @@ const usage = `stagefront — the extended Dockerfile frontend, offline.
 Usage:
   stagefront rewrite [flags]   print the standard Dockerfile a build will convert
   stagefront outline [flags]   list the flags the conditions read, with docs and values
+  stagefront check [flags]     run the build checks (BuildKit's and stagefront's) as --call=check does
   stagefront help [command]    show help
 
 With no arguments the binary serves the BuildKit gateway API (BuildKit runs

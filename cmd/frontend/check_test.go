@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCheckCommand(t *testing.T) {
+	write := func(dir, name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const df = "# syntax=org/stagefront\nFROM busybox:1.36 as build\nRUN echo hi\nFROM busybox:1.36\nIF true\nCOPY --from=biuld /x /x\nEND\nCOPY . /app\nUSER 1000\n"
+	withIgnore := t.TempDir()
+	write(withIgnore, ".dockerignore", ".git\n")
+	noIgnore := t.TempDir()
+	clean := t.TempDir()
+	write(clean, ".dockerignore", ".git\n")
+	write(clean, "Dockerfile", "FROM busybox:1.36 AS build\nRUN echo hi > /x\nFROM busybox:1.36\nCOPY --from=build /x /x\nUSER 1000\n")
+
+	for _, tc := range []struct {
+		name   string
+		dir    string
+		df     string
+		args   []string
+		code   int
+		out    []string
+		notOut []string
+		errOut []string
+	}{
+		{name: "warnings, upstream's and ours, at the lines", dir: withIgnore, df: df, code: 0,
+			out: []string{
+				"WARNING: FromAsCasing - https://docs.docker.com/go/dockerfile/rule/from-as-casing/\n",
+				"WARNING: ConstantCondition - https://github.com/org/stagefront/blob/main/docs/rules/constant-condition.md\nThe condition \"true\" is always true",
+				"WARNING: StageNotFound - https://github.com/org/stagefront/blob/main/docs/rules/stage-not-found.md\nCOPY --from=biuld: there is no stage \"biuld\" (did you mean build?)",
+				"Dockerfile:6\n", "   6 | >>> COPY --from=biuld /x /x\n",
+				"WARNING: FinalStageCopiesContext",
+				"Check complete, ",
+			},
+			notOut: []string{"MissingDockerignore"}},
+		{name: "no .dockerignore", dir: noIgnore, df: df, out: []string{"WARNING: MissingDockerignore"}},
+		{name: "error=true fails", dir: withIgnore, df: strings.Replace(df, "\n", "\n# check=error=true\n", 1), code: 1,
+			errOut: []string{"lint violation found for rules: "}},
+		{name: "error=true from the build arg", dir: withIgnore, df: df, args: []string{"--build-arg", "BUILDKIT_DOCKERFILE_CHECK=error=true"}, code: 1},
+		{name: "skip", dir: withIgnore, df: strings.Replace(df, "\n", "\n# check=skip=ConstantCondition,StageNotFound;error=true\n", 1), code: 1,
+			notOut: []string{"WARNING: ConstantCondition", "WARNING: StageNotFound"}},
+		{name: "clean", dir: clean, args: []string{"--build-arg", "BUILDKIT_DOCKERFILE_CHECK=error=true"}, out: []string{"Check complete, no warnings found.\n"}},
+		{name: "a rewrite error", dir: withIgnore, df: "FROM busybox:1.36\nIF NOPE\nEND\nUSER 1\n", code: 1, errOut: []string{"NOPE"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := filepath.Join(tc.dir, "Dockerfile")
+			if tc.df != "" {
+				write(tc.dir, "Dockerfile", tc.df)
+			}
+			var stdout, stderr bytes.Buffer
+			code := runCLI(append([]string{"check", "-f", f}, tc.args...), strings.NewReader(""), &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout.String(), stderr.String())
+			}
+			for _, s := range tc.out {
+				if !strings.Contains(stdout.String(), s) {
+					t.Errorf("stdout has no %q:\n%s", s, stdout.String())
+				}
+			}
+			for _, s := range tc.notOut {
+				if strings.Contains(stdout.String(), s) {
+					t.Errorf("stdout has %q:\n%s", s, stdout.String())
+				}
+			}
+			for _, s := range tc.errOut {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr has no %q:\n%s", s, stderr.String())
+				}
+			}
+		})
+	}
+}
