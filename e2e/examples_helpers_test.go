@@ -82,7 +82,7 @@ func exSetup(t testing.TB) {
 	t.Helper()
 	root := exRepoRoot(t)
 	exOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute) // from nothing: about 2 minutes
 		defer cancel()
 		if out, err := exec.CommandContext(ctx, "docker", "buildx", "inspect", "stagefront").CombinedOutput(); err != nil {
 			exOnceErr = fmt.Errorf("builder stagefront is not there (run hack/buildkit-up): %v\n%s", err, out)
