@@ -455,42 +455,65 @@ func (ck *checker) unreachableStages() {
 		}
 	}
 	edges := make([][]int, len(f.Stages))
+	runs := make([]bool, len(f.Stages))
+	roots := map[int]bool{}
 	for _, it := range f.Items {
 		if it.Stage < 0 {
 			continue
 		}
+		switch it.Keyword {
+		case "run":
+			runs[it.Stage] = true
+		case "cmd", "entrypoint", "expose", "healthcheck", "require":
+			// An image of its own (a --target), or one that gates others.
+			roots[it.Stage] = true
+		}
 		for _, ref := range ck.stageRefs(it) {
-			r, ok := ck.expand(ref)
-			if !ok {
-				return // a stage chosen by a value we do not know: no verdict
+			if strings.Contains(ref, "$") {
+				return // a stage chosen by a value: any stage may be the one
 			}
-			r = strings.ToLower(r)
+			r := strings.ToLower(ref)
 			if idx, err := strconv.Atoi(r); err == nil && idx >= 0 && idx < len(f.Stages) {
 				edges[it.Stage] = append(edges[it.Stage], idx)
 			}
 			edges[it.Stage] = append(edges[it.Stage], byName[r]...)
 		}
 	}
-	// The rewrite's REQUIREs are the same as the original's, plus names
-	// the engine resolved; add them too.
-	if ck.in.Rewrite != nil {
-		for _, st := range ck.in.Rewrite.Stages {
-			if st.Index >= len(edges) {
-				continue
-			}
-			for _, r := range st.Requires {
-				edges[st.Index] = append(edges[st.Index], byName[strings.ToLower(r.Stage)]...)
-			}
+	// A stage that nothing references and that runs nothing is an export
+	// or an aggregate: a --target of its own.
+	referenced := make([]bool, len(f.Stages))
+	for _, es := range edges {
+		for _, n := range es {
+			referenced[n] = true
 		}
 	}
-	roots, label := ck.roots(byName)
-	if len(roots) == 0 {
-		return
+	for i := range f.Stages {
+		if !runs[i] && !referenced[i] {
+			roots[i] = true
+		}
+	}
+	// The default target is the last live stage: under some values, any
+	// stage after which every FROM is conditional.
+	for i := len(f.Stages) - 1; i >= 0; i-- {
+		roots[i] = true
+		if st := f.Stages[i]; st.Branch == nil && st.Cond == nil {
+			break
+		}
+	}
+	if t := strings.ToLower(ck.in.Target); t != "" {
+		idx, ok := byName[t]
+		if !ok {
+			return
+		}
+		for _, i := range idx {
+			roots[i] = true
+		}
 	}
 	seen := make([]bool, len(f.Stages))
-	queue := slices.Clone(roots)
-	for _, r := range roots {
+	var queue []int
+	for r := range roots {
 		seen[r] = true
+		queue = append(queue, r)
 	}
 	for len(queue) > 0 {
 		s := queue[0]
@@ -503,43 +526,12 @@ func (ck *checker) unreachableStages() {
 		}
 	}
 	for i, st := range f.Stages {
-		if seen[i] {
-			continue
+		if seen[i] || !runs[i] {
+			continue // reached, or it runs nothing that could be skipped
 		}
-		name := stageLabel(stageNameOf(st.Node), i)
 		ck.run(&RuleUnreachableStage, itemRange(st), [][]string{st.Node.PrevComment},
-			RuleUnreachableStage.Format(name, label))
+			RuleUnreachableStage.Format(stageLabel(stageNameOf(st.Node), i)))
 	}
-}
-
-// roots are the stages the build starts from: the target (every stage
-// of that name, live or not), and the default target (the last live
-// stage), which is a target too.
-func (ck *checker) roots(byName map[string][]int) ([]int, string) {
-	f := ck.file
-	last := len(f.Stages) - 1
-	if rw := ck.in.Rewrite; rw != nil {
-		for i := len(rw.Stages) - 1; i >= 0; i-- {
-			if rw.Stages[i].Live {
-				last = rw.Stages[i].Index
-				break
-			}
-		}
-	}
-	if last < 0 || last >= len(f.Stages) {
-		return nil, ""
-	}
-	roots := []int{last}
-	label := stageLabel(stageNameOf(f.Stages[last].Node), last)
-	if t := strings.ToLower(ck.in.Target); t != "" {
-		idx, ok := byName[t]
-		if !ok {
-			return nil, ""
-		}
-		roots = append(roots, idx...)
-		label = t + " (and the default target " + label + ")"
-	}
-	return roots, label
 }
 
 // ---- rules on the rewrite for the target platform ----

@@ -134,12 +134,17 @@ func TestRules(t *testing.T) {
 		{name: "no context copy", rule: "MissingDockerignore", df: "FROM a:1 AS b\nFROM a:1\nCOPY --from=b /x /x\n", dockerignore: no},
 
 		// UnreachableStage
-		{name: "test stage", rule: "UnreachableStage", df: "FROM a:1 AS build\nFROM build AS test\nRUN t\nFROM a:1\nCOPY --from=build /x /x\n", lines: []int{2}, msg: "REQUIRE test"},
+		{name: "test stage", rule: "UnreachableStage", df: "FROM a:1 AS build\nFROM build AS test\nRUN t\nFROM a:1\nCOPY --from=build /x /x\n", lines: []int{2}, msg: "add REQUIRE test"},
 		{name: "required", rule: "UnreachableStage", df: "FROM a:1 AS build\nFROM build AS test\nRUN t\nFROM a:1\nREQUIRE test\nCOPY --from=build /x /x\n"},
-		{name: "mount and index", rule: "UnreachableStage", df: "FROM a:1 AS m\nFROM a:1\nRUN --mount=from=m,target=/m x\nFROM a:1\nCOPY --from=1 /x /x\n"},
-		{name: "reached under other flags", rule: "UnreachableStage", df: "ARG DOCS=false\nFROM a:1 AS docs\nFROM a:1\nCOPY --if=DOCS --from=docs /d /d\n"},
-		{name: "chosen by arg", rule: "UnreachableStage", df: "ARG V=b\nFROM a:1 AS a\nFROM a:1 AS b\nFROM a:1\nCOPY --from=${V} /x /x\n", lines: []int{2}},
-		{name: "target reaches", rule: "UnreachableStage", df: "FROM a:1 AS dev\nFROM a:1\n", target: "dev"},
+		{name: "mount and index", rule: "UnreachableStage", df: "FROM a:1 AS m\nRUN m\nFROM a:1\nRUN --mount=from=m,target=/m x\nFROM a:1\nCOPY --from=1 /x /x\n"},
+		{name: "reached under other flags", rule: "UnreachableStage", df: "ARG DOCS=false\nFROM a:1 AS docs\nRUN d\nFROM a:1\nCOPY --if=DOCS --from=docs /d /d\n"},
+		{name: "chosen by arg", rule: "UnreachableStage", df: "ARG V=b\nFROM a:1 AS a\nRUN x\nFROM a:1 AS b\nRUN x\nFROM a:1\nCOPY --from=${V} /x /x\n"},
+		{name: "target reaches", rule: "UnreachableStage", df: "FROM a:1 AS t\nRUN t\nFROM a:1 AS dev\nCOPY --from=t / /\nFROM a:1\n", target: "dev"},
+		{name: "not from the default", rule: "UnreachableStage", df: "FROM a:1 AS t\nRUN t\nFROM a:1 AS dev\nCOPY --from=t / /\nRUN d\nFROM a:1\n", lines: []int{1, 3}},
+		{name: "image stages are targets", rule: "UnreachableStage", df: "FROM a:1 AS b\nRUN b\nFROM a:1 AS api\nCOPY --from=b / /\nCMD [\"api\"]\nFROM a:1 AS t\nRUN t\nFROM a:1\n", lines: []int{6}},
+		{name: "export stage runs nothing", rule: "UnreachableStage", df: "FROM a:1 AS b\nRUN b\nFROM scratch AS export\nCOPY --from=b /x /\nFROM a:1\n"},
+		{name: "alternatives of the last stage", rule: "UnreachableStage", df: "ARG E=prod\nFROM a:1 AS b\nRUN b\nIF E == 'dev'\nFROM a:1 AS dev\nCOPY --from=b / /\nELSE\nFROM a:1 AS prod\nRUN p\nEND\n"},
+		{name: "aggregator", rule: "UnreachableStage", df: "FROM a:1 AS t1\nRUN t\nFROM a:1 AS t2\nRUN t\nFROM scratch AS all\nREQUIRE t1 t2\nFROM a:1\n"},
 
 		// ConstantCondition
 		{name: "IF true", rule: "ConstantCondition", df: "FROM a:1\nIF true\nRUN x\nEND\n", lines: []int{2}, msg: "always true"},

@@ -59,12 +59,12 @@ var (
 			return "The build context has no .dockerignore (or it excludes nothing): .git, node_modules, build output and secrets are sent and copied; add one"
 		},
 	}
-	RuleUnreachableStage = linter.LinterRule[func(stage, target string) string]{
+	RuleUnreachableStage = linter.LinterRule[func(stage string) string]{
 		Name:        "UnreachableStage",
-		Description: "Every stage should be reached by the target through FROM, COPY --from, RUN --mount from= or REQUIRE",
+		Description: "A stage that runs steps should be reached from a target through FROM, COPY --from, RUN --mount from= or REQUIRE",
 		URL:         "https://github.com/org/stagefront/blob/main/docs/rules/unreachable-stage.md",
-		Format: func(stage, target string) string {
-			return fmt.Sprintf("Stage %s is never built for the target %s: nothing reaches it through FROM, COPY --from, RUN --mount from= or REQUIRE; if it must pass (tests, scans), add REQUIRE %s to the target, otherwise remove it or build it with --target", stage, target, stage)
+		Format: func(stage string) string {
+			return fmt.Sprintf("Stage %s runs steps that no build reaches: neither the default target nor any image stage leads to it through FROM, COPY --from, RUN --mount from= or REQUIRE, so they never run; if they must pass (tests, scans), add REQUIRE %s to the stage that ships, otherwise build it with --target %s or remove it", stage, stage, stage)
 		},
 	}
 	RuleConstantCondition = linter.LinterRule[func(cond string, value bool) string]{
