@@ -1,0 +1,150 @@
+// Package bench holds stagefront's in-process benchmarks against the upstream
+// converter. hack/bench runs them (with the build benchmarks against a real
+// BuildKit) and writes bench/results.json.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	digest "github.com/opencontainers/go-digest"
+	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/internal/llbtest"
+)
+
+// generate returns an extended Dockerfile of the given number of stages, 20
+// instructions each (the shape of frontend/rewrite's GenerateExtended): ARGs,
+// guarded RUNs and COPYs, IF/ELSE IF/ELSE blocks, a shell `if` in a
+// continuation, and a COPY --from the previous stage, so that the last stage
+// reaches every other one and the whole file is converted.
+func generate(stages int) []byte {
+	var b strings.Builder
+	b.WriteString("# syntax=org/stagefront\n# INCLUDE_DOCS adds docs.\nARG INCLUDE_DOCS=true\nARG BUILD_ENV=production\n")
+	for s := 0; s < stages; s++ {
+		fmt.Fprintf(&b, "FROM --platform=$BUILDPLATFORM busybox AS s%d\n", s)
+		fmt.Fprintf(&b, "ARG V%d=%d\n", s, s)
+		fmt.Fprintf(&b, "RUN --if=INCLUDE_DOCS echo docs %d\n", s)
+		fmt.Fprintf(&b, "IF BUILD_ENV == 'development' && V%d != ''\n", s)
+		fmt.Fprintf(&b, "RUN echo dev %d\n", s)
+		fmt.Fprintf(&b, "ELSE IF TARGETARCH == 'arm64'\n")
+		fmt.Fprintf(&b, "RUN echo arm %d\n", s)
+		fmt.Fprintf(&b, "ELSE\n")
+		fmt.Fprintf(&b, "RUN if [ -f /x ]; then \\\n  echo prod; \\\nfi\n")
+		fmt.Fprintf(&b, "END\n")
+		if s > 0 {
+			fmt.Fprintf(&b, "COPY --if=\"BUILD_ENV in ['production', 'staging']\" --from=s%d /out /in\n", s-1)
+		} else {
+			fmt.Fprintf(&b, "COPY --if=\"BUILD_ENV in ['production', 'staging']\" a /in\n")
+		}
+		for i := 0; i < 6; i++ {
+			fmt.Fprintf(&b, "RUN echo step %d %d\n", s, i)
+		}
+		fmt.Fprintf(&b, "ENV S%d=%d\n", s, s)
+		fmt.Fprintf(&b, "WORKDIR /w%d\n", s)
+		fmt.Fprintf(&b, "COPY --if=!INCLUDE_DOCS x /x\n")
+	}
+	return []byte(b.String())
+}
+
+// fresh counts rewrites, so that each gets a file name of its own: the
+// engine caches prepared files by name and content, and a gateway process
+// converts a file once per platform, so a benchmark loop must not profit
+// from that cache.
+var fresh atomic.Int64
+
+func rewriteOptions() rewrite.Options {
+	p := platforms.Normalize(platforms.DefaultSpec())
+	return rewrite.Options{
+		Filename:       fmt.Sprintf("Dockerfile.%d", fresh.Add(1)),
+		TargetPlatform: p,
+		BuildPlatform:  p,
+	}
+}
+
+// convertStagefront is what frontend/build's converter does for one
+// platform: rewrite the extended file, convert the rewrite upstream's way.
+func convertStagefront(ctx context.Context, dt []byte) (*dockerfile2llb.Result, error) {
+	rw, err := rewrite.Rewrite(ctx, dt, rewriteOptions())
+	if err != nil {
+		return nil, err
+	}
+	return dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, llbtest.ConvertOpt(llbtest.Options{}))
+}
+
+// convertUpstream is upstream's conversion of the same, already rewritten,
+// standard file: upstream cannot read the extended one, and converting the
+// rewrite gives both sides the same LLB to produce, so the difference is the
+// rewrite alone.
+func convertUpstream(ctx context.Context, std []byte) (*dockerfile2llb.Result, error) {
+	return dockerfile2llb.Dockerfile2LLB(ctx, std, llbtest.ConvertOpt(llbtest.Options{}))
+}
+
+func rewritten(tb testing.TB, dt []byte) []byte {
+	tb.Helper()
+	rw, err := rewrite.Rewrite(context.Background(), dt, rewriteOptions())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rw.Dockerfile
+}
+
+// BenchmarkConvert compares the full conversion of an extended file (rewrite
+// + dockerfile2llb) with dockerfile2llb alone on its rewrite; the goal is
+// stagefront/upstream <= 1.10 at 200 stages. STAGES sizes: 200 (the goal's)
+// and 20 (the smoke run's).
+func BenchmarkConvert(b *testing.B) {
+	for _, stages := range []int{20, 200} {
+		dt := generate(stages)
+		std := rewritten(b, dt)
+		ctx := context.Background()
+		b.Run(fmt.Sprintf("upstream/%d", stages), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := convertUpstream(ctx, std); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("stagefront/%d", stages), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := convertStagefront(ctx, dt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestConvertSame checks the benchmark's premise on a small file: the
+// rewrite keeps every line, and both sides produce the same LLB.
+func TestConvertSame(t *testing.T) {
+	dt := generate(5)
+	std := rewritten(t, dt)
+	if strings.Count(string(std), "\n") != strings.Count(string(dt), "\n") {
+		t.Fatal("the rewrite moved lines")
+	}
+	ctx := context.Background()
+	digestOf := func(res *dockerfile2llb.Result, err error) digest.Digest {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := res.State.Marshal(ctx, llb.LocalUniqueID("bench"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := digest.Canonical.Digester()
+		for _, op := range def.Def {
+			h.Hash().Write(op)
+		}
+		return h.Digest()
+	}
+	if a, b := digestOf(convertStagefront(ctx, dt)), digestOf(convertUpstream(ctx, std)); a != b {
+		t.Fatalf("LLB differs: stagefront %s, upstream %s", a, b)
+	}
+}
