@@ -32,6 +32,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -317,12 +318,20 @@ func run(t testing.TB, r *Result, o Opts, name string, args []string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = append(os.Environ(), o.Env...)
+	// docker runs buildx as a child process: on timeout kill the whole
+	// process group, and don't wait forever for pipes a child still holds.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
 	r.Stdout, r.Progress = stdout.String(), stderr.String()
 	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("timed out after %s (Opts.Timeout): %w", o.Timeout, err)
+		}
 		r.Err = fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, tail(r.Progress, 60))
 	}
 	if o.Progress == "rawjson" {
