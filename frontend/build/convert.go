@@ -100,7 +100,7 @@ func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool)
 	}
 	var lintErr error
 	if warn {
-		lintErr = cv.buildLint(ctx, rw) // stagefront's rules (lint.go)
+		lintErr = cv.buildLint(ctx, p, rw) // stagefront's rules (lint.go)
 	}
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, cv.platformOpt(p, warn))
 	if err != nil {

@@ -2,12 +2,15 @@ package build
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
+	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
 	sublint "github.com/moby/buildkit/frontend/subrequests/lint"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/lint"
 	"github.com/org/stagefront/frontend/rewrite"
 )
@@ -20,8 +23,8 @@ func init() {
 	extraLint = checkLint
 }
 
-// lintInput is what the rules need from this build.
-func (cv *converter) lintInput(ctx context.Context, rw *rewrite.Result) *lint.Input {
+// lintInput is what the rules need from this build, for platform p.
+func (cv *converter) lintInput(ctx context.Context, p *ocispecs.Platform, rw *rewrite.Result) *lint.Input {
 	in := &lint.Input{
 		Filename:  "Dockerfile",
 		Original:  cv.orig,
@@ -33,6 +36,7 @@ func (cv *converter) lintInput(ctx context.Context, rw *rewrite.Result) *lint.In
 		in.Filename = cv.opt.SourceMap.Filename
 	}
 	in.Dockerignore = dockerignoreState(ctx, cv.opt.Client)
+	in.ImageUser = cv.imageUser(p)
 	if cv.opt.Client != nil {
 		for k := range cv.opt.Client.BuildOpts().Opts {
 			if name, ok := strings.CutPrefix(k, "context:"); ok {
@@ -65,6 +69,10 @@ func dockerignoreState(ctx context.Context, bc *dockerui.Client) *bool {
 // checkLint is the extraLint hook: our rules, added to upstream's results
 // with the original file's source index.
 func checkLint(ctx context.Context, cv *converter, rw *rewrite.Result, lr *sublint.LintResults) error {
+	return cv.checkLint(ctx, nil, rw, lr)
+}
+
+func (cv *converter) checkLint(ctx context.Context, p *ocispecs.Platform, rw *rewrite.Result, lr *sublint.LintResults) error {
 	cfg, err := lint.Config(cv.orig, cv.opt.LinterConfig)
 	if err != nil {
 		return nil // upstream's results already report a bad check directive
@@ -73,7 +81,7 @@ func checkLint(ctx context.Context, cv *converter, rw *rewrite.Result, lr *subli
 	if cv.opt.SourceMap != nil {
 		idx = lr.AddSource(cv.opt.SourceMap)
 	}
-	_, err = lint.Run(ctx, cv.lintInput(ctx, rw), cfg, func(rule, desc, url, msg string, loc []parser.Range) {
+	_, err = lint.Run(ctx, cv.lintInput(ctx, p, rw), cfg, func(rule, desc, url, msg string, loc []parser.Range) {
 		lr.AddWarning(rule, desc, url, msg, idx, loc)
 	})
 	return err
@@ -82,7 +90,7 @@ func checkLint(ctx context.Context, cv *converter, rw *rewrite.Result, lr *subli
 // buildLint runs our rules during a build (for the first platform only,
 // as upstream warns): each finding is a build warning, and with
 // check=error=true any finding fails the build, as upstream's do.
-func (cv *converter) buildLint(ctx context.Context, rw *rewrite.Result) error {
+func (cv *converter) buildLint(ctx context.Context, p *ocispecs.Platform, rw *rewrite.Result) error {
 	if cv.opt.Warn == nil {
 		return nil
 	}
@@ -90,9 +98,39 @@ func (cv *converter) buildLint(ctx context.Context, rw *rewrite.Result) error {
 	if err != nil {
 		return nil // the conversion reports a bad check directive
 	}
-	lt, err := lint.Run(ctx, cv.lintInput(ctx, rw), cfg, linter.LintWarnFunc(cv.opt.Warn))
+	lt, err := lint.Run(ctx, cv.lintInput(ctx, p, rw), cfg, linter.LintWarnFunc(cv.opt.Warn))
 	if err != nil {
 		return err
 	}
 	return lt.Error()
+}
+
+// imageUser reads the USER of an image's config through the build's
+// resolver (as the conversion does, for platform p); ok is false when the
+// image cannot be resolved.
+func (cv *converter) imageUser(p *ocispecs.Platform) func(ctx context.Context, image string) (string, bool) {
+	if cv.opt.MetaResolver == nil {
+		return nil
+	}
+	return func(ctx context.Context, image string) (string, bool) {
+		pl := cv.buildPlatform()
+		if p != nil {
+			pl = *p
+		}
+		_, _, dt, err := cv.opt.MetaResolver.ResolveImageConfig(ctx, image, sourceresolver.Opt{
+			LogName: "[internal] load metadata for " + image,
+			ImageOpt: &sourceresolver.ResolveImageOpt{
+				Platform:    &pl,
+				ResolveMode: cv.opt.ImageResolveMode.String(),
+			},
+		})
+		if err != nil {
+			return "", false
+		}
+		var img ocispecs.Image
+		if err := json.Unmarshal(dt, &img); err != nil {
+			return "", false
+		}
+		return img.Config.User, true
+	}
 }

@@ -106,7 +106,7 @@ func TestBuildLintErrorTrue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = cv.buildLint(context.Background(), rw)
+		err = cv.buildLint(context.Background(), nil, rw)
 		if (err != nil) != tc.wantErr {
 			t.Errorf("%q: error %v, want error %v", tc.df, err, tc.wantErr)
 		}

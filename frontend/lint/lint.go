@@ -50,6 +50,10 @@ type Input struct {
 	// NamedContexts are the names given with --build-context: a FROM or
 	// --from= of one of them is not a misspelt stage.
 	NamedContexts []string
+	// ImageUser returns the USER of an image's config; nil, or ok false,
+	// when it cannot be known (offline). FinalStageRunsAsRoot asks it
+	// when no USER instruction is on the final stage's path.
+	ImageUser func(ctx context.Context, image string) (user string, ok bool)
 	// Dockerignore says whether the build context has a .dockerignore
 	// that excludes something; nil when that is not known (the check is
 	// then skipped).
@@ -82,7 +86,7 @@ func Run(ctx context.Context, in *Input, cfg *linter.Config, warn linter.LintWar
 	if c.SkipAll && !c.ExperimentalAll && len(c.ExperimentalRules) == 0 {
 		return lt, nil
 	}
-	ck := &checker{in: in, lt: lt, name: in.Filename}
+	ck := &checker{ctx: ctx, in: in, lt: lt, name: in.Filename}
 	if ck.name == "" {
 		ck.name = "Dockerfile"
 	}
@@ -96,6 +100,7 @@ func Run(ctx context.Context, in *Input, cfg *linter.Config, warn linter.LintWar
 
 // checker holds one run's parsed views of the file.
 type checker struct {
+	ctx  context.Context
 	in   *Input
 	lt   *linter.Linter
 	name string
@@ -752,8 +757,14 @@ func (ck *checker) finalStageRules(final int) {
 	chain := ck.chain(final)
 	root := &ck.stages[chain[len(chain)-1]]
 
-	// FinalStageLatestTag: the image at the bottom of the chain.
+	// The image at the bottom of the chain ("" when not known).
+	image := ""
 	if img, ok := ck.expand(root.BaseName); ok && !strings.EqualFold(img, "scratch") && ck.stageIndex(img, len(ck.stages)) < 0 {
+		image = img
+	}
+
+	// FinalStageLatestTag
+	if img := image; img != "" {
 		if named, err := reference.ParseNormalizedNamed(img); err == nil {
 			_, digested := named.(reference.Digested)
 			tagged, isTagged := named.(reference.Tagged)
@@ -777,7 +788,13 @@ func (ck *checker) finalStageRules(final int) {
 			break
 		}
 	}
+	imageUser := false // the base image's config sets a user
+	if user == nil && image != "" && ck.in.ImageUser != nil && !slices.ContainsFunc(ck.in.NamedContexts, func(c string) bool { return strings.EqualFold(c, image) }) {
+		u, ok := ck.in.ImageUser(ck.ctx, image)
+		imageUser = ok && !isRoot(u)
+	}
 	switch {
+	case user == nil && imageUser:
 	case user == nil:
 		ck.run(&RuleFinalStageRunsAsRoot, st.Location, [][]string{st.Comments}, RuleFinalStageRunsAsRoot.Format(label))
 	case isRoot(user.User):

@@ -33,7 +33,7 @@ func check(t *testing.T, df string, args map[string]string, target string, docke
 		t.Fatal(err)
 	}
 	var out []finding
-	lt, err := Run(context.Background(), &Input{Original: dt, Rewrite: rw, BuildArgs: args, Target: target, Dockerignore: dockerignore, NamedContexts: named}, cfg,
+	lt, err := Run(context.Background(), &Input{Original: dt, Rewrite: rw, BuildArgs: args, Target: target, Dockerignore: dockerignore, NamedContexts: named, ImageUser: testImageUser}, cfg,
 		func(rule, _, url, msg string, loc []parser.Range) {
 			if !strings.HasSuffix(url, "/docs/rules/"+kebab(rule)+".md") {
 				t.Errorf("%s: URL %s", rule, url)
@@ -62,6 +62,14 @@ func kebab(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// testImageUser: images tagged nonroot run as 65532, as distroless does.
+func testImageUser(_ context.Context, image string) (string, bool) {
+	if strings.HasSuffix(image, ":nonroot") {
+		return "65532", true
+	}
+	return "", true
 }
 
 var (
@@ -99,6 +107,8 @@ func TestRules(t *testing.T) {
 		{name: "user 0:0", rule: "FinalStageRunsAsRoot", df: "FROM alpine:3\nUSER 0:0\n", lines: []int{2}},
 		{name: "user set", rule: "FinalStageRunsAsRoot", df: "FROM alpine:3\nUSER 65532:65532\n"},
 		{name: "user from base stage", rule: "FinalStageRunsAsRoot", df: "FROM alpine:3 AS base\nUSER app\nFROM base\nRUN x\n"},
+		{name: "image config sets a user", rule: "FinalStageRunsAsRoot", df: "FROM distroless:nonroot AS b\nRUN x\nFROM b\nRUN y\n"},
+		{name: "image config root", rule: "FinalStageRunsAsRoot", df: "FROM alpine:3\nRUN y\n", lines: []int{1}},
 		{name: "only the target", rule: "FinalStageRunsAsRoot", df: "FROM alpine:3 AS a\nFROM alpine:3\nUSER app\n", target: "a", lines: []int{1}},
 
 		// FinalStageCopiesContext
