@@ -182,3 +182,19 @@ func TestCopyFromMissingFile(t *testing.T) {
 		t.Errorf("no %q in:\n%s", want, tail(out, 20))
 	}
 }
+
+// TestCheckReadsBaseImageUser: FinalStageRunsAsRoot does not fire when the
+// final stage's base image sets a USER in its config.
+func TestCheckReadsBaseImageUser(t *testing.T) {
+	img := Registry + "/stagefront-test/lint-nonroot:1"
+	Buildx(t, Opts{Dockerfile: SyntaxUpstream + "\nFROM busybox\nUSER 65532:65532\n", BuildContexts: Busybox, Output: OutputNone,
+		Args: []string{"--output", "type=image,name=" + img + ",push=true,registry.insecure=true"}}).Must(t)
+
+	r := Buildx(t, Opts{Dockerfile: SyntaxStagefront + "\nFROM " + img + "\nRUN echo hi\n", Call: "check", Output: OutputNone, Files: map[string]string{".dockerignore": "x\n"}})
+	if strings.Contains(r.Stdout, "WARNING: FinalStageRunsAsRoot") {
+		t.Errorf("the base image runs as 65532:\n%s", r.Stdout)
+	}
+	if !strings.Contains(r.Stdout, "Check complete, no warnings found.") {
+		t.Errorf("want no warnings:\n%s\n%s", r.Stdout, tail(r.Progress, 20))
+	}
+}
