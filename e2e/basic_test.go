@@ -192,3 +192,22 @@ func TestCallOutline(t *testing.T) {
 		})
 	}
 }
+
+// The in-process path answers subrequests too; the answer is in the metadata.
+func TestInProcessOutline(t *testing.T) {
+	const df = "ARG GREETING=hello\nFROM scratch\n# GREETING is what the file says\nARG GREETING\nRUN echo $GREETING\n"
+	r := InProcess(t, Opts{Dockerfile: df, Call: "outline", Output: OutputNone})
+	r.SkipIfNotImplemented(t)
+	r.Must(t)
+	if js := string(r.Metadata["result.json"]); !strings.Contains(js, `"GREETING"`) {
+		t.Errorf("outline result.json lacks GREETING: %s (metadata keys: %v)", js, keys(r.Metadata))
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}

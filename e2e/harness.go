@@ -100,7 +100,9 @@ type Opts struct {
 
 	Output string // OutputLocal (default), OutputOCI or OutputNone
 
-	// Call is buildx's --call (outline, targets, check, ...). Only for Buildx.
+	// Call is buildx's --call (outline, targets, lint, ...): Buildx prints
+	// the answer to Result.Stdout, InProcess puts it in Result.Metadata
+	// (requestid=frontend.<Call>; buildx's "check" is "lint" there).
 	Call string
 	// Progress is "plain" (default) or "rawjson"; Result.Vertices parses both.
 	Progress string
@@ -132,6 +134,9 @@ type Result struct {
 	// Statuses are the in-process solve statuses (InProcess), or those
 	// parsed from --progress=rawjson.
 	Statuses []*client.SolveStatus
+	// Metadata is the in-process result's metadata (InProcess): for a
+	// subrequest (Opts.Call) the answer is in "result.json" / "result.txt".
+	Metadata map[string][]byte
 	// Err is the build's error; nil when it succeeded.
 	Err error
 }
@@ -445,7 +450,13 @@ func InProcessWith(t testing.TB, o Opts, f gateway.BuildFunc) *Result {
 		}
 	}()
 	start := time.Now()
-	_, err = c.Build(ctx, opt, "", f, ch)
+	_, err = c.Build(ctx, opt, "", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
+		res, err := f(ctx, gc)
+		if res != nil {
+			r.Metadata = res.Metadata
+		}
+		return res, err
+	}, ch)
 	wg.Wait()
 	r.Progress = progress.String()
 	if err != nil {
