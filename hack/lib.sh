@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Common settings for the hack/ scripts. Source it; do not run it.
 #
 # Everything built or downloaded goes under $ROOT/.cache (gitignored), except
