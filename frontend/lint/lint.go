@@ -226,6 +226,9 @@ func baseNameOf(n *parser.Node) string {
 func argDecls(it *syntax.Item) []argDecl {
 	var out []argDecl
 	for w := it.Node.Next; w != nil; w = w.Next {
+		if strings.HasPrefix(w.Value, "#") {
+			break // `ARG X # comment`: BuildKit declares the words, nobody means them
+		}
 		k, v, ok := strings.Cut(w.Value, "=")
 		out = append(out, argDecl{item: it, name: k, value: v, hasValue: ok, comments: it.Node.PrevComment})
 	}
@@ -241,25 +244,31 @@ func refersTo(text, name string) bool {
 // env is the global ARG values the build sees: the declared defaults,
 // overridden by build args.
 func (ck *checker) env() []string {
-	vals := map[string]string{}
-	var order []string
+	var out []string
+	lex := shell.NewLex(ck.escapeToken())
 	for _, a := range ck.globals {
-		v := a.value
 		if bv, ok := ck.in.BuildArgs[a.name]; ok {
-			v = bv
-		} else if !a.hasValue {
+			out = append(out, a.name+"="+bv)
 			continue
 		}
-		if _, seen := vals[a.name]; !seen {
-			order = append(order, a.name)
+		if !a.hasValue {
+			continue
 		}
-		vals[a.name] = v
-	}
-	out := make([]string, 0, len(order))
-	for _, k := range order {
-		out = append(out, k+"="+vals[k])
+		// A default is a word: quotes removed, earlier ARGs expanded.
+		v, _, err := lex.ProcessWord(a.value, shell.EnvsFromSlice(out))
+		if err != nil {
+			continue
+		}
+		out = append(out, a.name+"="+v)
 	}
 	return out
+}
+
+func (ck *checker) escapeToken() rune {
+	if ck.escape == 0 {
+		return '\\'
+	}
+	return ck.escape
 }
 
 // expand resolves the variables of word with the global ARGs; ok is
@@ -268,11 +277,7 @@ func (ck *checker) expand(word string) (string, bool) {
 	if !strings.Contains(word, "$") {
 		return word, true
 	}
-	esc := ck.escape
-	if esc == 0 {
-		esc = '\\'
-	}
-	res, err := shell.NewLex(esc).ProcessWordWithMatches(word, shell.EnvsFromSlice(ck.env()))
+	res, err := shell.NewLex(ck.escapeToken()).ProcessWordWithMatches(word, shell.EnvsFromSlice(ck.env()))
 	if err != nil || len(res.Unmatched) > 0 {
 		return "", false
 	}
@@ -342,9 +347,13 @@ func frontendArg(name string) bool {
 	return false
 }
 
+var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 func (ck *checker) unusedGlobalArgs() {
 	for _, a := range ck.globals {
-		if frontendArg(a.name) || ck.readByCondition(a.name) {
+		// `ARG X # comment` declares "#" and "comment" too: not names
+		// anyone means.
+		if !argName.MatchString(a.name) || frontendArg(a.name) || ck.readByCondition(a.name) {
 			continue
 		}
 		used := false
@@ -531,8 +540,10 @@ func (ck *checker) unreachableStages() {
 		}
 	}
 	for i, st := range f.Stages {
-		if seen[i] || !runs[i] {
-			continue // reached, or it runs nothing that could be skipped
+		if seen[i] || !runs[i] || referenced[i] {
+			// Reached; or it runs nothing that could be skipped; or the
+			// stage that references it is the one to report.
+			continue
 		}
 		ck.run(&RuleUnreachableStage, itemRange(st), [][]string{st.Node.PrevComment},
 			RuleUnreachableStage.Format(stageLabel(stageNameOf(st.Node), i)))

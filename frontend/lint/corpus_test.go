@@ -1,0 +1,119 @@
+package lint
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/org/stagefront/frontend/rewrite"
+)
+
+// TestCorpus runs every rule on every Dockerfile of the Go module cache
+// (BuildKit's, Docker's, buildx's, ...) and on the engine's fuzz seeds:
+// no panic, every finding at a line of the file. With -v it prints how
+// often each rule fires, to judge the noise on real files.
+func TestCorpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("walks the module cache")
+	}
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := strings.TrimSpace(string(out))
+	var files []string
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if p == filepath.Join(root, "cache") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		n := strings.ToLower(d.Name())
+		if n == "dockerfile" || strings.HasPrefix(n, "dockerfile.") || strings.HasSuffix(n, ".dockerfile") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	seeds, _ := filepath.Glob("../rewrite/testdata/fuzz/*/*")
+	files = append(files, seeds...)
+	counts := map[string]int{}
+	checked := 0
+	p := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	for _, f := range files {
+		dt, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if strings.Contains(f, "testdata/fuzz") {
+			dt = fuzzSeed(dt)
+		}
+		rw, err := rewrite.Rewrite(context.Background(), dt, rewrite.Options{TargetPlatform: p, BuildPlatform: p})
+		if err != nil {
+			rw = nil // the structural rules still run
+		}
+		cfg, err := Config(dt, nil)
+		if err != nil {
+			cfg = &linter.Config{}
+		}
+		lines := bytes.Count(dt, []byte("\n")) + 1
+		no := false
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic: %v", f, r)
+				}
+			}()
+			_, err = Run(context.Background(), &Input{Original: dt, Rewrite: rw, Dockerignore: &no}, cfg, func(rule, _, _, msg string, loc []parser.Range) {
+				counts[rule]++
+				if os.Getenv("LINT_SHOW") != "" && strings.Contains(os.Getenv("LINT_SHOW"), rule) {
+					t.Logf("%s:%d %s: %s", strings.TrimPrefix(f, root), loc[0].Start.Line, rule, msg)
+				}
+				for _, r := range loc {
+					if r.Start.Line < 1 || r.Start.Line > lines {
+						t.Errorf("%s: %s at line %d of %d", f, rule, r.Start.Line, lines)
+					}
+				}
+			})
+		}()
+		checked++
+	}
+	var names []string
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t.Logf("%-28s %d", n, counts[n])
+	}
+	t.Logf("%d files checked", checked)
+}
+
+// fuzzSeed extracts the Dockerfile of a `go test fuzz v1` seed file.
+func fuzzSeed(dt []byte) []byte {
+	s := string(dt)
+	i := strings.Index(s, "[]byte(")
+	if i < 0 {
+		return dt
+	}
+	s = strings.TrimSuffix(strings.TrimSpace(s[i+len("[]byte("):]), ")")
+	if u, err := strconvUnquote(s); err == nil {
+		return []byte(u)
+	}
+	return dt
+}
+
+func strconvUnquote(s string) (string, error) { return strconv.Unquote(s) }
