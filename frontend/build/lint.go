@@ -3,6 +3,9 @@ package build
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -73,6 +76,7 @@ func checkLint(ctx context.Context, cv *converter, rw *rewrite.Result, lr *subli
 }
 
 func (cv *converter) checkLint(ctx context.Context, p *ocispecs.Platform, rw *rewrite.Result, lr *sublint.LintResults) error {
+	defer lintPanic()
 	cfg, err := lint.Config(cv.orig, cv.opt.LinterConfig)
 	if err != nil {
 		return nil // upstream's results already report a bad check directive
@@ -90,7 +94,8 @@ func (cv *converter) checkLint(ctx context.Context, p *ocispecs.Platform, rw *re
 // buildLint runs our rules during a build (for the first platform only,
 // as upstream warns): each finding is a build warning, and with
 // check=error=true any finding fails the build, as upstream's do.
-func (cv *converter) buildLint(ctx context.Context, p *ocispecs.Platform, rw *rewrite.Result) error {
+func (cv *converter) buildLint(ctx context.Context, p *ocispecs.Platform, rw *rewrite.Result) (err error) {
+	defer lintPanic()
 	if cv.opt.Warn == nil {
 		return nil
 	}
@@ -132,5 +137,13 @@ func (cv *converter) imageUser(p *ocispecs.Platform) func(ctx context.Context, i
 			return "", false
 		}
 		return img.Config.User, true
+	}
+}
+
+// lintPanic keeps a bug in a check from failing a build: the panic goes
+// to the build log (stderr) and the checks report nothing more.
+func lintPanic() {
+	if r := recover(); r != nil {
+		fmt.Fprintf(os.Stderr, "stagefront: a build check panicked (a bug; the build goes on): %v\n%s", r, debug.Stack())
 	}
 }
