@@ -38,10 +38,10 @@ type exBuild struct {
 	Args    map[string]string
 	// Platforms, comma-joined into --platform when set.
 	Platforms []string
-	// Output is "" (the default: the result's files, unpacked from a
-	// type=tar export into exResult.Root; much quicker than type=local for
-	// images with many files), "oci" (an OCI layout tarball, see
-	// exResult.OCI) or "none" (type=cacheonly: only the progress output).
+	// Output is "" (the default: the result's files, a type=local export in
+	// exResult.Root), "oci" (an OCI layout tarball, see exResult.OCI) or
+	// "none" (no export: only the progress output; for images with the whole
+	// Go toolchain, whose export takes long).
 	Output string
 	// Omit lists image names whose stand-in is NOT passed as a build context.
 	Omit []string
@@ -114,8 +114,9 @@ func exSetup(t testing.TB) {
 	}
 }
 
-// exRun builds b and returns what came out; a failed build is returned as an
-// error with the progress output in it.
+// exRun builds b with the harness's Buildx (the user's command) and returns
+// what came out; a failed build is returned as an error with the end of the
+// progress output in it.
 func exRun(t *testing.T, b exBuild) (*exResult, error) {
 	t.Helper()
 	exSetup(t)
@@ -123,138 +124,41 @@ func exRun(t *testing.T, b exBuild) (*exResult, error) {
 	if dir == "" {
 		dir = filepath.Join(exRepoRoot(t), "examples", b.Example)
 	}
-	args := []string{"buildx", "build", "--builder", "stagefront", "--progress=plain"}
-	names := make([]string, 0, len(exContexts))
-	for n := range exContexts {
-		names = append(names, n)
+	o := Opts{
+		Dir:           dir,
+		BuildArgs:     b.Args,
+		Platforms:     b.Platforms,
+		Target:        b.Target,
+		BuildContexts: map[string]string{},
+		Call:          b.Call,
+		Timeout:       10 * time.Minute,
 	}
-	sort.Strings(names)
-	for _, n := range names {
+	for n, ref := range exContexts {
 		if !exContains(b.Omit, n) {
-			args = append(args, "--build-context", n+"="+exContexts[n])
+			o.BuildContexts[n] = ref
 		}
 	}
-	argNames := make([]string, 0, len(b.Args))
-	for k := range b.Args {
-		argNames = append(argNames, k)
-	}
-	sort.Strings(argNames)
-	for _, k := range argNames {
-		args = append(args, "--build-arg", k+"="+b.Args[k])
-	}
-	if b.Target != "" {
-		args = append(args, "--target", b.Target)
-	}
-	if len(b.Platforms) > 0 {
-		args = append(args, "--platform", strings.Join(b.Platforms, ","))
+	switch {
+	case b.Call != "" || b.Output == "none":
+		o.Output = OutputNone
+	case b.Output == "oci":
+		o.Output = OutputOCI
+	default:
+		o.Output = OutputLocal
 	}
 	if b.NoCache {
-		args = append(args, "--no-cache")
+		o.Args = append(o.Args, "--no-cache")
 	}
-	res := &exResult{}
-	// not t.TempDir(): subtest names may hold commas, which --output's CSV
-	// would split
-	out, err := os.MkdirTemp("", "stagefront-example-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(out) })
-	switch {
-	case b.Call != "":
-		args = append(args, "--call", b.Call)
-	case b.Output == "oci":
-		res.OCI = filepath.Join(out, "image.tar")
-		args = append(args, "--output", "type=oci,dest="+res.OCI)
-	case b.Output == "none":
-		args = append(args, "--output", "type=cacheonly")
-	default:
-		res.Root = filepath.Join(out, "root")
-		args = append(args, "--output", "type=tar,dest="+filepath.Join(out, "root.tar"))
-	}
-	args = append(args, dir)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
 	t0 := time.Now()
-	err = cmd.Run()
-	res.Took = time.Since(t0)
-	res.Progress = buf.String()
+	r := Buildx(t, o)
+	res := &exResult{
+		Progress: r.Stdout + r.Progress,
+		Root:     r.Dir,
+		OCI:      r.OCI,
+		Took:     time.Since(t0),
+	}
 	t.Logf("%s %s: %s", b.Example, exDescribe(b), res.Took.Round(time.Millisecond))
-	if err != nil {
-		return res, fmt.Errorf("docker %s: %v\n%s", strings.Join(args, " "), err, exTail(res.Progress, 60))
-	}
-	if res.Root != "" {
-		tarPath := filepath.Join(out, "root.tar")
-		if err := exUntar(tarPath, res.Root); err != nil {
-			return res, fmt.Errorf("unpacking the result: %v", err)
-		}
-		os.Remove(tarPath)
-	}
-	return res, nil
-}
-
-// exUntar unpacks a type=tar export into dir: folders, files and symlinks
-// (links are made as they are, never followed); hard links become copies;
-// device nodes are skipped.
-func exUntar(tarPath, dir string) error {
-	f, err := os.Open(tarPath)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := filepath.Clean("/" + h.Name)
-		if name == "/" {
-			continue
-		}
-		target := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			w, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, os.FileMode(h.Mode).Perm()|0o200)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(w, tr)
-			w.Close()
-			if err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			os.Remove(target)
-			if err := os.Symlink(h.Linkname, target); err != nil {
-				return err
-			}
-		case tar.TypeLink:
-			b, err := os.ReadFile(filepath.Join(dir, filepath.Clean("/"+h.Linkname)))
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(target, b, os.FileMode(h.Mode).Perm()|0o200); err != nil {
-				return err
-			}
-		}
-	}
+	return res, r.Err
 }
 
 // exMust builds b and fails the test if the build fails. While the frontend

@@ -311,7 +311,7 @@ func TestExampleFullStack(t *testing.T) {
 		r.wantStages(t, []string{"backend-builder", "backend-tests", "backend"}, []string{"frontend-builder", "migrations", "migrations-check"})
 		exWantELF(t, r.path("/app/server"), elf.EM_X86_64)
 	})
-	t.Run("backend, RUN_CHECKS=false", func(t *testing.T) {
+	t.Run("backend RUN_CHECKS=false", func(t *testing.T) {
 		r := exMust(t, exBuild{Example: "full-stack", Target: "backend", Args: map[string]string{"RUN_CHECKS": "false"}})
 		r.wantStages(t, []string{"backend-builder", "backend"}, []string{"backend-tests"})
 	})
@@ -358,7 +358,7 @@ func TestExampleExternalStages(t *testing.T) {
 		r.wantFile(t, "/app/mime.types", "text/html")
 		r.wantFile(t, "/app/server.js")
 	})
-	t.Run("TOOLS_IMAGE empty, no tools image at hand", func(t *testing.T) {
+	t.Run("TOOLS_IMAGE empty and no tools image at hand", func(t *testing.T) {
 		// org/build-tools is not given as a build context: resolving it would
 		// fail, so this also shows that the dead stage is not resolved at all.
 		r := exMust(t, exBuild{Example: "external-stages", Args: map[string]string{"TOOLS_IMAGE": ""}, Omit: []string{"org/build-tools:1.4"}})
