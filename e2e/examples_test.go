@@ -94,6 +94,9 @@ func TestExampleMultiArch(t *testing.T) {
 			root := r.path("linux_" + c.arch)
 			bin := filepath.Join(root, "app", "server")
 			exWantELF(t, bin, c.machine)
+			// the base image is this platform's too (alpine's stand-in is
+			// multi-platform)
+			exWantELF(t, filepath.Join(root, "bin", "busybox"), c.machine)
 			// the ENV --if= of this architecture reached the compiler
 			info, err := buildinfo.ReadFile(bin)
 			if err != nil {
