@@ -41,15 +41,16 @@ func runCheck(ctx context.Context, in *input, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// As buildx prints it: the count, then the warnings.
 	n := len(lr.Warnings)
-	if err := lr.PrintTo(stdout, nil); err != nil {
-		return err
-	}
 	switch {
 	case n == 1:
 		fmt.Fprintln(stdout, "Check complete, 1 warning has been found!")
 	case n > 1:
 		fmt.Fprintf(stdout, "Check complete, %d warnings have been found!\n", n)
+	}
+	if err := lr.PrintTo(stdout, nil); err != nil {
+		return err
 	}
 	if lr.Error != nil {
 		var b strings.Builder
