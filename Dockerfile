@@ -23,7 +23,7 @@ RUN --mount=type=bind,target=. \
 
 FROM scratch
 LABEL moby.buildkit.frontend.network.none="true"
-LABEL moby.buildkit.frontend.caps="moby.buildkit.frontend.inputs,moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts"
+LABEL moby.buildkit.frontend.caps="moby.buildkit.frontend.inputs,moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts,moby.buildkit.frontend.gitquerystring,moby.buildkit.frontend.contexts.zstd"
 LABEL org.opencontainers.image.title="stagefront" \
       org.opencontainers.image.description="BuildKit frontend: Dockerfile with IF/ELSE/END blocks, --if= guards and REQUIRE"
 COPY --from=build /out/frontend /bin/stagefront
