@@ -93,15 +93,20 @@ func (cv *converter) checkLint(ctx context.Context, p *ocispecs.Platform, rw *re
 
 // buildLint runs our rules during a build (for the first platform only,
 // as upstream warns): each finding is a build warning, and with
-// check=error=true any finding fails the build, as upstream's do.
+// check=error=true any finding fails the build, as upstream's do. A file
+// that uses no extension builds exactly as upstream unless the user asked
+// for strict checks (error=true); --call=check always gives it ours too.
 func (cv *converter) buildLint(ctx context.Context, p *ocispecs.Platform, rw *rewrite.Result) (err error) {
 	defer lintPanic()
-	if cv.opt.Warn == nil {
+	if cv.opt.Warn == nil || rw == nil {
 		return nil
 	}
 	cfg, err := lint.Config(cv.orig, cv.opt.LinterConfig)
 	if err != nil {
 		return nil // the conversion reports a bad check directive
+	}
+	if !rw.Extended && (cfg == nil || !cfg.ReturnAsError) {
+		return nil
 	}
 	lt, err := lint.Run(ctx, cv.lintInput(ctx, p, rw), cfg, linter.LintWarnFunc(cv.opt.Warn))
 	if err != nil {

@@ -147,3 +147,33 @@ func upstreamOnlyJSON(t testing.TB, dt []byte) []byte {
 	}
 	return out
 }
+
+// TestBuildLintPlainFileParity: a Dockerfile without extensions gets only
+// upstream's build warnings, unless the user asked for strict checks.
+func TestBuildLintPlainFileParity(t *testing.T) {
+	if !realRewriteReady() {
+		t.Skip("rewrite.Rewrite is not implemented yet")
+	}
+	for _, tc := range []struct {
+		df      string
+		warn    bool
+		wantErr bool
+	}{
+		{"FROM busybox:latest\nRUN echo\n", false, false},
+		{"# check=error=true\nFROM busybox:latest\nRUN echo\n", true, true},
+	} {
+		dt := []byte(tc.df)
+		var warned []string
+		opt := testConvertOpt(t, dt, nil, "", nil)
+		opt.Warn = func(rule, _, _, _ string, _ []parser.Range) { warned = append(warned, rule) }
+		cv := &converter{orig: dt, opt: opt}
+		rw, err := cv.rewrite(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cv.buildLint(context.Background(), nil, rw)
+		if (err != nil) != tc.wantErr || (len(warned) > 0) != tc.warn {
+			t.Errorf("%q: error %v, warnings %v", tc.df, err, warned)
+		}
+	}
+}
