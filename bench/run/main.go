@@ -465,7 +465,7 @@ func goBench(pkg, pattern, benchtime string, count int, timeout time.Duration) (
 func rewriteBench() []measure {
 	small, big := "10k", "100k"
 	count, benchtime := 5, "1s"
-	bigTime, bigCount := "1x", 3
+	bigTime, bigCount := "1x", 5
 	if *smoke {
 		// The smoke run sizes are the same files: only fewer samples.
 		count, benchtime, bigCount = 1, "1x", 1
