@@ -244,6 +244,16 @@ func TestExampleGoTesting(t *testing.T) {
 		r.wantStages(t, []string{"builder", "production"}, []string{"tester", "security"})
 		r.wantFile(t, "/main")
 	})
+	t.Run("outline shows the gates and the flag", func(t *testing.T) {
+		r := exMust(t, exBuild{Example: "go-testing", Call: "outline"})
+		r.wantLog(t, "requires: tester", true)
+		r.wantLog(t, "gates the image on go test", true)
+		// with the gate off, the flag is still listed: that is when the
+		// user needs to know it exists
+		r = exMust(t, exBuild{Example: "go-testing", Call: "outline", Args: map[string]string{"RUN_TESTS": "false"}})
+		r.wantLog(t, "RUN_TESTS", true)
+		r.wantLog(t, "gates the image on go test", true)
+	})
 	failing := exCopy(t, "go-testing", func(dir string) {
 		exWrite(t, filepath.Join(dir, "internal", "token", "broken_test.go"), `package token
 
