@@ -33,7 +33,6 @@ import (
 const (
 	registry      = "127.0.0.1:5000"
 	busyboxImage  = "localhost:5000/stagefront-test/busybox:latest"
-	syntaxOurs    = "# syntax=org/stagefront"
 	syntaxUpstrem = "# syntax=docker/dockerfile:upstream"
 )
 
@@ -52,6 +51,8 @@ var (
 	runs    = flag.Int("runs", 0, "alternating runs per Dockerfile for cached_build_ratio (default 15, smoke 3)")
 	outPath = flag.String("out", "", "where to write the results (default bench/results.json; smoke: a temp file)")
 	only    = flag.String("only", "", "comma-separated keys to measure (default all)")
+	image   = flag.String("stagefront", "org/stagefront", "the # syntax= image of the stagefront side (to compare an experimental build pushed under another name)")
+	filter  = flag.String("files", "", "for cached_build_ratio, a regexp of the Dockerfiles to build (default all)")
 )
 
 // measure is one row of the table and one key of results.json.
@@ -61,6 +62,9 @@ type measure struct {
 	Note  string
 }
 
+// syntaxOurs is the stagefront side's # syntax= line (-stagefront).
+var syntaxOurs = "# syntax=org/stagefront"
+
 var (
 	root    string
 	tmp     string
@@ -69,6 +73,7 @@ var (
 
 func main() {
 	flag.Parse()
+	syntaxOurs = "# syntax=" + *image
 	if *runs == 0 {
 		*runs = 15
 		if *smoke {
@@ -208,7 +213,7 @@ func printTable(ms []measure, machine map[string]any) {
 	}
 	if cb, ok := details["cached_build"].(map[string]any); ok {
 		if files, ok := cb["files"].([]map[string]any); ok {
-			fmt.Fprintf(&b, "\ncached builds, median wall time (ms) over %d alternating runs:\n", *runs)
+			fmt.Fprintf(&b, "\ncached builds, median wall time (ms) over %d alternating runs; ratio: median of paired runs:\n", *runs)
 			fmt.Fprintf(&b, "  %-24s %10s %10s %7s\n", "Dockerfile", "stagefront", "upstream", "ratio")
 			for _, f := range files {
 				if s, ok := f["skipped"]; ok {
@@ -920,6 +925,9 @@ func cachedFiles() ([]cachedFile, []map[string]any, error) {
 	for _, df := range exs {
 		exDir := filepath.Dir(df)
 		name := filepath.Base(exDir)
+		if *filter != "" && !regexp.MustCompile(*filter).MatchString(name) {
+			continue
+		}
 		out, err := exec.Command(cli, "rewrite", "-f", df, "--context", exDir).Output()
 		if err != nil {
 			var ee *exec.ExitError
@@ -939,8 +947,20 @@ func cachedFiles() ([]cachedFile, []map[string]any, error) {
 		if err := writeFile(filepath.Join(upDir, "Dockerfile"), syntaxUpstrem+"\n"+lines[1]); err != nil {
 			return nil, nil, err
 		}
+		oursDir := exDir
+		if *image != "org/stagefront" {
+			orig, err := os.ReadFile(df)
+			if err != nil {
+				return nil, nil, err
+			}
+			ol := strings.SplitN(string(orig), "\n", 2)
+			oursDir = filepath.Join(tmp, "examples-ours", name)
+			if err := writeFile(filepath.Join(oursDir, "Dockerfile"), syntaxOurs+"\n"+ol[1]); err != nil {
+				return nil, nil, err
+			}
+		}
 		files = append(files, cachedFile{name: name,
-			ours: buildOpts{context: exDir, dockerfileDir: exDir, opts: ctxOpts},
+			ours: buildOpts{context: exDir, dockerfileDir: oursDir, opts: ctxOpts},
 			up:   buildOpts{context: exDir, dockerfileDir: upDir, opts: ctxOpts}})
 	}
 	return files, skipped, nil
@@ -956,8 +976,8 @@ func firstLine(s string) string {
 
 // cachedBuilds times fully cached builds through each frontend image, the
 // two alternating (and swapping which goes first) so that both see the
-// same machine load; the ratio of the medians per file, then the geometric
-// mean over the files.
+// same machine load; per file the median of the paired ratios, then the
+// geometric mean over the files.
 func cachedBuilds() []measure {
 	files, skipped, err := cachedFiles()
 	if err != nil {
@@ -1002,19 +1022,27 @@ func cachedBuilds() []measure {
 				}
 			}
 		}
+		// The ratio of a file is the median of the paired ratios (each run
+		// of stagefront over the upstream run next to it): pairs see the
+		// same machine load, which drifts on a shared machine.
 		mo, mu := median(ours), median(up)
-		ratio := mo / mu
+		paired := make([]float64, len(ours))
+		for i := range ours {
+			paired[i] = ours[i] / up[i]
+		}
+		ratio := median(paired)
 		if f.name == "standard-20-stages" {
 			stdRatio = ratio
 		}
 		logSum += math.Log(ratio)
 		n++
 		rows = append(rows, map[string]any{"name": f.name, "stagefront_ms": mo, "upstream_ms": mu, "ratio": round3(ratio),
+			"ratio_of_medians":      round3(mo / mu),
 			"stagefront_samples_ms": ours, "upstream_samples_ms": up})
 	}
 	rows = append(rows, skipped...)
 	gm := math.Exp(logSum / float64(n))
-	details["cached_build"] = map[string]any{"runs": *runs, "aggregate": "geometric mean of per-file median ratios",
+	details["cached_build"] = map[string]any{"runs": *runs, "aggregate": "geometric mean over the files of the median of paired (adjacent-run) ratios",
 		"standard_20_stage_ratio": round3(stdRatio), "files": rows}
 	return []measure{{Key: "cached_build_ratio", Value: round3(gm),
 		Note: fmt.Sprintf("%d Dockerfiles x %d runs each side; 20-stage file alone %.3f", n, *runs, stdRatio)}}
