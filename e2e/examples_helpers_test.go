@@ -146,7 +146,9 @@ func exRun(t *testing.T, b exBuild) (*exResult, error) {
 	default:
 		o.Output = OutputLocal
 	}
-	if b.NoCache {
+	// EXAMPLES_NO_CACHE=1 builds every example step anew (for timing a
+	// cold run, and so that every wantOutput sees the step's output)
+	if b.NoCache || os.Getenv("EXAMPLES_NO_CACHE") == "1" {
 		o.Args = append(o.Args, "--no-cache")
 	}
 	t0 := time.Now()
