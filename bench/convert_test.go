@@ -4,6 +4,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -13,7 +14,9 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	digest "github.com/opencontainers/go-digest"
+	"github.com/org/stagefront/frontend/lint"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/org/stagefront/internal/llbtest"
 )
@@ -94,6 +97,36 @@ func rewritten(tb testing.TB, dt []byte) []byte {
 	return rw.Dockerfile
 }
 
+// convertGatewayPath is the conversion side of what frontend/build does per
+// platform for an extended file today, beyond convertStagefront: its own
+// lint rules as build warnings (lint.Run, which parses the file again),
+// and the parse of the rewrite that decides whether the solve is evaluated
+// (copiesFromStage). It is reported beside convert_ratio, to show what the
+// gateway adds to the engine's cost; REQUIRE gates (one more conversion
+// each) are not in it.
+func convertGatewayPath(ctx context.Context, dt []byte) (*dockerfile2llb.Result, error) {
+	opt := rewriteOptions()
+	rw, err := rewrite.Rewrite(ctx, dt, opt)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := lint.Config(dt, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lint.Run(ctx, &lint.Input{Filename: opt.Filename, Original: dt, Rewrite: rw}, cfg, func(string, string, string, string, []parser.Range) {}); err != nil {
+		return nil, err
+	}
+	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, llbtest.ConvertOpt(llbtest.Options{}))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := parser.Parse(bytes.NewReader(rw.Dockerfile)); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
 // BenchmarkConvert compares the full conversion of an extended file (rewrite
 // + dockerfile2llb) with dockerfile2llb alone on its rewrite; the goal is
 // stagefront/upstream <= 1.10 at 200 stages. STAGES sizes: 200 (the goal's)
@@ -113,6 +146,13 @@ func BenchmarkConvert(b *testing.B) {
 		b.Run(fmt.Sprintf("stagefront/%d", stages), func(b *testing.B) {
 			for b.Loop() {
 				if _, err := convertStagefront(ctx, dt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("gateway/%d", stages), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := convertGatewayPath(ctx, dt); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -146,5 +186,8 @@ func TestConvertSame(t *testing.T) {
 	}
 	if a, b := digestOf(convertStagefront(ctx, dt)), digestOf(convertUpstream(ctx, std)); a != b {
 		t.Fatalf("LLB differs: stagefront %s, upstream %s", a, b)
+	}
+	if a, b := digestOf(convertGatewayPath(ctx, dt)), digestOf(convertUpstream(ctx, std)); a != b {
+		t.Fatalf("LLB differs: gateway path %s, upstream %s", a, b)
 	}
 }
