@@ -38,8 +38,8 @@ type exBuild struct {
 	Args    map[string]string
 	// Platforms, comma-joined into --platform when set.
 	Platforms []string
-	// Output is "" (the default: the result's files, a type=local export in
-	// exResult.Root), "oci" (an OCI layout tarball, see exResult.OCI) or
+	// Output is "" (the default: the result's files in exResult.Root,
+	// unpacked from a type=tar export), "oci" (an OCI layout tarball, see exResult.OCI) or
 	// "none" (no export: only the progress output; for images with the whole
 	// Go toolchain, whose export takes long).
 	Output string
@@ -138,13 +138,24 @@ func exRun(t *testing.T, b exBuild) (*exResult, error) {
 			o.BuildContexts[n] = ref
 		}
 	}
+	var tarPath, root string
 	switch {
 	case b.Call != "" || b.Output == "none":
 		o.Output = OutputNone
 	case b.Output == "oci":
 		o.Output = OutputOCI
 	default:
-		o.Output = OutputLocal
+		// A type=tar export, unpacked here: type=local exports of images
+		// with many files (the python and golang stand-ins, ~10k files)
+		// were seen to stall for good in the middle of "copying files".
+		dir, err := os.MkdirTemp("", "stagefront-example-") // no commas: --output is CSV
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		tarPath, root = filepath.Join(dir, "result.tar"), filepath.Join(dir, "root")
+		o.Output = OutputNone
+		o.Args = append(o.Args, "--output", "type=tar,dest="+tarPath)
 	}
 	// EXAMPLES_NO_CACHE=1 builds every example step anew (for timing a
 	// cold run, and so that every wantOutput sees the step's output)
@@ -160,7 +171,75 @@ func exRun(t *testing.T, b exBuild) (*exResult, error) {
 		Took:     time.Since(t0),
 	}
 	t.Logf("%s %s: %s", b.Example, exDescribe(b), res.Took.Round(time.Millisecond))
+	if r.Err == nil && tarPath != "" {
+		if err := exUntar(tarPath, root); err != nil {
+			return res, fmt.Errorf("unpacking the result: %v", err)
+		}
+		os.Remove(tarPath)
+		res.Root = root
+	}
 	return res, r.Err
+}
+
+// exUntar unpacks a type=tar export into dir: folders, files and symlinks
+// (made as they are, never followed); hard links become copies; device
+// nodes are skipped.
+func exUntar(tarPath, dir string) error {
+	f, err := os.Open(tarPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := filepath.Clean("/" + h.Name)
+		if name == "/" {
+			continue
+		}
+		target := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			w, err := os.OpenFile(target, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, os.FileMode(h.Mode).Perm()|0o200)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(w, tr)
+			w.Close()
+			if err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			os.Remove(target)
+			if err := os.Symlink(h.Linkname, target); err != nil {
+				return err
+			}
+		case tar.TypeLink:
+			b, err := os.ReadFile(filepath.Join(dir, filepath.Clean("/"+h.Linkname)))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(target, b, os.FileMode(h.Mode).Perm()|0o200); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // exMust builds b and fails the test if the build fails. While the frontend
@@ -302,6 +381,10 @@ func (r *exResult) wantOutput(t *testing.T, step, text string) {
 		}
 	}
 	if !found {
+		if r.usedCache() {
+			t.Logf("no step %q in the progress output; the build used the cache, so it may have come from there", step)
+			return
+		}
 		t.Errorf("no step %q in the build:\n%s", step, exTail(r.Progress, 40))
 		return
 	}
@@ -332,8 +415,16 @@ func (r *exResult) Stages() map[string][]string {
 func (r *exResult) wantStages(t *testing.T, ran, notRan []string) {
 	t.Helper()
 	got := r.Stages()
+	// When a later step is a cache hit, BuildKit does not even look at the
+	// steps it was made from, so they are not in the progress output: with a
+	// warm cache a missing stage proves nothing. (EXAMPLES_NO_CACHE=1 makes
+	// every build cold, and every check here strict.)
 	for _, s := range ran {
 		if _, ok := got[s]; !ok {
+			if r.usedCache() {
+				t.Logf("stage %q is not in the progress output; the build used the cache, so it may have come from there", s)
+				continue
+			}
 			t.Errorf("stage %q did not run; stages that ran: %v", s, exKeys(got))
 		}
 	}
@@ -344,15 +435,31 @@ func (r *exResult) wantStages(t *testing.T, ran, notRan []string) {
 	}
 }
 
+// usedCache reports whether any step of the build was a cache hit.
+func (r *exResult) usedCache() bool {
+	for _, v := range r.vertices() {
+		if v.Cached {
+			return true
+		}
+	}
+	return false
+}
+
 // wantStep checks that some step of stage contains text (or, with want
-// false, that none does).
+// false, that none does). A stage missing from the progress output of a
+// build that used the cache proves nothing (see wantStages).
 func (r *exResult) wantStep(t *testing.T, stage, text string, want bool) {
 	t.Helper()
+	steps, seen := r.Stages()[stage]
 	found := false
-	for _, s := range r.Stages()[stage] {
+	for _, s := range steps {
 		if strings.Contains(s, text) {
 			found = true
 		}
+	}
+	if want && !seen && r.usedCache() {
+		t.Logf("stage %q is not in the progress output; the build used the cache, so it may have come from there", stage)
+		return
 	}
 	if found != want {
 		t.Errorf("stage %q has a step containing %q: %v, want %v; its steps: %q", stage, text, found, want, r.Stages()[stage])

@@ -19,7 +19,7 @@ import (
 func TestExampleBasic(t *testing.T) {
 	r := exMust(t, exBuild{Example: "basic"})
 	r.wantStages(t, []string{"builder", "production"}, nil)
-	r.wantStep(t, "builder", "RUN npm ci", true)
+	r.wantStep(t, "builder", "npm ci", true)
 	html := "/usr/share/nginx/html"
 	r.wantFile(t, html+"/index.html", "window.BUILD_TIME =", "Built by the builder stage")
 	js := r.wantFile(t, html+"/app.js", "getElementById")
