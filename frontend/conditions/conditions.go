@@ -138,12 +138,11 @@ func (cc *Compiler) Compile(text string, scope Scope) (*Condition, error) {
 	if err := c.resolve(&tree.Node, scope, true); err != nil {
 		return nil, err
 	}
-	for _, n := range c.Names {
-		if !cc.names[n] {
-			// A name the compiler was not told of: fall back to a
-			// compiler that knows it.
-			return NewCompiler(append(slices.Collect(maps.Keys(cc.names)), c.Names...)).Compile(text, scope)
-		}
+	if slices.ContainsFunc(c.Names, func(n string) bool { return !cc.names[n] }) {
+		// Names the compiler was not told of: learn them, once.
+		memo := cc.memo
+		*cc = *NewCompiler(append(slices.Collect(maps.Keys(cc.names)), c.Names...))
+		cc.memo = memo
 	}
 	if _, err := checker.Check(tree, cc.config); err != nil {
 		return nil, fromExprError(err, "type error in condition")

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -237,9 +238,18 @@ func argDecls(it *syntax.Item) []argDecl {
 
 // refersTo reports whether text reads variable name ($name or ${name...}).
 func refersTo(text, name string) bool {
-	re := regexp.MustCompile(`\$(\{` + regexp.QuoteMeta(name) + `[}:]|` + regexp.QuoteMeta(name) + `\b)`)
-	return re.MatchString(text)
+	if !strings.Contains(text, name) {
+		return false
+	}
+	re, ok := refersToRe.Load(name)
+	if !ok {
+		re, _ = refersToRe.LoadOrStore(name, regexp.MustCompile(`\$(\{`+regexp.QuoteMeta(name)+`[}:]|`+regexp.QuoteMeta(name)+`\b)`))
+	}
+	return re.(*regexp.Regexp).MatchString(text)
 }
+
+// refersToRe caches refersTo's expression per name.
+var refersToRe sync.Map
 
 // env is the global ARG values the build sees: the declared defaults,
 // overridden by build args.
@@ -626,6 +636,7 @@ func (ck *checker) stageNotFound() {
 	if len(candidates) == 0 {
 		return
 	}
+	closest := map[string]string{} // memo: a file names the same images often
 	check := func(st *instructions.Stage, cmd instructions.Command, ref, instr string, loc []parser.Range) {
 		if ref == "" || strings.ContainsAny(ref, ":/@$") || strings.EqualFold(ref, "scratch") || strings.EqualFold(ref, "context") {
 			return
@@ -637,7 +648,12 @@ func (ck *checker) stageNotFound() {
 			slices.ContainsFunc(ck.in.NamedContexts, func(c string) bool { return strings.EqualFold(c, ref) }) {
 			return
 		}
-		if s := closestStage(ref, candidates); s != "" {
+		s, seen := closest[ref]
+		if !seen {
+			s = closestStage(ref, candidates)
+			closest[ref] = s
+		}
+		if s != "" {
 			ck.run(&RuleStageNotFound, loc, cmdComments(st, cmd), RuleStageNotFound.Format(ref, instr, s))
 		}
 	}

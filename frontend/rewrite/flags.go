@@ -43,8 +43,10 @@ func (e *evaluation) reachable() map[int]bool {
 		}
 		names = append(names, it.Args...)
 		for _, n := range names {
-			if v, _, err := e.lex.ProcessWord(n, e.global); err == nil {
-				n = v
+			if strings.Contains(n, "$") {
+				if v, _, err := e.lex.ProcessWord(n, e.global); err == nil {
+					n = v
+				}
 			}
 			n = strings.ToLower(n)
 			if i, err := strconv.Atoi(n); err == nil && i >= 0 && i < len(e.stages) {
