@@ -67,9 +67,6 @@ func (w wrapErr) Unwrap() error { return w.err }
 
 // TestEngineErrorShowsLine runs the real engine on a bad flag value.
 func TestEngineErrorShowsLine(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("rewrite.Rewrite is not implemented yet")
-	}
 	dt := []byte("# syntax=org/stagefront\nARG INCLUDE_DOCS=true\nFROM scratch\nCOPY --if=INCLUDE_DOCS a /a\n")
 	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, map[string]string{"INCLUDE_DOCS": "maybe"}, "", nil)}
 	_, _, err := cv.toLLB(context.Background(), nil, true)

@@ -247,9 +247,6 @@ func gateConverter(t *testing.T, dt string, args map[string]string) *converter {
 }
 
 func TestGatesSolvedInParallelWithTarget(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("engine not ready")
-	}
 	const unit = 150 * time.Millisecond
 	f := &fakeSolver{unit: unit}
 	cv := gateConverter(t, gatesDockerfile, nil)
@@ -308,9 +305,6 @@ func TestGatesSolvedInParallelWithTarget(t *testing.T) {
 }
 
 func TestGateFailureNamesGateAndLines(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("engine not ready")
-	}
 	dt := `FROM busybox AS tester
 RUN echo testing
 RUN false
@@ -351,9 +345,6 @@ RUN sleep 50
 }
 
 func TestNoGatesIsUpstreamSolve(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("engine not ready")
-	}
 	f := &fakeSolver{unit: time.Millisecond}
 	cv := gateConverter(t, gatesDockerfile, map[string]string{"RUN_TESTS": "false"})
 	cv.opt.Target = "app"
@@ -377,9 +368,6 @@ func TestNoGatesIsUpstreamSolve(t *testing.T) {
 }
 
 func TestGateOffByCondition(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("engine not ready")
-	}
 	f := &fakeSolver{unit: time.Millisecond}
 	cv := gateConverter(t, gatesDockerfile, map[string]string{"RUN_TESTS": "0"})
 	if _, err := cv.solvePlatform(context.Background(), f, nil, true, nil); err != nil {
@@ -408,9 +396,6 @@ RUN echo image
 `
 
 func TestBuildGatesPerPlatform(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("engine not ready")
-	}
 	c := newFakeClient(time.Millisecond, platformGatesDockerfile, map[string]string{"platform": "linux/arm64,linux/amd64"})
 	_, err := Build(context.Background(), c)
 	if err == nil {
@@ -439,9 +424,6 @@ func TestBuildGatesPerPlatform(t *testing.T) {
 // TestSubrequestsRunNoGates: --call answers from the rewrite, builds
 // nothing, so no gate runs; outline names the gates.
 func TestSubrequestsRunNoGates(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("engine not ready")
-	}
 	for _, req := range []string{"frontend.outline", "frontend.targets", "frontend.lint"} {
 		t.Run(req, func(t *testing.T) {
 			c := newFakeClient(time.Millisecond, gatesDockerfile, map[string]string{"requestid": req})
@@ -469,9 +451,6 @@ func TestSubrequestsRunNoGates(t *testing.T) {
 }
 
 func TestOutlineGatesNote(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("engine not ready")
-	}
 	cv := gateConverter(t, strings.Replace(gatesDockerfile, "FROM busybox AS final", "# final is the image\nFROM busybox AS final", 1), nil)
 	o, err := cv.outline(context.Background(), nil)
 	if err != nil {
@@ -554,9 +533,6 @@ func (r failingResolver) ResolveImageConfig(ctx context.Context, ref string, opt
 // A gate that cannot even be converted (here: its base image does not
 // resolve; only the gate reaches it) fails the build naming the gate.
 func TestGateConversionErrorNamesGate(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("engine not ready")
-	}
 	dt := "FROM scanner-missing-image AS scan\nRUN scan\nFROM busybox\nREQUIRE Scan\nRUN echo image\n"
 	f := &fakeSolver{unit: time.Millisecond}
 	cv := gateConverter(t, dt, nil)

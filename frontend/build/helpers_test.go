@@ -3,7 +3,6 @@ package build
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"sync"
 	"testing"
 
@@ -128,12 +127,6 @@ func withRewrite(t *testing.T, fn func(context.Context, []byte, rewrite.Options)
 	old := rewriteFile
 	rewriteFile = fn
 	t.Cleanup(func() { rewriteFile = old })
-}
-
-// realRewriteReady reports whether the engine is implemented yet.
-func realRewriteReady() bool {
-	_, err := rewrite.Rewrite(context.Background(), []byte("FROM scratch\n"), rewrite.Options{})
-	return err == nil || !strings.Contains(err.Error(), "not implemented")
 }
 
 // defDigest is the digest of an LLB definition's ops, in order.

@@ -53,9 +53,6 @@ func upstreamShort(ws []string) []string {
 // TestCheckAddsStagefrontRules: --call=check has upstream's warnings and
 // ours, ours at the original file's lines and source.
 func TestCheckAddsStagefrontRules(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("rewrite.Rewrite is not implemented yet")
-	}
 	dt := []byte("# syntax=org/stagefront\nFROM busybox as build\nRUN echo hi\n\nFROM busybox:1.36\nIF true\nCOPY --from=biuld / /\nEND\nUSER 1000\n")
 	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil)}
 	lr, err := cv.lint(context.Background(), nil)
@@ -86,9 +83,6 @@ func TestCheckAddsStagefrontRules(t *testing.T) {
 // TestBuildLintErrorTrue: with check=error=true, one of our rules fails
 // the build; without it, it is a warning.
 func TestBuildLintErrorTrue(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("rewrite.Rewrite is not implemented yet")
-	}
 	for _, tc := range []struct {
 		df      string
 		wantErr bool
@@ -151,9 +145,6 @@ func upstreamOnlyJSON(t testing.TB, dt []byte) []byte {
 // TestBuildLintPlainFileParity: a Dockerfile without extensions gets only
 // upstream's build warnings, unless the user asked for strict checks.
 func TestBuildLintPlainFileParity(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("rewrite.Rewrite is not implemented yet")
-	}
 	for _, tc := range []struct {
 		df      string
 		warn    bool

@@ -292,9 +292,6 @@ func TestLintHook(t *testing.T) {
 
 // TestEngineOutlineAndTargets runs the subrequests through the real engine.
 func TestEngineOutlineAndTargets(t *testing.T) {
-	if !realRewriteReady() {
-		t.Skip("rewrite.Rewrite is not implemented yet")
-	}
 	dt := []byte(extended)
 	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, map[string]string{"INCLUDE_DOCS": "false"}, "", nil)}
 	o, err := cv.outline(context.Background(), nil)
