@@ -21,39 +21,9 @@ import (
 	"github.com/org/stagefront/internal/llbtest"
 )
 
-// generate returns an extended Dockerfile of the given number of stages, 20
-// instructions each (the shape of frontend/rewrite's GenerateExtended): ARGs,
-// guarded RUNs and COPYs, IF/ELSE IF/ELSE blocks, a shell `if` in a
-// continuation, and a COPY --from the previous stage, so that the last stage
-// reaches every other one and the whole file is converted.
-func generate(stages int) []byte {
-	var b strings.Builder
-	b.WriteString("# syntax=org/stagefront\n# INCLUDE_DOCS adds docs.\nARG INCLUDE_DOCS=true\nARG BUILD_ENV=production\n")
-	for s := 0; s < stages; s++ {
-		fmt.Fprintf(&b, "FROM --platform=$BUILDPLATFORM busybox AS s%d\n", s)
-		fmt.Fprintf(&b, "ARG V%d=%d\n", s, s)
-		fmt.Fprintf(&b, "RUN --if=INCLUDE_DOCS echo docs %d\n", s)
-		fmt.Fprintf(&b, "IF BUILD_ENV == 'development' && V%d != ''\n", s)
-		fmt.Fprintf(&b, "RUN echo dev %d\n", s)
-		fmt.Fprintf(&b, "ELSE IF TARGETARCH == 'arm64'\n")
-		fmt.Fprintf(&b, "RUN echo arm %d\n", s)
-		fmt.Fprintf(&b, "ELSE\n")
-		fmt.Fprintf(&b, "RUN if [ -f /x ]; then \\\n  echo prod; \\\nfi\n")
-		fmt.Fprintf(&b, "END\n")
-		if s > 0 {
-			fmt.Fprintf(&b, "COPY --if=\"BUILD_ENV in ['production', 'staging']\" --from=s%d /out /in\n", s-1)
-		} else {
-			fmt.Fprintf(&b, "COPY --if=\"BUILD_ENV in ['production', 'staging']\" a /in\n")
-		}
-		for i := 0; i < 6; i++ {
-			fmt.Fprintf(&b, "RUN echo step %d %d\n", s, i)
-		}
-		fmt.Fprintf(&b, "ENV S%d=%d\n", s, s)
-		fmt.Fprintf(&b, "WORKDIR /w%d\n", s)
-		fmt.Fprintf(&b, "COPY --if=!INCLUDE_DOCS x /x\n")
-	}
-	return []byte(b.String())
-}
+// generate returns the generated extended Dockerfile of frontend/rewrite's
+// benchmark, with the given number of stages of 20 instructions.
+func generate(stages int) []byte { return llbtest.ExtendedDockerfile(stages) }
 
 // fresh counts rewrites, so that each gets a file name of its own: the
 // engine caches prepared files by name and content, and a gateway process

@@ -8,7 +8,6 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
@@ -16,31 +15,11 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/internal/llbtest"
 )
 
-// stubResolver answers every image lookup with a one-layer image for the
-// requested platform (a DiffID, so the stage is not treated as scratch).
-type stubResolver struct{}
-
-func (stubResolver) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
-	p := platforms.DefaultSpec()
-	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
-		p = *opt.ImageOpt.Platform
-	}
-	img := ocispecs.Image{
-		Platform: p,
-		RootFS:   ocispecs.RootFS{Type: "layers", DiffIDs: []digest.Digest{digest.FromString("layer of " + ref)}},
-		Config: ocispecs.ImageConfig{
-			Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-			WorkingDir: "/",
-		},
-	}
-	dt, err := json.Marshal(img)
-	if err != nil {
-		return "", "", nil, err
-	}
-	return ref, digest.FromString("manifest of " + ref), dt, nil
-}
+// stubResolver answers image lookups without a registry (see llbtest).
+type stubResolver = llbtest.StubResolver
 
 var (
 	sourceMapsMu sync.Mutex

@@ -3,9 +3,7 @@ package lint
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/internal/llbtest"
 )
 
 // TestCorpus runs every rule on every Dockerfile of the Go module cache
@@ -26,28 +25,10 @@ func TestCorpus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("walks the module cache")
 	}
-	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	files, err := llbtest.ModuleCacheDockerfiles()
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := strings.TrimSpace(string(out))
-	var files []string
-	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.IsDir() {
-			if p == filepath.Join(root, "cache") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		n := strings.ToLower(d.Name())
-		if n == "dockerfile" || strings.HasPrefix(n, "dockerfile.") || strings.HasSuffix(n, ".dockerfile") {
-			files = append(files, p)
-		}
-		return nil
-	})
 	seeds, _ := filepath.Glob("../rewrite/testdata/fuzz/*/*")
 	files = append(files, seeds...)
 	counts := map[string]int{}
@@ -80,7 +61,7 @@ func TestCorpus(t *testing.T) {
 			_, err = Run(context.Background(), &Input{Original: dt, Rewrite: rw, Dockerignore: &no}, cfg, func(rule, _, _, msg string, loc []parser.Range) {
 				counts[rule]++
 				if os.Getenv("LINT_SHOW") != "" && strings.Contains(os.Getenv("LINT_SHOW"), rule) {
-					t.Logf("%s:%d %s: %s", strings.TrimPrefix(f, root), loc[0].Start.Line, rule, msg)
+					t.Logf("%s:%d %s: %s", f, loc[0].Start.Line, rule, msg)
 				}
 				for _, r := range loc {
 					if r.Start.Line < 1 || r.Start.Line > lines {

@@ -4,45 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/org/stagefront/internal/llbtest"
 )
 
-// GenerateExtended returns an extended Dockerfile of about n instructions
-// (keywords included): stages of 20 instructions with ARGs, guarded RUNs
-// and COPYs, IF/ELSE blocks and shell ifs in continuations.
-func GenerateExtended(n int) []byte {
-	var b strings.Builder
-	b.WriteString("# syntax=org/stagefront\n# INCLUDE_DOCS adds docs.\nARG INCLUDE_DOCS=true\nARG BUILD_ENV=production\n")
-	count := 2
-	for s := 0; count < n; s++ {
-		fmt.Fprintf(&b, "FROM --platform=$BUILDPLATFORM busybox AS s%d\n", s)
-		fmt.Fprintf(&b, "ARG V%d=%d\n", s, s)
-		fmt.Fprintf(&b, "RUN --if=INCLUDE_DOCS echo docs %d\n", s)
-		fmt.Fprintf(&b, "IF BUILD_ENV == 'development' && V%d != ''\n", s)
-		fmt.Fprintf(&b, "RUN echo dev %d\n", s)
-		fmt.Fprintf(&b, "ELSE IF TARGETARCH == 'arm64'\n")
-		fmt.Fprintf(&b, "RUN echo arm %d\n", s)
-		fmt.Fprintf(&b, "ELSE\n")
-		fmt.Fprintf(&b, "RUN if [ -f /x ]; then \\\n  echo prod; \\\nfi\n")
-		fmt.Fprintf(&b, "END\n")
-		if s > 0 {
-			fmt.Fprintf(&b, "COPY --if=\"BUILD_ENV in ['production', 'staging']\" --from=s%d /out /in\n", s-1)
-		} else {
-			fmt.Fprintf(&b, "COPY --if=\"BUILD_ENV in ['production', 'staging']\" a /in\n")
-		}
-		for i := 0; i < 6; i++ {
-			fmt.Fprintf(&b, "RUN echo step %d %d\n", s, i)
-		}
-		fmt.Fprintf(&b, "ENV S%d=%d\n", s, s)
-		fmt.Fprintf(&b, "WORKDIR /w%d\n", s)
-		fmt.Fprintf(&b, "COPY --if=!INCLUDE_DOCS x /x\n")
-		count += 20
-	}
-	return []byte(b.String())
-}
+// GenerateExtended returns an extended Dockerfile of about n
+// instructions, keywords included (stages of 20).
+func GenerateExtended(n int) []byte { return llbtest.ExtendedDockerfile((n + 19) / 20) }
 
 // rewriteUncached is Rewrite without the content cache, for benchmarks.
 func rewriteUncached(dt []byte, opt Options) (*Result, error) {

@@ -3,11 +3,8 @@ package rewrite
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"maps"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,47 +19,37 @@ import (
 // parser and instruction parser accept, by path.
 func corpus(t *testing.T) map[string][]byte {
 	t.Helper()
-	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	paths, err := llbtest.ModuleCacheDockerfiles()
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := strings.TrimSpace(string(out))
 	files := map[string][]byte{}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.IsDir() {
-			if p == filepath.Join(root, "cache") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		n := strings.ToLower(d.Name())
-		if n != "dockerfile" && !strings.HasPrefix(n, "dockerfile.") && !strings.HasSuffix(n, ".dockerfile") {
-			return nil
-		}
+	for _, p := range paths {
 		dt, err := os.ReadFile(p)
 		if err != nil {
-			return nil
+			continue
 		}
 		res, err := parser.Parse(bytes.NewReader(dt))
 		if err != nil {
-			return nil
+			continue
 		}
 		if _, _, err := instructions.Parse(res.AST, nil); err != nil {
-			return nil
+			continue
 		}
-		files[strings.TrimPrefix(p, root+"/")] = dt
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		files[moduleRel(p)] = dt
 	}
 	if len(files) < 50 {
 		t.Fatalf("only %d Dockerfiles in the module cache; run `go mod download` first", len(files))
 	}
 	return files
+}
+
+// moduleRel shortens a module cache path to module@version/path.
+func moduleRel(p string) string {
+	if i := strings.Index(p, "/pkg/mod/"); i >= 0 {
+		return p[i+len("/pkg/mod/"):]
+	}
+	return p
 }
 
 // TestIdentityOnModuleCache: a file without extensions comes out

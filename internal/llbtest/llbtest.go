@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -105,4 +108,66 @@ func Canonical(ctx context.Context, dt []byte, opt Options) (string, error) {
 	}
 	canon = append(canon, "image "+string(img))
 	return strings.Join(canon, "\n"), nil
+}
+
+// ModuleCacheDockerfiles lists the paths of every Dockerfile in the Go
+// module cache (Dockerfile, Dockerfile.*, *.Dockerfile), a corpus of real
+// files from BuildKit, Docker, containerd, buildx and their dependencies.
+func ModuleCacheDockerfiles() ([]string, error) {
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		return nil, err
+	}
+	root := strings.TrimSpace(string(out))
+	var files []string
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if p == filepath.Join(root, "cache") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		n := strings.ToLower(d.Name())
+		if n == "dockerfile" || strings.HasPrefix(n, "dockerfile.") || strings.HasSuffix(n, ".dockerfile") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	return files, err
+}
+
+// ExtendedDockerfile returns a generated extended Dockerfile of stages
+// stages of 20 instructions each (keywords included): ARGs, guarded RUNs
+// and COPYs, IF/ELSE IF/ELSE blocks, a shell if in a continuation, and a
+// COPY --from the previous stage, so the last stage reaches every other.
+func ExtendedDockerfile(stages int) []byte {
+	var b strings.Builder
+	b.WriteString("# syntax=org/stagefront\n# INCLUDE_DOCS adds docs.\nARG INCLUDE_DOCS=true\nARG BUILD_ENV=production\n")
+	for s := 0; s < stages; s++ {
+		fmt.Fprintf(&b, "FROM --platform=$BUILDPLATFORM busybox AS s%d\n", s)
+		fmt.Fprintf(&b, "ARG V%d=%d\n", s, s)
+		fmt.Fprintf(&b, "RUN --if=INCLUDE_DOCS echo docs %d\n", s)
+		fmt.Fprintf(&b, "IF BUILD_ENV == 'development' && V%d != ''\n", s)
+		fmt.Fprintf(&b, "RUN echo dev %d\n", s)
+		fmt.Fprintf(&b, "ELSE IF TARGETARCH == 'arm64'\n")
+		fmt.Fprintf(&b, "RUN echo arm %d\n", s)
+		fmt.Fprintf(&b, "ELSE\n")
+		fmt.Fprintf(&b, "RUN if [ -f /x ]; then \\\n  echo prod; \\\nfi\n")
+		fmt.Fprintf(&b, "END\n")
+		if s > 0 {
+			fmt.Fprintf(&b, "COPY --if=\"BUILD_ENV in ['production', 'staging']\" --from=s%d /out /in\n", s-1)
+		} else {
+			fmt.Fprintf(&b, "COPY --if=\"BUILD_ENV in ['production', 'staging']\" a /in\n")
+		}
+		for i := 0; i < 6; i++ {
+			fmt.Fprintf(&b, "RUN echo step %d %d\n", s, i)
+		}
+		fmt.Fprintf(&b, "ENV S%d=%d\n", s, s)
+		fmt.Fprintf(&b, "WORKDIR /w%d\n", s)
+		fmt.Fprintf(&b, "COPY --if=!INCLUDE_DOCS x /x\n")
+	}
+	return []byte(b.String())
 }
