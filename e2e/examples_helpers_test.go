@@ -572,30 +572,7 @@ type exImage struct {
 // exOCI reads the single-platform image of an OCI layout tarball.
 func exOCI(t *testing.T, tarPath string) exImage {
 	t.Helper()
-	blobs := map[string][]byte{}
-	f, err := os.Open(tarPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		blobs[h.Name] = b
-	}
+	blobs := ReadTar(t, tarPath)
 	type desc struct {
 		MediaType string `json:"mediaType"`
 		Digest    string `json:"digest"`

@@ -721,15 +721,12 @@ type ociIndex struct {
 	Layers    []ociDescriptor `json:"layers"`
 }
 
-// OCIImages reads the OCI tarball export: one OCIImage per platform
-// (attestation manifests are left out).
-func (r *Result) OCIImages(t testing.TB) []OCIImage {
+// ReadTar returns the regular files of a tarball (an OCI layout export),
+// by path.
+func ReadTar(t testing.TB, path string) map[string][]byte {
 	t.Helper()
-	if r.OCI == "" {
-		t.Fatal("no OCI export (Opts.Output is not OutputOCI)")
-	}
-	blobs := map[string][]byte{}
-	f, err := os.Open(r.OCI)
+	files := map[string][]byte{}
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -738,7 +735,7 @@ func (r *Result) OCIImages(t testing.TB) []OCIImage {
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return files
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -750,8 +747,18 @@ func (r *Result) OCIImages(t testing.TB) []OCIImage {
 		if err != nil {
 			t.Fatal(err)
 		}
-		blobs[h.Name] = b
+		files[h.Name] = b
 	}
+}
+
+// OCIImages reads the OCI tarball export: one OCIImage per platform
+// (attestation manifests are left out).
+func (r *Result) OCIImages(t testing.TB) []OCIImage {
+	t.Helper()
+	if r.OCI == "" {
+		t.Fatal("no OCI export (Opts.Output is not OutputOCI)")
+	}
+	blobs := ReadTar(t, r.OCI)
 	blob := func(dgst string) []byte {
 		b, ok := blobs["blobs/"+strings.Replace(dgst, ":", "/", 1)]
 		if !ok {

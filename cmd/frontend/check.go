@@ -22,6 +22,7 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/org/stagefront/frontend/build"
 	"github.com/org/stagefront/frontend/lint"
 	"github.com/org/stagefront/frontend/rewrite"
 )
@@ -92,7 +93,7 @@ func check(ctx context.Context, in *input) (*sublint.LintResults, error, error) 
 		}
 		lr := &sublint.LintResults{}
 		idx := lr.AddSource(sm)
-		lr.Error = &sublint.BuildError{Message: err.Error(), Location: pb.Location{SourceIndex: int32(idx), Ranges: toPB(ranges)}}
+		lr.Error = &sublint.BuildError{Message: err.Error(), Location: pb.Location{SourceIndex: int32(idx), Ranges: build.PBRanges(ranges)}}
 		return lr, nil, nil
 	}
 
@@ -195,17 +196,6 @@ func rewriteErrorRanges(err error) []parser.Range {
 		return []parser.Range{one.Range()}
 	}
 	return nil
-}
-
-func toPB(rs []parser.Range) []*pb.Range {
-	out := make([]*pb.Range, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, &pb.Range{
-			Start: &pb.Position{Line: int32(r.Start.Line), Character: int32(r.Start.Character)},
-			End:   &pb.Position{Line: int32(r.End.Line), Character: int32(r.End.Character)},
-		})
-	}
-	return out
 }
 
 // offlineResolver answers base image lookups without a registry: every

@@ -197,7 +197,7 @@ func buildPlatforms(ctx context.Context, c client.Client, bc *dockerui.Client, c
 func warnOpts(loc []parser.Range, description, url string) client.WarnOpts {
 	o := client.WarnOpts{Level: 1, Detail: [][]byte{[]byte(description)}, URL: url}
 	if loc != nil {
-		o.Range = pbRanges(loc)
+		o.Range = PBRanges(loc)
 	}
 	return o
 }

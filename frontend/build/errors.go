@@ -13,8 +13,8 @@ import (
 	"github.com/pkg/errors"
 )
 
-// pbRanges converts parser ranges to the protobuf form source maps use.
-func pbRanges(rs []parser.Range) []*pb.Range {
+// PBRanges converts parser ranges to the protobuf form source maps use.
+func PBRanges(rs []parser.Range) []*pb.Range {
 	out := make([]*pb.Range, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, &pb.Range{
@@ -43,7 +43,7 @@ func withSource(err error, sm *llb.SourceMap, rs []parser.Range) error {
 	if sm == nil || err == nil {
 		return err
 	}
-	return errdefs.WithSource(err, &errdefs.Source{Info: sourceInfo(sm), Ranges: pbRanges(rs)})
+	return errdefs.WithSource(err, &errdefs.Source{Info: sourceInfo(sm), Ranges: PBRanges(rs)})
 }
 
 // withLocations wraps a converter error that carries locations (a

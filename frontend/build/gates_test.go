@@ -494,7 +494,7 @@ func TestGateErrorSurvivesGRPC(t *testing.T) {
 	dt := "FROM busybox AS tester\nRUN false\nFROM scratch\nREQUIRE tester\n"
 	cv := gateConverter(t, dt, nil)
 	inner := errdefs.WithSource(errors.New(`process "/bin/sh -c false" did not complete successfully: exit code: 1`),
-		&errdefs.Source{Info: sourceInfo(cv.opt.SourceMap), Ranges: pbRanges([]parser.Range{{Start: parser.Position{Line: 2}, End: parser.Position{Line: 2}}})})
+		&errdefs.Source{Info: sourceInfo(cv.opt.SourceMap), Ranges: PBRanges([]parser.Range{{Start: parser.Position{Line: 2}, End: parser.Position{Line: 2}}})})
 	fromBuildKit := grpcerrors.FromGRPC(grpcerrors.ToGRPC(context.Background(), inner))
 	rw := &rewrite.Result{Stages: []rewrite.Stage{{Name: "", Live: true, Requires: []rewrite.Requirement{{Stage: "tester", Line: 4}}}}}
 	err := withLocations(cv.gateError(fromBuildKit, "tester", nil, rw), cv.opt.SourceMap)

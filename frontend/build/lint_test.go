@@ -91,16 +91,7 @@ func TestBuildLintErrorTrue(t *testing.T) {
 		{"# check=error=true;skip=ConstantCondition\nFROM busybox:1.36\nUSER 1000\nIF true\nRUN echo\nEND\n", false},
 		{"FROM busybox:1.36\nUSER 1000\nIF true\nRUN echo\nEND\n", false},
 	} {
-		dt := []byte(tc.df)
-		var warned []string
-		opt := testConvertOpt(t, dt, nil, "", nil)
-		opt.Warn = func(rule, _, _, _ string, _ []parser.Range) { warned = append(warned, rule) }
-		cv := &converter{orig: dt, opt: opt}
-		rw, err := cv.rewrite(context.Background(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = cv.buildLint(context.Background(), nil, rw)
+		warned, err := buildLintOf(t, tc.df)
 		if (err != nil) != tc.wantErr {
 			t.Errorf("%q: error %v, want error %v", tc.df, err, tc.wantErr)
 		}
@@ -153,18 +144,25 @@ func TestBuildLintPlainFileParity(t *testing.T) {
 		{"FROM busybox:latest\nRUN echo\n", false, false},
 		{"# check=error=true\nFROM busybox:latest\nRUN echo\n", true, true},
 	} {
-		dt := []byte(tc.df)
-		var warned []string
-		opt := testConvertOpt(t, dt, nil, "", nil)
-		opt.Warn = func(rule, _, _, _ string, _ []parser.Range) { warned = append(warned, rule) }
-		cv := &converter{orig: dt, opt: opt}
-		rw, err := cv.rewrite(context.Background(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = cv.buildLint(context.Background(), nil, rw)
+		warned, err := buildLintOf(t, tc.df)
 		if (err != nil) != tc.wantErr || (len(warned) > 0) != tc.warn {
 			t.Errorf("%q: error %v, warnings %v", tc.df, err, warned)
 		}
 	}
+}
+
+// buildLintOf runs our build-time rules on df for the default platform and
+// returns the rules that warned and the build's lint error.
+func buildLintOf(t *testing.T, df string) ([]string, error) {
+	t.Helper()
+	dt := []byte(df)
+	var warned []string
+	opt := testConvertOpt(t, dt, nil, "", nil)
+	opt.Warn = func(rule, _, _, _ string, _ []parser.Range) { warned = append(warned, rule) }
+	cv := &converter{orig: dt, opt: opt}
+	rw, err := cv.rewrite(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return warned, cv.buildLint(context.Background(), nil, rw)
 }

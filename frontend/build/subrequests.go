@@ -264,7 +264,7 @@ func offTarget(st rewrite.Stage, n *parser.Node) targets.Target {
 	t.Description = s.DocComment
 	t.Base = s.BaseName
 	t.Platform = s.Platform
-	t.Location = &pb.Location{Ranges: pbRanges(s.Location)}
+	t.Location = &pb.Location{Ranges: PBRanges(s.Location)}
 	return t
 }
 
@@ -314,7 +314,7 @@ func (cv *converter) lint(ctx context.Context, p *ocispecs.Platform) (*lint.Lint
 		idx := lr.AddSource(cv.opt.SourceMap)
 		lr.Error = &lint.BuildError{
 			Message:  err.Error(),
-			Location: pb.Location{SourceIndex: int32(idx), Ranges: pbRanges(ranges)},
+			Location: pb.Location{SourceIndex: int32(idx), Ranges: PBRanges(ranges)},
 		}
 		return lr, nil
 	}
