@@ -167,7 +167,9 @@ func runRewrite(ctx context.Context, in *input, stdout io.Writer) error {
 }
 
 func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
-	res, err := rewrite.Rewrite(ctx, in.data, in.opt)
+	opt := in.opt
+	opt.ListFlags = true
+	res, err := rewrite.Rewrite(ctx, in.data, opt)
 	if err != nil {
 		return err
 	}

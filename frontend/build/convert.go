@@ -66,7 +66,18 @@ func (cv *converter) rewriteOptions(p *ocispecs.Platform) rewrite.Options {
 // rewrite runs the engine for platform p. Its errors come back with the
 // user's lines attached.
 func (cv *converter) rewrite(ctx context.Context, p *ocispecs.Platform) (*rewrite.Result, error) {
-	res, err := rewriteFile(ctx, cv.orig, cv.rewriteOptions(p))
+	return cv.rewriteWith(ctx, cv.rewriteOptions(p))
+}
+
+// rewriteListingFlags is rewrite with Result.Flags, for outlines.
+func (cv *converter) rewriteListingFlags(ctx context.Context, p *ocispecs.Platform) (*rewrite.Result, error) {
+	opt := cv.rewriteOptions(p)
+	opt.ListFlags = true
+	return cv.rewriteWith(ctx, opt)
+}
+
+func (cv *converter) rewriteWith(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
+	res, err := rewriteFile(ctx, cv.orig, opt)
 	if err != nil {
 		return nil, withRewriteSource(err, cv.opt.SourceMap)
 	}

@@ -57,7 +57,7 @@ func (cv *converter) requestOpt() dockerfile2llb.ConvertOpt {
 // outline is upstream's outline of the rewrite, plus every flag that a
 // condition on the target's path reads, even when its condition is off.
 func (cv *converter) outline(ctx context.Context, p *ocispecs.Platform) (*outline.Outline, error) {
-	rw, err := cv.rewrite(ctx, p)
+	rw, err := cv.rewriteListingFlags(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -71,11 +71,18 @@ type Values interface {
 // binaryOperators are the operators of expr a condition may use.
 var binaryOperators = []string{"==", "!=", "&&", "||", "and", "or", "in", "not in", "matches", "startsWith", "endsWith", "contains"}
 
+// funcTypes are the functions that read the build's values; Evaluator
+// puts their implementations in the environment.
 var funcTypes = map[string]any{
 	FuncExists:  func(string) (bool, error) { return false, nil },
 	FuncDefined: func(string) bool { return false },
-	funcFlag:    func(string, string) (bool, error) { return false, nil },
 }
+
+// flagFunction is the flag lookup (see Truth), a pure function the
+// compiler links in, so a call costs no reflection.
+var flagFunction = expr.Function(funcFlag, func(args ...any) (any, error) {
+	return Truth(args[0].(string), args[1].(string))
+}, new(func(string, string) (bool, error)))
 
 // Compiler compiles the conditions of one file. It is not safe for
 // concurrent use.
@@ -102,6 +109,7 @@ func NewCompiler(names []string) *Compiler {
 	expr.Env(types)(config)
 	expr.AsBool()(config)
 	expr.DisableAllBuiltins()(config)
+	flagFunction(config)
 	for name := range config.Disabled {
 		delete(config.Builtins, name)
 	}
@@ -307,7 +315,6 @@ func (ev *Evaluator) reset() {
 		_, ok := ev.v.Lookup(name)
 		return ok
 	}
-	ev.env[funcFlag] = Truth
 }
 
 // Eval evaluates c.

@@ -31,6 +31,9 @@ type Options struct {
 	// requires, for people reading the rewrite (the CLI); otherwise it
 	// becomes "#" like every other extension line.
 	Annotate bool
+	// ListFlags asks for Result.Flags, which outlines show; a build does
+	// not need them, and they cost a walk of the whole file.
+	ListFlags bool
 }
 
 // Context gives conditions a read-only view of the build context.

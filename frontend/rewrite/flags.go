@@ -1,7 +1,6 @@
 package rewrite
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/org/stagefront/frontend/syntax"
@@ -11,7 +10,7 @@ import (
 // conditions decided: every stage named by any instruction (live or not)
 // of a stage reachable from the target. This is the "target's path" that
 // Flags and outline report on.
-func (e *evaluation) reachable() map[int]bool {
+func (e *evaluation) reachable() []bool {
 	byName := map[string][]int{}
 	for i, s := range e.stages {
 		if s.Name != "" {
@@ -33,12 +32,12 @@ func (e *evaluation) reachable() map[int]bool {
 		}
 	}
 	edges := make([][]int, len(e.stages))
-	for _, it := range e.p.file.Items {
+	for _, it := range e.p.linked {
 		if it.Stage < 0 || it.Stage >= len(e.stages) {
 			continue
 		}
 		var names []string
-		for _, r := range e.p.refs[it] {
+		for _, r := range e.p.of(it).refs {
 			names = append(names, r.name)
 		}
 		names = append(names, it.Args...)
@@ -49,14 +48,14 @@ func (e *evaluation) reachable() map[int]bool {
 				}
 			}
 			n = strings.ToLower(n)
-			if i, err := strconv.Atoi(n); err == nil && i >= 0 && i < len(e.stages) {
+			if i, ok := stageNumber(n); ok && i >= 0 && i < len(e.stages) {
 				edges[it.Stage] = append(edges[it.Stage], i)
 				continue
 			}
 			edges[it.Stage] = append(edges[it.Stage], byName[n]...)
 		}
 	}
-	seen := map[int]bool{}
+	seen := make([]bool, len(e.stages))
 	var visit func(int)
 	visit = func(i int) {
 		if seen[i] {
@@ -88,8 +87,8 @@ func (e *evaluation) flags() []Flag {
 	}
 	var out []Flag
 	index := map[string]int{}
-	for _, it := range e.p.file.Items {
-		c := e.p.conds[it]
+	for _, it := range e.p.scoped {
+		c := e.p.of(it).cond
 		if c == nil {
 			continue
 		}
@@ -115,7 +114,7 @@ func (e *evaluation) flags() []Flag {
 				continue
 			}
 			var d declared
-			if vals := e.seen[it]; k < len(vals) {
+			if vals := e.seen[it.Index]; k < len(vals) {
 				d = vals[k]
 			}
 			f := Flag{Name: n, Value: d.value, Defined: d.ok, UsedAt: []int{it.Cond.Line}, Guards: []LineRange{guard}}

@@ -26,24 +26,39 @@ func isAutomatic(name string) bool { return slices.Contains(automaticArgs, name)
 // of a build: its items, compiled conditions and declarations. It is cached
 // by content, so a multi-platform build parses and compiles once.
 type prepared struct {
-	file  *syntax.File
-	errs  syntax.ErrorList
-	conds map[*syntax.Item]*conditions.Condition
-	// args and envs are the parsed ARG and ENV instructions.
-	args map[*syntax.Item]*instructions.ArgCommand
-	envs map[*syntax.Item]*instructions.EnvCommand
+	file *syntax.File
+	errs syntax.ErrorList
+	// info holds what was found about each item, by Item.Index (nil for
+	// a standard file that needs no evaluation).
+	info []itemInfo
 	// stages has one entry per FROM, in file order.
 	stages []*stageDecl
-	// refs are the stage names each instruction refers to.
-	refs map[*syntax.Item][]stageRef
-	// branchOf maps IF, ELSE IF and ELSE items to the branch they open.
-	branchOf map[*syntax.Item]*syntax.Branch
+	// linked are the items that name other stages (FROM, COPY --from,
+	// RUN --mount from, REQUIRE), and scoped those a condition's scope
+	// depends on or that have a condition (FROM, ARG, conditions), both
+	// in file order: the passes that need only them skip the rest.
+	linked, scoped []*syntax.Item
 	// argDecls are all ARG declarations by name, in file order.
 	argDecls map[string][]argDecl
 	// selectsByVar marks a standard file whose FROM names a variable: it
 	// is evaluated only to check the stage it selects.
 	selectsByVar bool
 }
+
+// itemInfo is what prepare found about one item.
+type itemInfo struct {
+	// cond is the item's compiled condition (nil: none, or it failed).
+	cond *conditions.Condition
+	// arg is the parsed ARG instruction.
+	arg *instructions.ArgCommand
+	// refs are the stage names the instruction refers to.
+	refs []stageRef
+	// opens is the branch an IF, ELSE IF or ELSE opens.
+	opens *syntax.Branch
+}
+
+// of returns what prepare found about it.
+func (p *prepared) of(it *syntax.Item) *itemInfo { return &p.info[it.Index] }
 
 type stageDecl struct {
 	item     *syntax.Item
@@ -127,23 +142,26 @@ func prepareUncached(name string, dt []byte) (*prepared, error) {
 			return p, nil
 		}
 	}
-	p.conds = map[*syntax.Item]*conditions.Condition{}
-	p.args = map[*syntax.Item]*instructions.ArgCommand{}
-	p.envs = map[*syntax.Item]*instructions.EnvCommand{}
-	p.refs = map[*syntax.Item][]stageRef{}
-	p.branchOf = map[*syntax.Item]*syntax.Branch{}
+	p.info = make([]itemInfo, len(f.Items))
 	p.argDecls = map[string][]argDecl{}
 
 	for _, it := range f.Items {
 		if it.Block != nil && it.Kind != syntax.End {
 			for _, br := range it.Block.Branches {
 				if br.Item == it {
-					p.branchOf[it] = br
+					p.of(it).opens = br
 				}
 			}
 		}
 		if it.Kind == syntax.Instruction {
 			p.parseInstruction(it)
+		}
+		info := p.of(it)
+		if len(info.refs) > 0 || it.Kind == syntax.Require {
+			p.linked = append(p.linked, it)
+		}
+		if it.Cond != nil || info.arg != nil || it.Keyword == "from" {
+			p.scoped = append(p.scoped, it)
 		}
 	}
 	p.compile()
@@ -156,47 +174,51 @@ func prepareUncached(name string, dt []byte) (*prepared, error) {
 // the converter to report, with upstream's message.
 func (p *prepared) parseInstruction(it *syntax.Item) {
 	switch it.Keyword {
-	case "from", "arg", "env", "copy", "run":
+	case "from", "arg":
+	case "copy", "run":
+		p.flagRefs(it)
+		return
 	default:
 		return
 	}
-	if it.Keyword == "copy" || it.Keyword == "run" {
-		p.flagRefs(it)
-		return
+	switch c := parseInstruction(it).(type) {
+	case nil:
+		if it.Keyword == "from" {
+			p.stages = append(p.stages, &stageDecl{item: it})
+		}
+	case *instructions.Stage:
+		p.stages = append(p.stages, &stageDecl{item: it, name: c.Name, base: c.BaseName, platform: c.Platform})
+		p.of(it).refs = []stageRef{{name: c.BaseName, how: "FROM"}}
+	case *instructions.ArgCommand:
+		p.of(it).arg = c
+		for _, kv := range c.Args {
+			p.argDecls[kv.Key] = append(p.argDecls[kv.Key], argDecl{item: it, global: it.Stage < 0, kv: kv})
+		}
 	}
+}
+
+// parseInstruction parses an instruction as BuildKit does, without its
+// --if= flag; nil when BuildKit rejects it.
+func parseInstruction(it *syntax.Item) any {
 	n := *it.Node
 	n.Flags = it.Flags
 	v, err := instructions.ParseInstruction(&n)
 	if err != nil {
-		if it.Keyword == "from" {
-			p.stages = append(p.stages, &stageDecl{item: it})
-		}
-		return
+		return nil
 	}
-	switch c := v.(type) {
-	case *instructions.Stage:
-		p.stages = append(p.stages, &stageDecl{item: it, name: c.Name, base: c.BaseName, platform: c.Platform})
-		p.refs[it] = []stageRef{{name: c.BaseName, how: "FROM"}}
-	case *instructions.ArgCommand:
-		p.args[it] = c
-		for _, kv := range c.Args {
-			p.argDecls[kv.Key] = append(p.argDecls[kv.Key], argDecl{item: it, global: it.Stage < 0, kv: kv})
-		}
-	case *instructions.EnvCommand:
-		p.envs[it] = c
-	}
+	return v
 }
 
 // flagRefs reads the stages COPY --from= and RUN --mount=from= name.
 func (p *prepared) flagRefs(it *syntax.Item) {
 	for _, f := range it.Flags {
 		if v, ok := strings.CutPrefix(f, "--from="); ok && it.Keyword == "copy" {
-			p.refs[it] = append(p.refs[it], stageRef{name: v, how: "COPY --from"})
+			p.of(it).refs = append(p.of(it).refs, stageRef{name: v, how: "COPY --from"})
 		}
 		if v, ok := strings.CutPrefix(f, "--mount="); ok && it.Keyword == "run" {
 			for _, field := range syntax.MountFields(v) {
 				if k, v, _ := strings.Cut(field, "="); strings.EqualFold(k, "from") && v != "" {
-					p.refs[it] = append(p.refs[it], stageRef{name: v, how: "RUN --mount from"})
+					p.of(it).refs = append(p.of(it).refs, stageRef{name: v, how: "RUN --mount from"})
 				}
 			}
 		}
@@ -218,7 +240,7 @@ func (p *prepared) compile() {
 	cc := conditions.NewCompiler(names)
 	global := map[string]bool{}
 	var stage map[string]bool
-	for _, it := range p.file.Items {
+	for _, it := range p.scoped {
 		if it.Keyword == "from" {
 			stage = map[string]bool{}
 		}
@@ -231,10 +253,10 @@ func (p *prepared) compile() {
 			if err != nil {
 				p.condError(it, err)
 			} else {
-				p.conds[it] = c
+				p.of(it).cond = c
 			}
 		}
-		if a, ok := p.args[it]; ok {
+		if a := p.of(it).arg; a != nil {
 			for _, kv := range a.Args {
 				if it.Stage < 0 {
 					global[kv.Key] = true
@@ -311,7 +333,7 @@ func (p *prepared) checkRequires() {
 			names = append(names, s.name)
 		}
 	}
-	for _, it := range p.file.Items {
+	for _, it := range p.linked {
 		if it.Kind != syntax.Require {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/org/stagefront/frontend/conditions"
 	"github.com/org/stagefront/frontend/syntax"
@@ -47,7 +48,9 @@ func evaluate(ctx context.Context, p *prepared, dt []byte, opt Options) (*Result
 	reach, gates := e.build()
 	e.checkRefs(reach)
 	res := &Result{Extended: true, Dockerfile: e.output(dt), Stages: e.stages, Gates: gates}
-	res.Flags = e.flags()
+	if opt.ListFlags {
+		res.Flags = e.flags()
+	}
 	errs := append(slices.Clone(p.errs), e.errs...)
 	return res, errs.Err()
 }
@@ -61,7 +64,7 @@ func checkSelection(ctx context.Context, p *prepared, opt Options) syntax.ErrorL
 	e.indexStages()
 	reach, _ := e.build()
 	for _, it := range p.file.Stages {
-		for _, r := range p.refs[it] {
+		for _, r := range p.of(it).refs {
 			if !reach[it.Stage] || !strings.Contains(r.name, "$") {
 				continue
 			}
@@ -97,19 +100,24 @@ type evaluation struct {
 	// global holds the values of the global scope; stage those of the
 	// current stage (ARG and ENV), as upstream's converter builds them.
 	global, stage *env
+	// pendingEnv are the stage's ENVs not yet applied (see stageScope).
+	pendingEnv []*syntax.Item
 	// globalDeclared and stageDeclared record which names a live ARG
 	// declared, and with what value (ok=false: declared without value).
 	globalDeclared, stageDeclared map[string]declared
 
-	branchLive map[*syntax.Branch]bool
-	taken      map[*syntax.Block]bool
+	// branchLive says, by Branch.ID, whether a branch's body is live;
+	// taken, by Block.ID, whether a block has taken a branch.
+	branchLive []bool
+	taken      []bool
 	dead       []bool // per line index
 	strip      []*syntax.Span
 	stages     []Stage
 	cur        int // index of the current stage, -1 before the first FROM
-	// seen records the values each condition read (in the order of its
-	// Names), for Flags and messages.
-	seen     map[*syntax.Item][]declared
+	// seen records, by Item.Index, the values each condition read (in
+	// the order of its Names), for Flags and messages; nil when its
+	// condition was not looked at.
+	seen     [][]declared
 	seenSlab []declared
 	exists   map[string]existsAnswer
 	// requires are the live REQUIRE items of each stage.
@@ -142,11 +150,11 @@ func newEvaluation(ctx context.Context, p *prepared, opt Options) *evaluation {
 		lex:            shell.NewLex(rune(p.file.Escape)),
 		global:         &env{},
 		globalDeclared: map[string]declared{},
-		branchLive:     map[*syntax.Branch]bool{},
-		taken:          map[*syntax.Block]bool{},
+		branchLive:     make([]bool, p.file.Branches),
+		taken:          make([]bool, p.file.Blocks),
 		dead:           make([]bool, len(p.file.Lines)),
 		cur:            -1,
-		seen:           map[*syntax.Item][]declared{},
+		seen:           make([][]declared, len(p.file.Items)),
 		exists:         map[string]existsAnswer{},
 		requires:       map[int][]*syntax.Item{},
 	}
@@ -196,7 +204,7 @@ func (e *evaluation) errorf(line int, format string, args ...any) {
 
 // live reports whether the body of branch b is live (nil: top level).
 func (e *evaluation) live(b *syntax.Branch) bool {
-	return b == nil || e.branchLive[b]
+	return b == nil || e.branchLive[b.ID]
 }
 
 // walk decides every item, in file order.
@@ -216,22 +224,22 @@ func (e *evaluation) walk() {
 
 // keyword decides the branch an IF, ELSE IF or ELSE opens.
 func (e *evaluation) keyword(it *syntax.Item) {
-	br := e.p.branchOf[it]
+	br := e.p.of(it).opens
 	if br == nil {
 		return // ELSE without IF: already an error
 	}
 	parentLive := e.live(it.Block.Parent) && (stageLevel(it) || e.cur < 0 || e.stages[e.cur].Live)
 	e.record(it)
-	if !parentLive || e.taken[it.Block] {
-		e.branchLive[br] = false
+	if !parentLive || e.taken[it.Block.ID] {
+		e.branchLive[br.ID] = false
 		return
 	}
 	v := true
 	if it.Kind != syntax.Else {
 		v = e.eval(it)
 	}
-	e.branchLive[br] = v
-	e.taken[it.Block] = v
+	e.branchLive[br.ID] = v
+	e.taken[it.Block.ID] = v
 }
 
 // instruction decides a Dockerfile instruction or a REQUIRE.
@@ -239,6 +247,7 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	if it.Keyword == "from" {
 		e.cur++
 		e.stage = &env{}
+		e.pendingEnv = e.pendingEnv[:0]
 		e.stageDeclared = map[string]declared{}
 		st := Stage{Index: e.cur, Line: it.Line, Conditions: e.conditionsOf(it)}
 		if e.cur < len(e.p.stages) {
@@ -279,10 +288,24 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	for _, span := range it.VarFlags {
 		e.resolveVarFlag(it, span)
 	}
-	if a, ok := e.p.args[it]; ok {
+	if a := e.p.of(it).arg; a != nil {
 		e.declare(it, a.Args)
 	}
-	if c, ok := e.p.envs[it]; ok && e.stage != nil {
+	if it.Keyword == "env" && e.stage != nil {
+		e.pendingEnv = append(e.pendingEnv, it)
+	}
+}
+
+// stageScope returns the current stage's ARG and ENV values, applying
+// the ENVs seen since the last call: most stages never need them, so they
+// are parsed and expanded only when an ARG default or a stage reference
+// is. An ENV that does not parse is left for the converter to report.
+func (e *evaluation) stageScope() *env {
+	for _, it := range e.pendingEnv {
+		c, ok := parseInstruction(it).(*instructions.EnvCommand)
+		if !ok {
+			continue
+		}
 		for _, kv := range c.Env {
 			v, _, err := e.lex.ProcessWord(kv.Value, e.stage)
 			if err == nil {
@@ -290,6 +313,8 @@ func (e *evaluation) instruction(it *syntax.Item) {
 			}
 		}
 	}
+	e.pendingEnv = e.pendingEnv[:0]
+	return e.stage
 }
 
 // kill turns every line of it into a comment.
@@ -310,7 +335,7 @@ func (e *evaluation) declare(it *syntax.Item, kvs []instructionsKV) {
 		} else if kv.Value != nil {
 			scopeEnv := e.global
 			if it.Stage >= 0 {
-				scopeEnv = e.stage
+				scopeEnv = e.stageScope()
 			}
 			v, _, err := e.lex.ProcessWord(*kv.Value, scopeEnv)
 			if err != nil {
@@ -334,7 +359,7 @@ func (e *evaluation) declare(it *syntax.Item, kvs []instructionsKV) {
 		} else {
 			e.stageDeclared[kv.Key] = d
 			if d.ok {
-				e.stage.set(kv.Key, d.value)
+				e.stageScope().set(kv.Key, d.value)
 			}
 		}
 	}
@@ -359,24 +384,24 @@ func (e *evaluation) lookup(it *syntax.Item, name string) declared {
 
 // record notes the values the condition of it reads, live or not.
 func (e *evaluation) record(it *syntax.Item) {
-	c := e.p.conds[it]
+	c := e.p.of(it).cond
 	if c == nil {
 		return
 	}
-	if cap(e.seenSlab)-len(e.seenSlab) < len(c.Names) {
+	if e.seenSlab == nil || cap(e.seenSlab)-len(e.seenSlab) < len(c.Names) {
 		e.seenSlab = make([]declared, 0, max(256, len(c.Names)))
 	}
 	start := len(e.seenSlab)
 	for _, n := range c.Names {
 		e.seenSlab = append(e.seenSlab, e.lookup(it, n))
 	}
-	e.seen[it] = e.seenSlab[start:len(e.seenSlab):len(e.seenSlab)]
+	e.seen[it.Index] = e.seenSlab[start:len(e.seenSlab):len(e.seenSlab)]
 }
 
 // eval evaluates the condition of it; errors are recorded and count as
 // false.
 func (e *evaluation) eval(it *syntax.Item) bool {
-	c := e.p.conds[it]
+	c := e.p.of(it).cond
 	if c == nil {
 		return false // a compile error, already reported
 	}
@@ -429,9 +454,9 @@ func (v *values) Exists(pattern string) (bool, error) {
 // "IF INCLUDE_DOCS (line 4) with INCLUDE_DOCS=false".
 func (e *evaluation) describe(it *syntax.Item) string {
 	s := it.Describe()
-	if vals := e.seen[it]; len(vals) > 0 {
+	if vals := e.seen[it.Index]; len(vals) > 0 {
 		var parts []string
-		for i, n := range e.p.conds[it].Names {
+		for i, n := range e.p.of(it).cond.Names {
 			d := vals[i]
 			if d.ok {
 				parts = append(parts, fmt.Sprintf("%s=%q", n, d.value))
@@ -449,27 +474,27 @@ func (e *evaluation) whyDead(b *syntax.Branch) string {
 	// The outermost dead branch is the one that decided.
 	var outer *syntax.Branch
 	for x := b; x != nil; x = x.Block.Parent {
-		if !e.branchLive[x] {
+		if !e.branchLive[x.ID] {
 			outer = x
 		}
 	}
 	if outer == nil {
 		return ""
 	}
-	if outer.Item.Kind == syntax.Else || e.taken[outer.Block] {
+	if outer.Item.Kind == syntax.Else || e.taken[outer.Block.ID] {
 		for _, other := range outer.Block.Branches {
-			if e.branchLive[other] {
+			if e.branchLive[other.ID] {
 				return fmt.Sprintf("%s (line %d), because %s holds", outer.Item.Kind, outer.Item.Line, e.describe(other.Item))
 			}
 		}
 	}
-	if e.p.conds[outer.Item] == nil && outer.Item.Kind != syntax.Else {
+	if e.p.of(outer.Item).cond == nil && outer.Item.Kind != syntax.Else {
 		return outer.Item.Describe()
 	}
 	if !e.live(outer.Block.Parent) {
 		return e.whyDead(outer.Block.Parent)
 	}
-	if _, evaluated := e.seen[outer.Item]; evaluated && outer.Item.Kind != syntax.Else {
+	if evaluated := e.seen[outer.Item.Index] != nil; evaluated && outer.Item.Kind != syntax.Else {
 		return e.describe(outer.Item)
 	}
 	return outer.Item.Describe()
@@ -558,8 +583,8 @@ func (e *evaluation) checkStages() {
 // build returns the live stages the build converts (those the target
 // reaches through FROM, COPY --from, RUN --mount and REQUIRE) and the
 // stages REQUIREs among them name: the gates, in order of discovery.
-func (e *evaluation) build() (map[int]bool, []string) {
-	reach := map[int]bool{}
+func (e *evaluation) build() ([]bool, []string) {
+	reach := make([]bool, len(e.stages))
 	var gates []string
 	root := -1
 	if t := strings.ToLower(e.opt.Target); t != "" {
@@ -577,16 +602,16 @@ func (e *evaluation) build() (map[int]bool, []string) {
 		return reach, nil
 	}
 	deps := make([][]int, len(e.stages))
-	for _, it := range e.p.file.Items {
+	for _, it := range e.p.linked {
 		if it.Stage < 0 || e.dead[it.Line-1] {
 			continue
 		}
-		for _, r := range e.p.refs[it] {
+		for _, r := range e.p.of(it).refs {
 			name, ok := e.expandRef(it, r)
 			if !ok {
 				continue
 			}
-			if n, err := strconv.Atoi(name); err == nil && r.how != "FROM" {
+			if n, ok := stageNumber(name); ok && r.how != "FROM" {
 				if n >= 0 && n < len(e.stages) {
 					deps[it.Stage] = append(deps[it.Stage], n)
 				}
@@ -620,10 +645,10 @@ func (e *evaluation) build() (map[int]bool, []string) {
 // checkRefs reports live instructions that refer to a stage that is off,
 // names that look like a typo of a stage, and numbered stage references
 // that the rewrite would shift.
-func (e *evaluation) checkRefs(reach map[int]bool) {
-	for _, it := range e.p.file.Items {
-		refs := e.p.refs[it]
-		if len(refs) == 0 || e.dead[it.Line-1] || !reach[it.Stage] {
+func (e *evaluation) checkRefs(reach []bool) {
+	for _, it := range e.p.linked {
+		refs := e.p.of(it).refs
+		if len(refs) == 0 || it.Stage < 0 || e.dead[it.Line-1] || !reach[it.Stage] {
 			continue
 		}
 		for _, r := range refs {
@@ -631,7 +656,7 @@ func (e *evaluation) checkRefs(reach map[int]bool) {
 			if !ok {
 				continue
 			}
-			if n, err := strconv.Atoi(name); err == nil && r.how != "FROM" {
+			if n, ok := stageNumber(name); ok && r.how != "FROM" {
 				e.checkNumberedRef(it, r, n)
 				continue
 			}
@@ -676,8 +701,9 @@ func (e *evaluation) stageEnv() *env {
 		}
 	}
 	if e.stage != nil {
-		for _, k := range e.stage.keys {
-			merged.set(k, e.stage.vals[k])
+		st := e.stageScope()
+		for _, k := range st.keys {
+			merged.set(k, st.vals[k])
 		}
 	}
 	return merged
@@ -823,11 +849,11 @@ func (e *evaluation) checkCycles() {
 		}
 	}
 	deps := make([][]int, len(e.stages))
-	for _, it := range e.p.file.Items {
+	for _, it := range e.p.linked {
 		if it.Stage < 0 || it.Stage >= len(e.stages) || e.dead[it.Line-1] {
 			continue
 		}
-		for _, r := range e.p.refs[it] {
+		for _, r := range e.p.of(it).refs {
 			name, ok := e.expandRef(it, r)
 			if !ok {
 				continue
@@ -928,6 +954,15 @@ func (e *evaluation) output(dt []byte) []byte {
 		}
 	}
 	return out
+}
+
+// stageNumber reads a stage referred to by its index, as in COPY --from=0.
+func stageNumber(name string) (int, bool) {
+	if name == "" || strings.Trim(name, "0123456789") != "" {
+		return 0, false // most names: no error value to build
+	}
+	n, err := strconv.Atoi(name)
+	return n, err == nil
 }
 
 func trimEOL(b []byte) []byte {

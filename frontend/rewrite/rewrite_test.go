@@ -19,7 +19,7 @@ func (f fakeContext) Exists(_ context.Context, p string) (bool, error) { return 
 
 func run(t *testing.T, in string, args map[string]string, platform string, mod func(*Options)) (*Result, error) {
 	t.Helper()
-	opt := Options{BuildArgs: args, BuildPlatform: platforms.MustParse("linux/amd64"), TargetPlatform: platforms.MustParse("linux/amd64")}
+	opt := Options{BuildArgs: args, BuildPlatform: platforms.MustParse("linux/amd64"), TargetPlatform: platforms.MustParse("linux/amd64"), ListFlags: true}
 	if platform != "" {
 		opt.TargetPlatform = platforms.MustParse(platform)
 	}
@@ -349,6 +349,14 @@ func TestFlagsOnTargetPath(t *testing.T) {
 	if len(res.Flags) != 1 || res.Flags[0].Name != "UNRELATED" {
 		t.Errorf("flags for target other: %+v", res.Flags)
 	}
+	// A build does not ask for the flags, and does not pay for them.
+	res, err = run(t, in, nil, "", func(o *Options) { o.ListFlags = false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Flags != nil {
+		t.Errorf("flags listed without ListFlags: %+v", res.Flags)
+	}
 }
 
 func TestGates(t *testing.T) {
@@ -425,5 +433,19 @@ func TestConcurrentPlatforms(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestRefBeforeFirstFrom: an instruction before the first FROM that names
+// a stage belongs to no stage; the rewrite leaves it for the converter to
+// reject, as upstream does.
+func TestRefBeforeFirstFrom(t *testing.T) {
+	in := df("ARG A=1", "COPY --from=x a /", "IF A", "FROM scratch AS x", "END")
+	res, err := run(t, in, nil, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := df("ARG A=1", "COPY --from=x a /", "#", "FROM scratch AS x", "#"); string(res.Dockerfile) != want {
+		t.Errorf("rewrite:\n%s\nwant:\n%s", res.Dockerfile, want)
 	}
 }

@@ -52,7 +52,9 @@ type Span struct {
 // Item is one instruction or keyword of the file, in file order.
 type Item struct {
 	Node *parser.Node
-	Kind Kind
+	// Index is the item's position in File.Items, for per-item tables.
+	Index int
+	Kind  Kind
 	// Keyword is the instruction lower-cased (from, run, if, require, ...).
 	Keyword string
 	// Line and EndLine are the 1-based lines the item covers, heredocs and
@@ -91,6 +93,9 @@ type Block struct {
 	Parent *Branch
 	// HasFrom reports whether the block holds a FROM (it chooses stages).
 	HasFrom bool
+	// ID numbers the file's blocks from 0, in file order, for per-block
+	// tables (File.Blocks counts them).
+	ID int
 }
 
 // Branch is one arm of a block: IF, ELSE IF or ELSE.
@@ -100,6 +105,9 @@ type Branch struct {
 	Item *Item
 	// Index is the branch's position in the block, from 0.
 	Index int
+	// ID numbers the file's branches from 0, in file order, for
+	// per-branch tables (File.Branches counts them).
+	ID int
 }
 
 // Depth returns how many blocks enclose the branch's body.
@@ -123,6 +131,8 @@ type File struct {
 	Stages []*Item
 	// Extended reports whether any extension is used.
 	Extended bool
+	// Blocks and Branches count the IF blocks and their branches.
+	Blocks, Branches int
 	// Warnings are the parser's warnings.
 	Warnings []parser.Warning
 }
@@ -180,7 +190,7 @@ func (p *parseState) errorf(line, col int, format string, args ...any) {
 
 func (p *parseState) item(n *parser.Node) {
 	it := &p.slab[len(p.f.Items)]
-	*it = Item{Node: n, Keyword: lowerKeyword(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, Stage: p.stage}
+	*it = Item{Node: n, Index: len(p.f.Items), Keyword: lowerKeyword(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, Stage: p.stage}
 	switch it.Keyword {
 	case "if":
 		it.Kind = If
@@ -217,7 +227,7 @@ func (p *parseState) item(n *parser.Node) {
 		return
 	}
 	l := join(p.f.Lines, n.StartLine-1, n.EndLine-1, p.f.Escape)
-	_, words, argsAt := flagWords(l.text, p.f.Escape)
+	words, argsAt := flagWords(l.text, p.f.Escape)
 	if varFlag {
 		p.f.Extended = true
 		p.varFlags(it, l, words)
@@ -242,18 +252,34 @@ func (p *parseState) item(n *parser.Node) {
 
 func isGuardFlag(fl string) bool { return fl == "--if" || strings.HasPrefix(fl, "--if=") }
 
-// lowerKeyword lower-cases an instruction name without allocating for the
-// common, already upper- or lower-case names.
+// lowerKeyword lower-cases an instruction name, without allocating for
+// the known names.
 func lowerKeyword(v string) string {
-	for _, k := range keywords {
-		if strings.EqualFold(v, k) {
-			return k
+	var buf [len("healthcheck")]byte
+	if len(v) > len(buf) {
+		return strings.ToLower(v)
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
 		}
+		buf[i] = c
+	}
+	if k, ok := keywords[string(buf[:len(v)])]; ok {
+		return k
 	}
 	return strings.ToLower(v)
 }
 
-var keywords = []string{"run", "copy", "from", "arg", "env", "workdir", "label", "cmd", "entrypoint", "expose", "user", "add", "volume", "shell", "healthcheck", "onbuild", "stopsignal", "maintainer", "if", "else", "end", "require"}
+// keywords interns the instruction names, stagefront's included.
+var keywords = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"run", "copy", "from", "arg", "env", "workdir", "label", "cmd", "entrypoint", "expose", "user", "add", "volume", "shell", "healthcheck", "onbuild", "stopsignal", "maintainer", "if", "else", "end", "require"} {
+		m[k] = k
+	}
+	return m
+}()
 
 // guard finds the --if= flag of an instruction or REQUIRE.
 func (p *parseState) guard(it *Item, l *logical, words []word) {
@@ -362,7 +388,8 @@ func (p *parseState) require(it *Item, args string) {
 func (p *parseState) block(it *Item, l *logical, argsAt int, args string) {
 	switch it.Kind {
 	case If:
-		b := &Block{Parent: p.open}
+		b := &Block{Parent: p.open, ID: p.f.Blocks}
+		p.f.Blocks++
 		p.openBranch(b, it)
 		if depth := p.open.Depth(); depth > MaxDepth {
 			p.errorf(it.Line, 0, "IF blocks nest %d deep; the limit is %d: flatten them with && or ELSE IF", depth, MaxDepth)
@@ -405,7 +432,8 @@ func (p *parseState) block(it *Item, l *logical, argsAt int, args string) {
 }
 
 func (p *parseState) openBranch(b *Block, it *Item) {
-	br := &Branch{Block: b, Item: it, Index: len(b.Branches)}
+	br := &Branch{Block: b, Item: it, Index: len(b.Branches), ID: p.f.Branches}
+	p.f.Branches++
 	b.Branches = append(b.Branches, br)
 	it.Block = b
 	p.open = br

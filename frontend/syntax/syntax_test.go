@@ -2,8 +2,11 @@ package syntax
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/org/stagefront/internal/llbtest"
 )
 
 func TestGuardSpans(t *testing.T) {
@@ -67,4 +70,53 @@ func TestBlocks(t *testing.T) {
 	if len(f.Stages) != 3 || f.Items[8].Stage != 2 {
 		t.Errorf("stages: %d, stage of line 9: %d", len(f.Stages), f.Items[8].Stage)
 	}
+}
+
+// TestFlagWordsMatchParser checks the text scan that places flags against
+// the flags BuildKit's parser gives, on hand-written cases and on every
+// Dockerfile in the module cache.
+func TestFlagWordsMatchParser(t *testing.T) {
+	files := []string{
+		"FROM scratch\nCOPY --from=a --chown=1:1 a /\n",
+		"FROM scratch\nRUN --mount=type=cache,target=/x --network=none true\n",
+		"FROM scratch\nCOPY \"--chmod=755\" a /\n",
+		"FROM scratch\nCOPY --chown='a b' --link a /\n",
+		"FROM scratch\nCOPY --from=a\\ b x /\n",
+		"FROM scratch\nRUN --mount=type=secret,id=\"a,b\" \\\n  --network=host true\n",
+		"# escape=`\nFROM scratch\nCOPY --from=a `\n  --chown=1 x /\n",
+		"FROM scratch\nCOPY -- --x /\n",
+	}
+	if paths, err := llbtest.ModuleCacheDockerfiles(); err == nil {
+		for _, p := range paths {
+			if dt, err := os.ReadFile(p); err == nil {
+				files = append(files, string(dt))
+			}
+		}
+	}
+	for _, in := range files {
+		f, err := Parse("Dockerfile", []byte(in))
+		if f == nil {
+			continue // the parser rejects it: nothing to compare
+		}
+		_ = err
+		for _, it := range f.Items {
+			if len(it.Node.Flags) == 0 {
+				continue
+			}
+			l := join(f.Lines, it.Line-1, it.EndLine-1, f.Escape)
+			words, _ := flagWords(l.text, f.Escape)
+			var got []string
+			for _, w := range words {
+				got = append(got, w.value)
+			}
+			if strings.Join(got, "\x00") != strings.Join(it.Node.Flags, "\x00") {
+				t.Errorf("line %d of %q: scanned flags %q, the parser's %q", it.Line, firstLine(in), got, it.Node.Flags)
+			}
+		}
+	}
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }

@@ -13,6 +13,8 @@ type logical struct {
 	text []byte
 	// segs maps text offsets to file positions, in order.
 	segs []segment
+	// first holds segs for the usual one-line instruction.
+	first [1]segment
 }
 
 type segment struct {
@@ -39,6 +41,7 @@ func (l *logical) position(off int) (line, col int) {
 // removed, comment and blank lines inside the continuation skipped.
 func join(lines [][]byte, first, last int, escape byte) *logical {
 	l := &logical{}
+	l.segs = l.first[:0]
 	for i := first; i <= last && i < len(lines); i++ {
 		raw := trimEOL(lines[i])
 		col := 0
@@ -53,13 +56,19 @@ func join(lines [][]byte, first, last int, escape byte) *logical {
 		}
 		content, cont := cutContinuation(raw[col:], escape)
 		l.segs = append(l.segs, segment{at: len(l.text), line: i, col: col})
-		l.text = append(l.text, content...)
+		if l.text == nil {
+			// One line needs no copy; capped, so that appending the
+			// next line copies instead of writing over the file.
+			l.text = content[:len(content):len(content)]
+		} else {
+			l.text = append(l.text, content...)
+		}
 		if !cont {
 			break
 		}
 	}
 	if len(l.segs) == 0 {
-		l.segs = []segment{{line: first}}
+		l.segs = append(l.segs, segment{line: first})
 	}
 	return l
 }
@@ -95,16 +104,14 @@ func isBlank(b byte) bool { return unicode.IsSpace(rune(b)) }
 
 // flagWords splits the joined instruction into its keyword, its leading
 // --flag words and the offset where its arguments start.
-func flagWords(text []byte, escape byte) (keyword string, flags []word, argsAt int) {
+func flagWords(text []byte, escape byte) (flags []word, argsAt int) {
 	i := 0
 	for i < len(text) && isBlank(text[i]) {
 		i++
 	}
-	start := i
 	for i < len(text) && !isSeparator(text[i]) {
 		i++
 	}
-	keyword = string(text[start:i])
 	for i < len(text) && isSeparator(text[i]) {
 		i++
 	}
@@ -113,15 +120,24 @@ func flagWords(text []byte, escape byte) (keyword string, flags []word, argsAt i
 			i++
 		}
 		if i+1 >= len(text) || text[i] != '-' || text[i+1] != '-' {
-			return keyword, flags, i
+			return flags, i
 		}
 		w := word{from: i}
 		var val []byte
 		var quote byte
+		// plain is the word as written while it has no quote or escape.
+		plain := true
 		for ; i < len(text); i++ {
 			c := text[i]
 			if quote == 0 && isBlank(c) {
 				break
+			}
+			if plain {
+				if c != '\'' && c != '"' && c != escape {
+					continue
+				}
+				plain = false
+				val = append(val, text[w.from:i]...)
 			}
 			switch {
 			case quote == 0 && (c == '\'' || c == '"'):
@@ -140,9 +156,13 @@ func flagWords(text []byte, escape byte) (keyword string, flags []word, argsAt i
 			val = append(val, c)
 		}
 		w.to = i
-		w.value = string(val)
+		if plain {
+			w.value = string(text[w.from:i])
+		} else {
+			w.value = string(val)
+		}
 		if w.value == "--" && w.to-w.from == 2 {
-			return keyword, flags, i
+			return flags, i
 		}
 		flags = append(flags, w)
 	}
