@@ -4,7 +4,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -14,9 +13,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	digest "github.com/opencontainers/go-digest"
-	"github.com/org/stagefront/frontend/lint"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/org/stagefront/internal/llbtest"
 )
@@ -67,40 +64,11 @@ func rewritten(tb testing.TB, dt []byte) []byte {
 	return rw.Dockerfile
 }
 
-// convertGatewayPath is the conversion side of what frontend/build does per
-// platform for an extended file today, beyond convertStagefront: its own
-// lint rules as build warnings (lint.Run, which parses the file again),
-// and the parse of the rewrite that decides whether the solve is evaluated
-// (copiesFromStage). It is reported beside convert_ratio, to show what the
-// gateway adds to the engine's cost; REQUIRE gates (one more conversion
-// each) are not in it.
-func convertGatewayPath(ctx context.Context, dt []byte) (*dockerfile2llb.Result, error) {
-	opt := rewriteOptions()
-	rw, err := rewrite.Rewrite(ctx, dt, opt)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := lint.Config(dt, nil)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := lint.Run(ctx, &lint.Input{Filename: opt.Filename, Original: dt, Rewrite: rw}, cfg, func(string, string, string, string, []parser.Range) {}); err != nil {
-		return nil, err
-	}
-	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, llbtest.ConvertOpt(llbtest.Options{}))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := parser.Parse(bytes.NewReader(rw.Dockerfile)); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
 // BenchmarkConvert compares the full conversion of an extended file (rewrite
 // + dockerfile2llb) with dockerfile2llb alone on its rewrite; the goal is
 // stagefront/upstream <= 1.10 at 200 stages. STAGES sizes: 200 (the goal's)
-// and 20 (the smoke run's).
+// and 20 (the smoke run's). What the gateway adds around the engine (its
+// build rules) is measured by frontend/build's BenchmarkGatewayConvert.
 func BenchmarkConvert(b *testing.B) {
 	for _, stages := range []int{20, 200} {
 		dt := generate(stages)
@@ -116,13 +84,6 @@ func BenchmarkConvert(b *testing.B) {
 		b.Run(fmt.Sprintf("stagefront/%d", stages), func(b *testing.B) {
 			for b.Loop() {
 				if _, err := convertStagefront(ctx, dt); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(fmt.Sprintf("gateway/%d", stages), func(b *testing.B) {
-			for b.Loop() {
-				if _, err := convertGatewayPath(ctx, dt); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -156,8 +117,5 @@ func TestConvertSame(t *testing.T) {
 	}
 	if a, b := digestOf(convertStagefront(ctx, dt)), digestOf(convertUpstream(ctx, std)); a != b {
 		t.Fatalf("LLB differs: stagefront %s, upstream %s", a, b)
-	}
-	if a, b := digestOf(convertGatewayPath(ctx, dt)), digestOf(convertUpstream(ctx, std)); a != b {
-		t.Fatalf("LLB differs: gateway path %s, upstream %s", a, b)
 	}
 }

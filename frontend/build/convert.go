@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"maps"
+	"sync"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/pkg/errors"
@@ -109,11 +112,22 @@ func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool)
 	if err != nil {
 		return nil, nil, err
 	}
-	var lintErr error
-	if warn {
-		lintErr = cv.buildLint(ctx, p, rw) // stagefront's rules (lint.go)
+	opt := cv.platformOpt(p, warn)
+	if opt.Warn == nil {
+		res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
+		return res, rw, err
 	}
-	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, cv.platformOpt(p, warn))
+	// stagefront's rules (lint.go) and the conversion are independent, so
+	// they run side by side; their warnings are held and sent in the order
+	// of a run one after the other: ours, then upstream's.
+	ours, theirs := &heldWarnings{}, &heldWarnings{}
+	linted := make(chan error, 1)
+	go func() { linted <- cv.buildLint(ctx, p, rw, ours.add) }()
+	opt.Warn = theirs.add
+	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
+	lintErr := <-linted
+	ours.send(cv.opt.Warn)
+	theirs.send(cv.opt.Warn)
 	if err != nil {
 		return nil, rw, err
 	}
@@ -121,4 +135,31 @@ func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool)
 		return nil, rw, lintErr
 	}
 	return res, rw, nil
+}
+
+// heldWarnings keeps warnings, from any goroutine, to send them later in
+// the order they came.
+type heldWarnings struct {
+	mu   sync.Mutex
+	held []heldWarning
+}
+
+type heldWarning struct {
+	rule, description, url, msg string
+	location                    []parser.Range
+}
+
+func (h *heldWarnings) add(rule, description, url, msg string, location []parser.Range) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = append(h.held, heldWarning{rule, description, url, msg, location})
+}
+
+func (h *heldWarnings) send(warn linter.LintWarnFunc) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, w := range h.held {
+		warn(w.rule, w.description, w.url, w.msg, w.location)
+	}
+	h.held = nil
 }

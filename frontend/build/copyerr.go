@@ -40,24 +40,7 @@ import (
 // after the frontend has returned, where its error can no longer be
 // explained. The result and the work are the same.
 func copiesFromStage(rw *rewrite.Result) bool {
-	if rw == nil {
-		return false
-	}
-	res, err := parser.Parse(bytes.NewReader(rw.Dockerfile))
-	if err != nil {
-		return false
-	}
-	for _, n := range res.AST.Children {
-		if !strings.EqualFold(n.Value, "copy") {
-			continue
-		}
-		for _, f := range n.Flags {
-			if strings.HasPrefix(strings.ToLower(f), "--from=") {
-				return true
-			}
-		}
-	}
-	return false
+	return rw != nil && rw.CopiesFrom
 }
 
 // notFoundPath matches the path of BuildKit's missing-source error.

@@ -96,9 +96,9 @@ func (cv *converter) checkLint(ctx context.Context, p *ocispecs.Platform, rw *re
 // check=error=true any finding fails the build, as upstream's do. A file
 // that uses no extension builds exactly as upstream unless the user asked
 // for strict checks (error=true); --call=check always gives it ours too.
-func (cv *converter) buildLint(ctx context.Context, p *ocispecs.Platform, rw *rewrite.Result) (err error) {
+func (cv *converter) buildLint(ctx context.Context, p *ocispecs.Platform, rw *rewrite.Result, warn linter.LintWarnFunc) (err error) {
 	defer lintPanic()
-	if cv.opt.Warn == nil || rw == nil {
+	if warn == nil || rw == nil {
 		return nil
 	}
 	cfg, err := lint.Config(cv.orig, cv.opt.LinterConfig)
@@ -108,7 +108,7 @@ func (cv *converter) buildLint(ctx context.Context, p *ocispecs.Platform, rw *re
 	if !rw.Extended && (cfg == nil || !cfg.ReturnAsError) {
 		return nil
 	}
-	lt, err := lint.Run(ctx, cv.lintInput(ctx, p, rw), cfg, linter.LintWarnFunc(cv.opt.Warn))
+	lt, err := lint.Run(ctx, cv.lintInput(ctx, p, rw), cfg, warn)
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,11 @@ package build
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	sublint "github.com/moby/buildkit/frontend/subrequests/lint"
 	"github.com/org/stagefront/frontend/lint"
@@ -164,5 +166,39 @@ func buildLintOf(t *testing.T, df string) ([]string, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return warned, cv.buildLint(context.Background(), nil, rw)
+	return warned, cv.buildLint(context.Background(), nil, rw, opt.Warn)
+}
+
+// TestBuildWarningsOrder: our rules run beside the conversion, but their
+// warnings come first, then upstream's, as if one ran after the other; and
+// check=error=true still fails the build on ours.
+func TestBuildWarningsOrder(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		df := "ARG MODE=fast\nFROM busybox AS Build\nMAINTAINER me\nIF true\nRUN echo\nEND\n"
+		if strict {
+			df = "# check=error=true\n" + df
+		}
+		dt := []byte(df)
+		var warned []string
+		opt := testConvertOpt(t, dt, nil, "", nil)
+		opt.Warn = func(rule, _, _, _ string, _ []parser.Range) { warned = append(warned, rule) }
+		cv := &converter{orig: dt, opt: opt}
+		_, _, err := cv.toLLB(context.Background(), nil, true)
+		if (err != nil) != strict {
+			t.Errorf("strict=%v: error %v", strict, err)
+		}
+		ours := func(rule string) bool {
+			return slices.ContainsFunc(lint.Rules, func(r linter.LinterRuleI) bool { return r.RuleName() == rule })
+		}
+		last := -1
+		for i, r := range warned {
+			if ours(r) {
+				last = i
+			}
+		}
+		firstUpstream := slices.IndexFunc(warned, func(r string) bool { return !ours(r) })
+		if last < 0 || firstUpstream < 0 || firstUpstream < last {
+			t.Errorf("strict=%v: warnings %v: want ours (ConstantCondition, UnusedGlobalArg) first, then upstream's", strict, warned)
+		}
+	}
 }

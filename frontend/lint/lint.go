@@ -141,7 +141,7 @@ func (anyScope) Declared(string) bool     { return true }
 func (anyScope) Undeclared(string) string { return "" }
 
 func (ck *checker) load() error {
-	f, err := syntax.Parse(ck.name, ck.in.Original)
+	f, err := ck.original()
 	if f != nil {
 		ck.file = f
 		ck.escape = rune(f.Escape)
@@ -158,7 +158,9 @@ func (ck *checker) load() error {
 			if it.Cond == nil || strings.TrimSpace(it.Cond.Text) == "" {
 				continue
 			}
-			if c, err := cc.Compile(it.Cond.Text, anyScope{}); err == nil {
+			if c := ck.in.Rewrite.Condition(it); c != nil {
+				ck.conds = append(ck.conds, cond{it, c})
+			} else if c, err := cc.Compile(it.Cond.Text, anyScope{}); err == nil {
 				ck.conds = append(ck.conds, cond{it, c})
 			}
 		}
@@ -181,6 +183,15 @@ func (ck *checker) load() error {
 	}
 	ck.stages, ck.metaArgs = stages, metaArgs
 	return nil
+}
+
+// original parses the original file, or takes the engine's parse of it
+// from the rewrite.
+func (ck *checker) original() (*syntax.File, error) {
+	if rw := ck.in.Rewrite; rw != nil && rw.File != nil && rw.File.Name == ck.name {
+		return rw.File, nil
+	}
+	return syntax.Parse(ck.name, ck.in.Original)
 }
 
 // run reports rule at loc, with the `# check=` comments of the stage and

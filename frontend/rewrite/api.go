@@ -7,6 +7,7 @@ package rewrite
 import (
 	"context"
 
+	"github.com/org/stagefront/frontend/conditions"
 	"github.com/org/stagefront/frontend/syntax"
 
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -59,6 +60,24 @@ type Result struct {
 	// transitively: the build must also build each of them, and fail if
 	// any fails. Empty for a file without REQUIRE.
 	Gates []string
+	// CopiesFrom reports whether a live COPY has a --from= flag (naming a
+	// stage, a build context or an image).
+	CopiesFrom bool
+	// File is the engine's parse of the original file, so that tools need
+	// not parse it again. It is shared with the engine's cache: read it,
+	// never change it.
+	File *syntax.File
+	// prep is what Condition reads.
+	prep *prepared
+}
+
+// Condition returns the compiled condition of it, an item of File; nil
+// when it has none.
+func (r *Result) Condition(it *syntax.Item) *conditions.Condition {
+	if r == nil || r.prep == nil || r.prep.info == nil || r.File == nil || it.Index >= len(r.File.Items) || r.File.Items[it.Index] != it {
+		return nil
+	}
+	return r.prep.of(it).cond
 }
 
 // Flag is one name that a condition reads.

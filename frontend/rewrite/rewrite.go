@@ -33,7 +33,7 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
 // evaluate rewrites a prepared file for the values in opt.
 func evaluate(ctx context.Context, p *prepared, dt []byte, opt Options) (*Result, error) {
 	if !p.file.Extended {
-		res := &Result{Dockerfile: dt, Stages: plainStages(p)}
+		res := &Result{Dockerfile: dt, Stages: plainStages(p), CopiesFrom: copiesFrom(p.file, nil), File: p.file, prep: p}
 		errs := slices.Clone(p.errs)
 		if p.selectsByVar {
 			errs = append(errs, checkSelection(ctx, p, opt)...)
@@ -47,12 +47,29 @@ func evaluate(ctx context.Context, p *prepared, dt []byte, opt Options) (*Result
 	e.checkRequires()
 	reach, gates := e.build()
 	e.checkRefs(reach)
-	res := &Result{Extended: true, Dockerfile: e.output(dt), Stages: e.stages, Gates: gates}
+	res := &Result{Extended: true, Dockerfile: e.output(dt), Stages: e.stages, Gates: gates,
+		CopiesFrom: copiesFrom(p.file, e.dead), File: p.file, prep: p}
 	if opt.ListFlags {
 		res.Flags = e.flags()
 	}
 	errs := append(slices.Clone(p.errs), e.errs...)
 	return res, errs.Err()
+}
+
+// copiesFrom reports whether a COPY that is not dead (dead is by 0-based
+// line, nil when nothing is) has a --from= flag.
+func copiesFrom(f *syntax.File, dead []bool) bool {
+	for _, it := range f.Items {
+		if it.Keyword != "copy" || dead != nil && dead[it.Line-1] {
+			continue
+		}
+		for _, fl := range it.Flags {
+			if len(fl) >= len("--from=") && strings.EqualFold(fl[:len("--from=")], "--from=") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkSelection evaluates a standard file whose FROM names a variable,

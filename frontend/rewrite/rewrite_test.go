@@ -449,3 +449,32 @@ func TestRefBeforeFirstFrom(t *testing.T) {
 		t.Errorf("rewrite:\n%s\nwant:\n%s", res.Dockerfile, want)
 	}
 }
+
+func TestCopiesFrom(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		args map[string]string
+		want bool
+	}{
+		{"standard file", df("FROM busybox AS a", "FROM scratch", "COPY --from=a /x /x"), nil, true},
+		{"no --from", df("FROM scratch", "COPY x /x"), nil, false},
+		{"live guarded copy", df("ARG D=1", "FROM busybox AS a", "FROM scratch", "COPY --if=D --from=a /x /x"), nil, true},
+		{"guard off", df("ARG D=1", "FROM busybox AS a", "FROM scratch", "COPY --if=D --from=a /x /x"), map[string]string{"D": "0"}, false},
+		{"in a dead branch", df("ARG D=1", "FROM busybox AS a", "FROM scratch", "IF !D", "COPY --FROM=a /x /x", "END"), nil, false},
+		{"from a variable", df("ARG S=a", "FROM busybox AS a", "FROM scratch", "ARG S", "COPY --from=${S} /x /x"), nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := run(t, tc.in, tc.args, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.CopiesFrom != tc.want {
+				t.Errorf("CopiesFrom = %v, want %v", res.CopiesFrom, tc.want)
+			}
+			if res.File == nil || len(res.File.Items) == 0 {
+				t.Error("no parsed file in the result")
+			}
+		})
+	}
+}
