@@ -393,7 +393,7 @@ func (ck *checker) unusedGlobalArgs() {
 				used = true
 				break
 			}
-			if slices.ContainsFunc(it.VarFlags, func(sp *syntax.Span) bool { return refersTo(sp.Text, a.name) }) {
+			if slices.ContainsFunc(it.VarFlags(), func(sp *syntax.Span) bool { return refersTo(sp.Text, a.name) }) {
 				used = true
 				break
 			}
@@ -473,7 +473,7 @@ func (ck *checker) stageRefs(it *syntax.Item) []string {
 			}
 		}
 	case "require":
-		refs = append(refs, it.Args...)
+		refs = append(refs, it.Args()...)
 	}
 	return refs
 }

@@ -40,7 +40,7 @@ func (e *evaluation) reachable() []bool {
 		for _, r := range e.p.of(it).refs {
 			names = append(names, r.name)
 		}
-		names = append(names, it.Args...)
+		names = append(names, it.Args()...)
 		for _, n := range names {
 			if strings.Contains(n, "$") {
 				if v, _, err := e.lex.ProcessWord(n, e.global); err == nil {

@@ -337,7 +337,7 @@ func (p *prepared) checkRequires() {
 		if it.Kind != syntax.Require {
 			continue
 		}
-		for _, a := range it.Args {
+		for _, a := range it.Args() {
 			if slices.Contains(names, strings.ToLower(a)) {
 				continue
 			}

@@ -299,10 +299,10 @@ func (e *evaluation) instruction(it *syntax.Item) {
 		}
 		return
 	}
-	if it.Strip != nil {
-		e.strip = append(e.strip, it.Strip)
+	if it.Strip() != nil {
+		e.strip = append(e.strip, it.Strip())
 	}
-	for _, span := range it.VarFlags {
+	for _, span := range it.VarFlags() {
 		e.resolveVarFlag(it, span)
 	}
 	if a := e.p.of(it).arg; a != nil {
@@ -839,7 +839,7 @@ func (e *evaluation) checkNumberedRef(it *syntax.Item, r stageRef, n int) {
 func (e *evaluation) checkRequires() {
 	for idx, items := range e.requires {
 		for _, it := range items {
-			for _, a := range it.Args {
+			for _, a := range it.Args() {
 				name := strings.ToLower(a)
 				if s := e.liveStage(name, -1); s != nil {
 					if !slices.ContainsFunc(e.stages[idx].Requires, func(r Requirement) bool { return r.Stage == s.Name }) {
@@ -940,7 +940,7 @@ func (e *evaluation) output(dt []byte) []byte {
 	if e.opt.Annotate {
 		for _, items := range e.requires {
 			for _, it := range items {
-				notes[it.Line-1] = "# REQUIRE " + strings.Join(it.Args, " ") + " (stagefront: these stages must pass)"
+				notes[it.Line-1] = "# REQUIRE " + strings.Join(it.Args(), " ") + " (stagefront: these stages must pass)"
 			}
 		}
 	}

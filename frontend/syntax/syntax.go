@@ -63,15 +63,9 @@ type Item struct {
 	// Cond is the condition of IF and ELSE IF, or the --if= guard of an
 	// instruction or REQUIRE (nil when there is none).
 	Cond *Cond
-	// Strip is where the --if= flag was written, to remove it.
-	Strip *Span
-	// VarFlags are the COPY --from= and RUN --mount= flags whose stage
-	// name is a variable, where they were written and (in Text) their
-	// value as the parser gives it, for the rewrite to resolve: upstream
-	// does not expand variables there.
-	VarFlags []*Span
-	// Args are the stage names of a REQUIRE.
-	Args []string
+	// rare holds what few items have (see Strip, VarFlags, Args), so
+	// that the many plain instructions of a file stay small.
+	rare *rareFields
 	// Branch is the innermost IF branch the item is in, nil at top level.
 	Branch *Branch
 	// Stage is the index of the stage the item belongs to, -1 before the
@@ -82,6 +76,48 @@ type Item struct {
 	// Flags are the instruction's --flags as the parser gives them, the
 	// --if= flag excluded.
 	Flags []string
+}
+
+type rareFields struct {
+	strip    *Span
+	varFlags []*Span
+	args     []string
+}
+
+// more returns the item's rare fields, allocating them on first write.
+func (it *Item) more() *rareFields {
+	if it.rare == nil {
+		it.rare = &rareFields{}
+	}
+	return it.rare
+}
+
+// Strip is where the --if= flag was written, to remove it; nil when the
+// item has none.
+func (it *Item) Strip() *Span {
+	if it.rare == nil {
+		return nil
+	}
+	return it.rare.strip
+}
+
+// VarFlags are the COPY --from= and RUN --mount= flags whose stage name is
+// a variable, where they were written and (in Text) their value as the
+// parser gives it, for the rewrite to resolve: upstream does not expand
+// variables there.
+func (it *Item) VarFlags() []*Span {
+	if it.rare == nil {
+		return nil
+	}
+	return it.rare.varFlags
+}
+
+// Args are the stage names of a REQUIRE.
+func (it *Item) Args() []string {
+	if it.rare == nil {
+		return nil
+	}
+	return it.rare.args
 }
 
 // Block is one IF ... END chain.
@@ -310,7 +346,7 @@ func (p *parseState) guard(it *Item, l *logical, words []word) {
 		if line := trimEOL(p.f.Lines[toLine]); toCol < len(line) && (line[toCol] == ' ' || line[toCol] == '\t') {
 			toCol++
 		}
-		it.Strip = &Span{Line: fromLine, From: fromCol, To: toCol}
+		it.more().strip = &Span{Line: fromLine, From: fromCol, To: toCol}
 		c := &Cond{Text: text, Line: fromLine + 1}
 		if raw := string(p.f.Lines[fromLine][fromCol:]); strings.HasPrefix(raw, "--if="+text) {
 			c.Column = fromCol + len("--if=") + 1
@@ -358,7 +394,7 @@ func (p *parseState) varFlags(it *Item, l *logical, words []word) {
 		fromLine, fromCol := l.position(w.from)
 		toLine, toCol := l.position(w.to)
 		if fromLine == toLine {
-			it.VarFlags = append(it.VarFlags, &Span{Line: fromLine, From: fromCol, To: toCol, Text: w.value})
+			it.more().varFlags = append(it.more().varFlags, &Span{Line: fromLine, From: fromCol, To: toCol, Text: w.value})
 		}
 	}
 }
@@ -378,8 +414,8 @@ func (p *parseState) require(it *Item, args string) {
 	if p.stage < 0 {
 		p.errorf(it.Line, 0, "REQUIRE before the first FROM: put it inside the stage that needs the other stages to pass")
 	}
-	it.Args = strings.Fields(args)
-	if len(it.Args) == 0 {
+	it.more().args = strings.Fields(args)
+	if len(it.Args()) == 0 {
 		p.errorf(it.Line, 0, "REQUIRE names no stage: write the stages that must pass, as in REQUIRE test lint")
 	}
 }

@@ -35,11 +35,11 @@ func TestGuardSpans(t *testing.T) {
 				it = x
 			}
 		}
-		if it == nil || it.Strip == nil {
+		if it == nil || it.Strip() == nil {
 			t.Errorf("%q: no guard found", tc.in)
 			continue
 		}
-		got := fmt.Sprintf("%d:%d-%d", it.Strip.Line, it.Strip.From, it.Strip.To)
+		got := fmt.Sprintf("%d:%d-%d", it.Strip().Line, it.Strip().From, it.Strip().To)
 		if got != tc.span || it.Cond.Text != tc.cond {
 			t.Errorf("%q: span %s cond %q, want %s %q", tc.in, got, it.Cond.Text, tc.span, tc.cond)
 		}
