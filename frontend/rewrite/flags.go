@@ -114,7 +114,7 @@ func (e *evaluation) flags() []Flag {
 				continue
 			}
 			var d declared
-			if vals := e.seen[it.Index]; k < len(vals) {
+			if vals := e.seenBy(it); k < len(vals) {
 				d = vals[k]
 			}
 			f := Flag{Name: n, Value: d.value, Defined: d.ok, UsedAt: []int{it.Cond.Line}, Guards: []LineRange{guard}}

@@ -28,9 +28,12 @@ func isAutomatic(name string) bool { return slices.Contains(automaticArgs, name)
 type prepared struct {
 	file *syntax.File
 	errs syntax.ErrorList
-	// info holds what was found about each item, by Item.Index (nil for
-	// a standard file that needs no evaluation).
+	// info holds what was found about the items that have anything
+	// found, at the position slot gives by Item.Index; info[0] is the
+	// empty entry of all the others (both nil for a standard file that
+	// needs no evaluation).
 	info []itemInfo
+	slot []int32
 	// stages has one entry per FROM, in file order.
 	stages []*stageDecl
 	// linked are the items that name other stages (FROM, COPY --from,
@@ -57,8 +60,18 @@ type itemInfo struct {
 	opens *syntax.Branch
 }
 
-// of returns what prepare found about it.
-func (p *prepared) of(it *syntax.Item) *itemInfo { return &p.info[it.Index] }
+// of returns what prepare found about it, to read.
+func (p *prepared) of(it *syntax.Item) *itemInfo { return &p.info[p.slot[it.Index]] }
+
+// note returns the entry of it to write, giving it one on first use; an
+// earlier entry pointer may be stale after it.
+func (p *prepared) note(it *syntax.Item) *itemInfo {
+	if p.slot[it.Index] == 0 {
+		p.slot[it.Index] = int32(len(p.info))
+		p.info = append(p.info, itemInfo{})
+	}
+	return &p.info[p.slot[it.Index]]
+}
 
 type stageDecl struct {
 	item     *syntax.Item
@@ -142,14 +155,15 @@ func prepareUncached(name string, dt []byte) (*prepared, error) {
 			return p, nil
 		}
 	}
-	p.info = make([]itemInfo, len(f.Items))
+	p.info = make([]itemInfo, 1, 1+len(f.Items)/4)
+	p.slot = make([]int32, len(f.Items))
 	p.argDecls = map[string][]argDecl{}
 
 	for _, it := range f.Items {
 		if it.Block != nil && it.Kind != syntax.End {
 			for _, br := range it.Block.Branches {
 				if br.Item == it {
-					p.of(it).opens = br
+					p.note(it).opens = br
 				}
 			}
 		}
@@ -188,9 +202,9 @@ func (p *prepared) parseInstruction(it *syntax.Item) {
 		}
 	case *instructions.Stage:
 		p.stages = append(p.stages, &stageDecl{item: it, name: c.Name, base: c.BaseName, platform: c.Platform})
-		p.of(it).refs = []stageRef{{name: c.BaseName, how: "FROM"}}
+		p.note(it).refs = []stageRef{{name: c.BaseName, how: "FROM"}}
 	case *instructions.ArgCommand:
-		p.of(it).arg = c
+		p.note(it).arg = c
 		for _, kv := range c.Args {
 			p.argDecls[kv.Key] = append(p.argDecls[kv.Key], argDecl{item: it, global: it.Stage < 0, kv: kv})
 		}
@@ -213,12 +227,14 @@ func parseInstruction(it *syntax.Item) any {
 func (p *prepared) flagRefs(it *syntax.Item) {
 	for _, f := range it.Flags {
 		if v, ok := strings.CutPrefix(f, "--from="); ok && it.Keyword == "copy" {
-			p.of(it).refs = append(p.of(it).refs, stageRef{name: v, how: "COPY --from"})
+			in := p.note(it)
+			in.refs = append(in.refs, stageRef{name: v, how: "COPY --from"})
 		}
 		if v, ok := strings.CutPrefix(f, "--mount="); ok && it.Keyword == "run" {
 			for _, field := range syntax.MountFields(v) {
 				if k, v, _ := strings.Cut(field, "="); strings.EqualFold(k, "from") && v != "" {
-					p.of(it).refs = append(p.of(it).refs, stageRef{name: v, how: "RUN --mount from"})
+					in := p.note(it)
+					in.refs = append(in.refs, stageRef{name: v, how: "RUN --mount from"})
 				}
 			}
 		}
@@ -253,7 +269,7 @@ func (p *prepared) compile() {
 			if err != nil {
 				p.condError(it, err)
 			} else {
-				p.of(it).cond = c
+				p.note(it).cond = c
 			}
 		}
 		if a := p.of(it).arg; a != nil {

@@ -131,9 +131,9 @@ type evaluation struct {
 	strip      []*syntax.Span
 	stages     []Stage
 	cur        int // index of the current stage, -1 before the first FROM
-	// seen records, by Item.Index, the values each condition read (in
-	// the order of its Names), for Flags and messages; nil when its
-	// condition was not looked at.
+	// seen records, by the item's slot in prepared.info, the values each
+	// condition read (in the order of its Names), for Flags and messages;
+	// nil when its condition was not looked at (see seenBy).
 	seen     [][]declared
 	seenSlab []declared
 	exists   map[string]existsAnswer
@@ -171,7 +171,7 @@ func newEvaluation(ctx context.Context, p *prepared, opt Options) *evaluation {
 		taken:          make([]bool, p.file.Blocks),
 		dead:           make([]bool, len(p.file.Lines)),
 		cur:            -1,
-		seen:           make([][]declared, len(p.file.Items)),
+		seen:           make([][]declared, len(p.info)),
 		exists:         map[string]existsAnswer{},
 		requires:       map[int][]*syntax.Item{},
 	}
@@ -412,7 +412,13 @@ func (e *evaluation) record(it *syntax.Item) {
 	for _, n := range c.Names {
 		e.seenSlab = append(e.seenSlab, e.lookup(it, n))
 	}
-	e.seen[it.Index] = e.seenSlab[start:len(e.seenSlab):len(e.seenSlab)]
+	e.seen[e.p.slot[it.Index]] = e.seenSlab[start:len(e.seenSlab):len(e.seenSlab)]
+}
+
+// seenBy returns the values the condition of it read; nil when it was
+// not looked at.
+func (e *evaluation) seenBy(it *syntax.Item) []declared {
+	return e.seen[e.p.slot[it.Index]]
 }
 
 // eval evaluates the condition of it; errors are recorded and count as
@@ -471,7 +477,7 @@ func (v *values) Exists(pattern string) (bool, error) {
 // "IF INCLUDE_DOCS (line 4) with INCLUDE_DOCS=false".
 func (e *evaluation) describe(it *syntax.Item) string {
 	s := it.Describe()
-	if vals := e.seen[it.Index]; len(vals) > 0 {
+	if vals := e.seenBy(it); len(vals) > 0 {
 		var parts []string
 		for i, n := range e.p.of(it).cond.Names {
 			d := vals[i]
@@ -511,7 +517,7 @@ func (e *evaluation) whyDead(b *syntax.Branch) string {
 	if !e.live(outer.Block.Parent) {
 		return e.whyDead(outer.Block.Parent)
 	}
-	if evaluated := e.seen[outer.Item.Index] != nil; evaluated && outer.Item.Kind != syntax.Else {
+	if evaluated := e.seenBy(outer.Item) != nil; evaluated && outer.Item.Kind != syntax.Else {
 		return e.describe(outer.Item)
 	}
 	return outer.Item.Describe()
