@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
@@ -10,6 +11,9 @@ import (
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/org/stagefront/internal/llbtest"
 )
+
+// benchRuns numbers the benchmark's runs across -count repetitions.
+var benchRuns atomic.Int64
 
 // BenchmarkGatewayConvert measures what a build does per platform for an
 // extended file (converter.toLLB: the rewrite, stagefront's build rules
@@ -35,14 +39,12 @@ func BenchmarkGatewayConvert(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("gateway/%d", stages), func(b *testing.B) {
-			n := 0
 			for b.Loop() {
 				// A file name of its own per run: a build process converts
 				// a file once per platform, so the loop must not profit
 				// from the engine's cache of prepared files.
-				n++
 				sm := *base.SourceMap
-				sm.Filename = fmt.Sprintf("Dockerfile.%d", n)
+				sm.Filename = fmt.Sprintf("Dockerfile.%d", benchRuns.Add(1))
 				opt := base
 				opt.SourceMap = &sm
 				cv := &converter{orig: dt, opt: opt}

@@ -108,8 +108,10 @@ type checker struct {
 
 	// file is the original's structure (nil when it cannot be parsed).
 	file *syntax.File
-	// conds are the compiled conditions of the original, in file order.
-	conds []cond
+	// conds are the compiled conditions of the original, in file order,
+	// and condOf the same by item.
+	conds  []cond
+	condOf map[*syntax.Item]*conditions.Condition
 	// globals are the ARGs declared before the first FROM.
 	globals []argDecl
 	// stageNames holds every stage name of the original, live or not.
@@ -145,7 +147,8 @@ func (ck *checker) load() error {
 	if f != nil {
 		ck.file = f
 		ck.escape = rune(f.Escape)
-		cc := conditions.NewCompiler(nil)
+		ck.condOf = map[*syntax.Item]*conditions.Condition{}
+		var cc *conditions.Compiler
 		for _, it := range f.Items {
 			if it.Stage < 0 && it.Keyword == "arg" {
 				ck.globals = append(ck.globals, argDecls(it)...)
@@ -158,10 +161,16 @@ func (ck *checker) load() error {
 			if it.Cond == nil || strings.TrimSpace(it.Cond.Text) == "" {
 				continue
 			}
-			if c := ck.in.Rewrite.Condition(it); c != nil {
+			c := ck.in.Rewrite.Condition(it)
+			if c == nil {
+				if cc == nil {
+					cc = conditions.NewCompiler(nil)
+				}
+				c, _ = cc.Compile(it.Cond.Text, anyScope{})
+			}
+			if c != nil {
 				ck.conds = append(ck.conds, cond{it, c})
-			} else if c, err := cc.Compile(it.Cond.Text, anyScope{}); err == nil {
-				ck.conds = append(ck.conds, cond{it, c})
+				ck.condOf[it] = c
 			}
 		}
 	} else if err != nil {
@@ -420,17 +429,16 @@ func (ck *checker) stageArgsOnlyForConditions() {
 				continue
 			}
 			readByCond, readByInstr := false, false
-			for _, other := range ck.file.Items {
-				if other.Stage != it.Stage || other.Line <= it.Line {
-					continue
+			// The rest of the stage: items are in file order, by stage.
+			for _, other := range ck.file.Items[it.Index+1:] {
+				if other.Stage != it.Stage {
+					break
 				}
 				if other.Keyword == "arg" && slices.ContainsFunc(argDecls(other), func(d argDecl) bool { return d.name == a.name }) {
 					break // redeclared: what follows is that ARG's business
 				}
-				for _, c := range ck.conds {
-					if c.item == other && slices.Contains(c.c.Names, a.name) {
-						readByCond = true
-					}
+				if c := ck.condOf[other]; c != nil && slices.Contains(c.Names, a.name) {
+					readByCond = true
 				}
 				if other.Kind == syntax.Instruction && (refersTo(other.Node.Original, a.name) || slices.ContainsFunc(other.Flags, func(f string) bool { return refersTo(f, a.name) })) {
 					readByInstr = true
