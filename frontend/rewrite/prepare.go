@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -250,39 +252,46 @@ func stageLevel(it *syntax.Item) bool {
 	return it.Block != nil && it.Block.HasFrom
 }
 
-// compile compiles every condition against the names in scope at it.
+// compile compiles every condition against the names in scope where it is
+// written. Conditions are independent of each other, so a file with many
+// is compiled by several goroutines, each with a compiler of its own.
 func (p *prepared) compile() {
-	names := append(slices.Collect(maps.Keys(p.argDecls)), automaticArgs...)
-	cc := conditions.NewCompiler(names)
-	global := map[string]bool{}
-	var stage map[string]bool
+	var todo []*syntax.Item
 	for _, it := range p.scoped {
-		if it.Keyword == "from" {
-			stage = map[string]bool{}
-		}
 		if it.Cond != nil && it.Cond.Text != "" {
-			sc := &scope{p: p, global: global, line: it.Line}
-			if !stageLevel(it) {
-				sc.stage = stage
-			}
-			c, err := cc.Compile(it.Cond.Text, sc)
-			if err != nil {
-				p.condError(it, err)
-			} else {
-				p.note(it).cond = c
-			}
+			todo = append(todo, it)
 		}
-		if a := p.of(it).arg; a != nil {
-			for _, kv := range a.Args {
-				if it.Stage < 0 {
-					global[kv.Key] = true
-				} else {
-					stage[kv.Key] = true
-				}
-			}
+	}
+	names := append(slices.Collect(maps.Keys(p.argDecls)), automaticArgs...)
+	type compiled struct {
+		c   *conditions.Condition
+		err error
+	}
+	out := make([]compiled, len(todo))
+	compileAll := func(from, to int) {
+		cc := conditions.NewCompiler(names)
+		for i := from; i < to; i++ {
+			out[i].c, out[i].err = cc.Compile(todo[i].Cond.Text, scope{p: p, at: todo[i]})
+		}
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(todo)/conditionsPerWorker))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { compileAll(w*len(todo)/workers, (w+1)*len(todo)/workers) })
+	}
+	wg.Wait()
+	for i, it := range todo {
+		if out[i].err != nil {
+			p.condError(it, out[i].err)
+		} else {
+			p.note(it).cond = out[i].c
 		}
 	}
 }
+
+// conditionsPerWorker is the fewest conditions worth a goroutine (and a
+// compiler) of their own.
+var conditionsPerWorker = 256
 
 // condError records an error of the condition of it, with its column.
 func (p *prepared) condError(it *syntax.Item, err error) {
@@ -303,42 +312,52 @@ func condLabel(it *syntax.Item) string {
 	return "--if=" + it.Cond.Text
 }
 
-// scope is the set of names a condition at a given place may read.
+// scope is the set of names the condition of an item may read: the
+// global ARGs declared above it, the platform ARGs, and unless its
+// condition is decided at stage level (see stageLevel) the ARGs declared
+// above it in its stage. It only reads the prepared file, so conditions
+// can be compiled concurrently.
 type scope struct {
-	p             *prepared
-	global, stage map[string]bool
-	line          int
+	p  *prepared
+	at *syntax.Item
 }
 
-func (s *scope) Declared(name string) bool {
-	return s.global[name] || s.stage[name] || isAutomatic(name)
+func (s scope) Declared(name string) bool {
+	if isAutomatic(name) {
+		return true
+	}
+	decls := s.p.argDecls[name] // in file order: the global ones first
+	line := s.at.Line
+	if len(decls) == 0 || decls[0].item.Line >= line {
+		return false
+	}
+	if decls[0].global {
+		return true
+	}
+	if stageLevel(s.at) {
+		return false
+	}
+	// The last declaration above the condition is in its stage if any is.
+	i := sort.Search(len(decls), func(i int) bool { return decls[i].item.Line >= line })
+	return decls[i-1].item.Stage == s.at.Stage
 }
 
-func (s *scope) Undeclared(name string) string {
+func (s scope) Undeclared(name string) string {
+	line := s.at.Line
 	if decls := s.p.argDecls[name]; len(decls) > 0 {
 		d := decls[0]
 		where := "in another stage"
-		if d.item.Line > s.line {
+		if d.item.Line > line {
 			where = "below this condition"
 		}
-		return fmt.Sprintf("%s is declared at line %d, %s, so this condition cannot see it: conditions read global ARGs (before the first FROM), ARGs declared earlier in the same stage, and the platform ARGs; declare ARG %s above line %d", name, d.item.Line, where, name, s.line)
+		return fmt.Sprintf("%s is declared at line %d, %s, so this condition cannot see it: conditions read global ARGs (before the first FROM), ARGs declared earlier in the same stage, and the platform ARGs; declare ARG %s above line %d", name, d.item.Line, where, name, line)
 	}
-	var names []string
-	for n := range s.global {
-		names = append(names, n)
-	}
-	for n := range s.stage {
-		names = append(names, n)
-	}
-	names = append(names, automaticArgs...)
-	for n := range s.p.argDecls {
-		names = append(names, n)
-	}
+	names := append(slices.Sorted(maps.Keys(s.p.argDecls)), automaticArgs...)
 	slices.Sort(names)
 	if c := conditions.Closest(name, names); c != "" {
-		return fmt.Sprintf("undeclared name %s; did you mean %s? (or declare ARG %s above line %d)", name, c, name, s.line)
+		return fmt.Sprintf("undeclared name %s; did you mean %s? (or declare ARG %s above line %d)", name, c, name, line)
 	}
-	return fmt.Sprintf("undeclared name %s: declare ARG %s above line %d (before the first FROM for a global ARG, or in this stage)", name, name, s.line)
+	return fmt.Sprintf("undeclared name %s: declare ARG %s above line %d (before the first FROM for a global ARG, or in this stage)", name, name, line)
 }
 
 // checkRequires reports REQUIRE names that are no stage of the file.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -476,5 +477,25 @@ func TestCopiesFrom(t *testing.T) {
 				t.Error("no parsed file in the result")
 			}
 		})
+	}
+}
+
+// TestCompileInParallel: a file compiled by several goroutines gives the
+// same rewrite, flags and errors, in the same order, as by one.
+func TestCompileInParallel(t *testing.T) {
+	good := GenerateExtended(400)
+	bad := []byte(strings.Replace(string(good), "V3 != ''", "V4 != ''", 1) + "FROM scratch\nRUN --if=UNKNOWN true\nARG LATE=1\nRUN --if=INCLUDE_DOSC true\n")
+	old, procs := conditionsPerWorker, runtime.GOMAXPROCS(4) // several workers even on one CPU
+	t.Cleanup(func() { conditionsPerWorker = old; runtime.GOMAXPROCS(procs) })
+	for _, dt := range [][]byte{good, bad} {
+		var got [2]string
+		for i, per := range []int{1 << 30, 1} {
+			conditionsPerWorker = per
+			res, err := rewriteUncached(dt, Options{ListFlags: true})
+			got[i] = fmt.Sprintf("%v\n%s\n%+v\n%+v\n%v", err, res.Dockerfile, res.Flags, res.Stages, res.Gates)
+		}
+		if got[0] != got[1] {
+			t.Errorf("one compiler:\n%.2000s\nseveral:\n%.2000s", got[0], got[1])
+		}
 	}
 }
