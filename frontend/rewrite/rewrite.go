@@ -349,6 +349,8 @@ func (e *evaluation) declare(it *syntax.Item, kvs []instructionsKV) {
 		d := declared{}
 		if v, ok := e.opt.BuildArgs[kv.Key]; ok {
 			d = declared{v, true}
+		} else if kv.Value != nil && literal(*kv.Value, rune(e.p.file.Escape)) {
+			d = declared{*kv.Value, true}
 		} else if kv.Value != nil {
 			scopeEnv := e.global
 			if it.Stage >= 0 {
@@ -380,6 +382,18 @@ func (e *evaluation) declare(it *syntax.Item, kvs []instructionsKV) {
 			}
 		}
 	}
+}
+
+// literal reports whether the shell lexer would give word back as it is:
+// printable ASCII without quotes, variables or the escape token.
+func literal(word string, escape rune) bool {
+	for i := 0; i < len(word); i++ {
+		switch c := word[i]; {
+		case c < ' ' || c > '~', c == '\'', c == '"', c == '$', rune(c) == escape:
+			return false
+		}
+	}
+	return true
 }
 
 // lookup returns the value a condition at it sees for name.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
 
 // df joins lines into a Dockerfile, one "\n" after each.
@@ -496,6 +497,22 @@ func TestCompileInParallel(t *testing.T) {
 		}
 		if got[0] != got[1] {
 			t.Errorf("one compiler:\n%.2000s\nseveral:\n%.2000s", got[0], got[1])
+		}
+	}
+}
+
+// TestLiteralWords checks literal's shortcut against the shell lexer it
+// stands in for.
+func TestLiteralWords(t *testing.T) {
+	for _, escape := range []rune{'\\', '`'} {
+		lex := shell.NewLex(escape)
+		env := &env{}
+		env.set("X", "x")
+		for _, w := range []string{"1", "a b", "1.2.3", "v1-rc.2", "/usr/local/bin", "a=b,c", "${X}", "$X", "'q'", `"q"`, `a\b`, "a`b", "\tt", "é", "a#b", "~/x", "*"} {
+			got, _, err := lex.ProcessWord(w, env)
+			if literal(w, escape) && (err != nil || got != w) {
+				t.Errorf("escape %q: %q is taken as literal, but the lexer gives %q (%v)", escape, w, got, err)
+			}
 		}
 	}
 }
