@@ -169,7 +169,7 @@ func newEvaluation(ctx context.Context, p *prepared, opt Options) *evaluation {
 		globalDeclared: map[string]declared{},
 		branchLive:     make([]bool, p.file.Branches),
 		taken:          make([]bool, p.file.Blocks),
-		dead:           make([]bool, len(p.file.Lines)),
+		dead:           make([]bool, p.file.NumLines()),
 		cur:            -1,
 		seen:           make([][]declared, len(p.info)),
 		exists:         map[string]existsAnswer{},
@@ -951,7 +951,6 @@ func (e *evaluation) stageLabel(i int) string {
 // output writes the rewritten file: dead lines become "#" (keeping their
 // line ending), --if= flags are cut out, everything else is as written.
 func (e *evaluation) output(dt []byte) []byte {
-	lines := e.p.file.Lines
 	strips := map[int][]*syntax.Span{}
 	for _, s := range e.strip {
 		strips[s.Line] = append(strips[s.Line], s)
@@ -965,7 +964,8 @@ func (e *evaluation) output(dt []byte) []byte {
 		}
 	}
 	out := make([]byte, 0, len(dt))
-	for i, line := range lines {
+	for i := range e.p.file.NumLines() {
+		line := e.p.file.Line(i)
 		switch {
 		case notes[i] != "":
 			out = append(out, notes[i]...)

@@ -158,8 +158,10 @@ func (b *Branch) Depth() int {
 // File is a parsed extended Dockerfile.
 type File struct {
 	Name string
-	// Lines are the file's lines, each with its line ending.
-	Lines [][]byte
+	// data is the file; ends[i] is the offset just after line i (0-based)
+	// and its line ending (see Line).
+	data []byte
+	ends []int
 	// Escape is the file's escape token.
 	Escape byte
 	Items  []*Item
@@ -181,7 +183,7 @@ func Parse(name string, dt []byte) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Name: name, Lines: splitLines(dt), Escape: byte(res.EscapeToken), Warnings: res.Warnings}
+	f := &File{Name: name, data: dt, ends: lineEnds(dt), Escape: byte(res.EscapeToken), Warnings: res.Warnings}
 	var errs ErrorList
 	p := &parseState{f: f, errs: &errs, stage: -1, slab: make([]Item, len(res.AST.Children))}
 	f.Items = make([]*Item, 0, len(res.AST.Children))
@@ -195,20 +197,33 @@ func Parse(name string, dt []byte) (*File, error) {
 	return f, errs.Err()
 }
 
-// splitLines cuts dt after every newline, keeping line endings; a final
-// line without one is kept too.
-func splitLines(dt []byte) [][]byte {
-	lines := make([][]byte, 0, bytes.Count(dt, []byte{'\n'})+1)
-	for len(dt) > 0 {
-		i := bytes.IndexByte(dt, '\n')
+// lineEnds returns the offset after every newline of dt, and the end of
+// a final line without one.
+func lineEnds(dt []byte) []int {
+	ends := make([]int, 0, bytes.Count(dt, []byte{'\n'})+1)
+	for at := 0; at < len(dt); {
+		i := bytes.IndexByte(dt[at:], '\n')
 		if i < 0 {
-			lines = append(lines, dt)
+			ends = append(ends, len(dt))
 			break
 		}
-		lines = append(lines, dt[:i+1])
-		dt = dt[i+1:]
+		at += i + 1
+		ends = append(ends, at)
 	}
-	return lines
+	return ends
+}
+
+// NumLines returns how many lines the file has.
+func (f *File) NumLines() int { return len(f.ends) }
+
+// Line returns line i (0-based) as written, with its line ending. The
+// bytes are the file's: read them, never change them.
+func (f *File) Line(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = f.ends[i-1]
+	}
+	return f.data[start:f.ends[i]:f.ends[i]]
 }
 
 type parseState struct {
@@ -262,7 +277,7 @@ func (p *parseState) item(n *parser.Node) {
 	if it.Kind == Instruction && !hasGuard && !varFlag {
 		return
 	}
-	l := join(p.f.Lines, n.StartLine-1, n.EndLine-1, p.f.Escape)
+	l := join(p.f, n.StartLine-1, n.EndLine-1)
 	words, argsAt := flagWords(l.text, p.f.Escape)
 	if varFlag {
 		p.f.Extended = true
@@ -343,12 +358,12 @@ func (p *parseState) guard(it *Item, l *logical, words []word) {
 		}
 		// Remove the blank that separated it from the next word too, so the
 		// instruction reads as if the flag had never been written.
-		if line := trimEOL(p.f.Lines[toLine]); toCol < len(line) && (line[toCol] == ' ' || line[toCol] == '\t') {
+		if line := trimEOL(p.f.Line(toLine)); toCol < len(line) && (line[toCol] == ' ' || line[toCol] == '\t') {
 			toCol++
 		}
 		it.more().strip = &Span{Line: fromLine, From: fromCol, To: toCol}
 		c := &Cond{Text: text, Line: fromLine + 1}
-		if raw := string(p.f.Lines[fromLine][fromCol:]); strings.HasPrefix(raw, "--if="+text) {
+		if raw := string(p.f.Line(fromLine)[fromCol:]); strings.HasPrefix(raw, "--if="+text) {
 			c.Column = fromCol + len("--if=") + 1
 		}
 		it.Cond = c
@@ -486,7 +501,7 @@ func (p *parseState) condition(it *Item, l *logical, at int, text string) *Cond 
 	for at < len(l.text) && isBlank(l.text[at]) {
 		at++
 	}
-	if line, col := l.position(at); line == it.Line-1 && bytes.HasPrefix(p.f.Lines[line][col:], []byte(text)) {
+	if line, col := l.position(at); line == it.Line-1 && bytes.HasPrefix(p.f.Line(line)[col:], []byte(text)) {
 		c.Column = col + 1
 	}
 	return c

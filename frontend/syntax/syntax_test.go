@@ -103,7 +103,7 @@ func TestFlagWordsMatchParser(t *testing.T) {
 			if len(it.Node.Flags) == 0 {
 				continue
 			}
-			l := join(f.Lines, it.Line-1, it.EndLine-1, f.Escape)
+			l := join(f, it.Line-1, it.EndLine-1)
 			words, _ := flagWords(l.text, f.Escape)
 			var got []string
 			for _, w := range words {

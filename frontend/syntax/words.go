@@ -39,11 +39,12 @@ func (l *logical) position(off int) (line, col int) {
 // join rebuilds the logical line of the instruction that starts at line
 // index first, the way BuildKit's parser does: continuation characters
 // removed, comment and blank lines inside the continuation skipped.
-func join(lines [][]byte, first, last int, escape byte) *logical {
+func join(f *File, first, last int) *logical {
+	escape := f.Escape
 	l := &logical{}
 	l.segs = l.first[:0]
-	for i := first; i <= last && i < len(lines); i++ {
-		raw := trimEOL(lines[i])
+	for i := first; i <= last && i < f.NumLines(); i++ {
+		raw := trimEOL(f.Line(i))
 		col := 0
 		if i == 0 && bytes.HasPrefix(raw, bom) {
 			col = len(bom)
