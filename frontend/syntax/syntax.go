@@ -233,6 +233,9 @@ type parseState struct {
 	stage int
 	// slab holds every Item, allocated at once.
 	slab []Item
+	// line and words are scratch space for the item at hand.
+	line  logical
+	words []word
 }
 
 func (p *parseState) errorf(line, col int, format string, args ...any) {
@@ -265,6 +268,7 @@ func (p *parseState) item(n *parser.Node) {
 	}
 	hasGuard := slices.ContainsFunc(n.Flags, isGuardFlag)
 	if hasGuard {
+		it.Flags = make([]string, 0, len(n.Flags)-1)
 		for _, fl := range n.Flags {
 			if !isGuardFlag(fl) {
 				it.Flags = append(it.Flags, fl)
@@ -277,8 +281,10 @@ func (p *parseState) item(n *parser.Node) {
 	if it.Kind == Instruction && !hasGuard && !varFlag {
 		return
 	}
-	l := join(p.f, n.StartLine-1, n.EndLine-1)
-	words, argsAt := flagWords(l.text, p.f.Escape)
+	l := &p.line
+	l.join(p.f, n.StartLine-1, n.EndLine-1)
+	words, argsAt := flagWords(p.words[:0], l.text, p.f.Escape)
+	p.words = words
 	if varFlag {
 		p.f.Extended = true
 		p.varFlags(it, l, words)
@@ -286,7 +292,7 @@ func (p *parseState) item(n *parser.Node) {
 	if it.Kind == Instruction && !hasGuard {
 		return
 	}
-	args := strings.TrimSpace(string(l.text[argsAt:]))
+	args := string(bytes.TrimSpace(l.text[argsAt:]))
 	switch it.Kind {
 	case Instruction, Require:
 		p.guard(it, l, words)
@@ -361,12 +367,21 @@ func (p *parseState) guard(it *Item, l *logical, words []word) {
 		if line := trimEOL(p.f.Line(toLine)); toCol < len(line) && (line[toCol] == ' ' || line[toCol] == '\t') {
 			toCol++
 		}
-		it.more().strip = &Span{Line: fromLine, From: fromCol, To: toCol}
-		c := &Cond{Text: text, Line: fromLine + 1}
-		if raw := string(p.f.Line(fromLine)[fromCol:]); strings.HasPrefix(raw, "--if="+text) {
-			c.Column = fromCol + len("--if=") + 1
+		// One allocation for the three parts of a guard.
+		g := &struct {
+			rare  rareFields
+			strip Span
+			cond  Cond
+		}{strip: Span{Line: fromLine, From: fromCol, To: toCol}, cond: Cond{Text: text, Line: fromLine + 1}}
+		if it.rare != nil {
+			g.rare = *it.rare
 		}
-		it.Cond = c
+		g.rare.strip = &g.strip
+		it.rare = &g.rare
+		if raw := p.f.Line(fromLine)[fromCol:]; bytes.HasPrefix(raw, []byte("--if=")) && bytes.HasPrefix(raw[len("--if="):], []byte(text)) {
+			g.cond.Column = fromCol + len("--if=") + 1
+		}
+		it.Cond = &g.cond
 	}
 	if want := len(it.Node.Flags) - len(it.Flags); found != want {
 		p.errorf(it.Line, 0, "cannot find the --if= flag in the text of this instruction: write it right after the instruction name, on its first line")

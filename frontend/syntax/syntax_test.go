@@ -104,7 +104,7 @@ func TestFlagWordsMatchParser(t *testing.T) {
 				continue
 			}
 			l := join(f, it.Line-1, it.EndLine-1)
-			words, _ := flagWords(l.text, f.Escape)
+			words, _ := flagWords(nil, l.text, f.Escape)
 			var got []string
 			for _, w := range words {
 				got = append(got, w.value)

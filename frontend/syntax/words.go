@@ -15,6 +15,9 @@ type logical struct {
 	segs []segment
 	// first holds segs for the usual one-line instruction.
 	first [1]segment
+	// buf is where the text of an instruction of several lines is put
+	// together, kept from one join to the next.
+	buf []byte
 }
 
 type segment struct {
@@ -40,8 +43,15 @@ func (l *logical) position(off int) (line, col int) {
 // index first, the way BuildKit's parser does: continuation characters
 // removed, comment and blank lines inside the continuation skipped.
 func join(f *File, first, last int) *logical {
-	escape := f.Escape
 	l := &logical{}
+	l.join(f, first, last)
+	return l
+}
+
+// join is the function join, reusing l's memory: l.text is valid until
+// the next call.
+func (l *logical) join(f *File, first, last int) {
+	l.text = nil
 	l.segs = l.first[:0]
 	for i := first; i <= last && i < f.NumLines(); i++ {
 		raw := trimEOL(f.Line(i))
@@ -55,14 +65,17 @@ func join(f *File, first, last int) *logical {
 		} else if isComment(raw) || len(bytes.TrimLeftFunc(raw, unicode.IsSpace)) == 0 {
 			continue
 		}
-		content, cont := cutContinuation(raw[col:], escape)
+		content, cont := cutContinuation(raw[col:], f.Escape)
 		l.segs = append(l.segs, segment{at: len(l.text), line: i, col: col})
-		if l.text == nil {
-			// One line needs no copy; capped, so that appending the
-			// next line copies instead of writing over the file.
-			l.text = content[:len(content):len(content)]
-		} else {
-			l.text = append(l.text, content...)
+		switch len(l.segs) {
+		case 1:
+			l.text = content // the file's own bytes: one line needs no copy
+		case 2:
+			l.buf = append(l.buf[:0], l.text...)
+			fallthrough
+		default:
+			l.buf = append(l.buf, content...)
+			l.text = l.buf
 		}
 		if !cont {
 			break
@@ -71,7 +84,6 @@ func join(f *File, first, last int) *logical {
 	if len(l.segs) == 0 {
 		l.segs = append(l.segs, segment{line: first})
 	}
-	return l
 }
 
 func trimEOL(b []byte) []byte { return bytes.TrimRight(b, "\r\n") }
@@ -104,8 +116,9 @@ type word struct {
 func isBlank(b byte) bool { return unicode.IsSpace(rune(b)) }
 
 // flagWords splits the joined instruction into its keyword, its leading
-// --flag words and the offset where its arguments start.
-func flagWords(text []byte, escape byte) (flags []word, argsAt int) {
+// --flag words (appended to flags) and the offset where its arguments
+// start.
+func flagWords(flags []word, text []byte, escape byte) ([]word, int) {
 	i := 0
 	for i < len(text) && isBlank(text[i]) {
 		i++
