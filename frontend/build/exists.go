@@ -4,12 +4,13 @@ import (
 	"context"
 	"os"
 	"path"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
-	"github.com/moby/buildkit/util/flightcontrol"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/pkg/errors"
 )
@@ -18,8 +19,8 @@ import (
 // matching a follow path, after .dockerignore.
 type contextFS interface {
 	// load returns a reference holding at least every file of the main
-	// build context that matches pattern; nil when there are none.
-	load(ctx context.Context, pattern string) (client.Reference, error)
+	// build context that matches one of patterns; nil when there are none.
+	load(ctx context.Context, patterns []string) (client.Reference, error)
 }
 
 // buildContextFS loads the main build context through dockerui, so the
@@ -31,11 +32,11 @@ type buildContextFS struct {
 	c  client.Client
 }
 
-func (f *buildContextFS) load(ctx context.Context, pattern string) (client.Reference, error) {
+func (f *buildContextFS) load(ctx context.Context, patterns []string) (client.Reference, error) {
 	st, err := f.bc.MainContext(ctx,
-		llb.FollowPaths([]string{pattern}),
+		llb.FollowPaths(patterns),
 		llb.SharedKeyHint(dockerui.DefaultLocalNameContext+"-stagefront-exists"),
-		dockerui.WithInternalName("stagefront: exists("+pattern+")"),
+		dockerui.WithInternalName("stagefront: exists("+strings.Join(patterns, ", ")+")"),
 	)
 	if err != nil {
 		return nil, err
@@ -52,19 +53,40 @@ func (f *buildContextFS) load(ctx context.Context, pattern string) (client.Refer
 }
 
 // existsContext answers exists() for the rewrite: a read-only view of the
-// main build context, cached per pattern within one Build. It never looks
-// outside the context.
+// main build context, with answers kept per pattern within one Build. The
+// first question reads the context once for every pattern the file's
+// conditions name (see Expect). It never looks outside the context.
 type existsContext struct {
-	fs    contextFS
-	cache flightcontrol.CachedGroup[bool]
+	fs contextFS
+	// mu guards expected and answers, and is held while the context is
+	// read, so that one read answers everything asked meanwhile.
+	mu       sync.Mutex
+	expected []string
+	answers  map[string]existsAnswer
 }
 
-var _ rewrite.Context = (*existsContext)(nil)
+type existsAnswer struct {
+	ok  bool
+	err error
+}
+
+var _ rewrite.ExpectingContext = (*existsContext)(nil)
 
 func newExistsContext(fs contextFS) *existsContext {
-	e := &existsContext{fs: fs}
-	e.cache.CacheError = true
-	return e
+	return &existsContext{fs: fs, answers: map[string]existsAnswer{}}
+}
+
+// Expect notes patterns that exists() may be asked about, so that the
+// first question reads them all at once; invalid ones are left for Exists
+// to report.
+func (e *existsContext) Expect(patterns []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range patterns {
+		if clean, err := cleanPattern(p); err == nil && clean != "." && !slices.Contains(e.expected, clean) {
+			e.expected = append(e.expected, clean)
+		}
+	}
 }
 
 // Exists reports whether pattern, a slash-separated path relative to the
@@ -78,20 +100,39 @@ func (e *existsContext) Exists(ctx context.Context, pattern string) (bool, error
 	if clean == "." {
 		return true, nil // the context root
 	}
-	return e.cache.Do(ctx, clean, func(ctx context.Context) (bool, error) {
-		ref, err := e.fs.load(ctx, clean)
-		if err != nil {
-			return false, errors.Wrapf(err, "exists(%q): reading the build context", pattern)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a, ok := e.answers[clean]; ok {
+		return a.ok, a.err
+	}
+	// One read of the context for this pattern and every expected one
+	// not answered yet.
+	batch := []string{clean}
+	for _, p := range e.expected {
+		if _, done := e.answers[p]; !done && p != clean {
+			batch = append(batch, p)
 		}
-		if ref == nil {
-			return false, nil
+	}
+	ref, err := e.fs.load(ctx, batch)
+	if err != nil {
+		err = errors.Wrapf(err, "exists(%q): reading the build context", pattern)
+		e.answers[clean] = existsAnswer{err: err}
+		return false, err
+	}
+	for _, p := range batch {
+		var a existsAnswer
+		if ref != nil {
+			// The reference holds the files of other patterns too; a
+			// path there exists in the context, so the walk stays exact.
+			a.ok, a.err = matchTree(ctx, ref, "/", strings.Split(p, "/"))
+			if a.err != nil {
+				a.err = errors.Wrapf(a.err, "exists(%q)", p)
+			}
 		}
-		ok, err := matchTree(ctx, ref, "/", strings.Split(clean, "/"))
-		if err != nil {
-			return false, errors.Wrapf(err, "exists(%q)", pattern)
-		}
-		return ok, nil
-	})
+		e.answers[p] = a
+	}
+	a := e.answers[clean]
+	return a.ok, a.err
 }
 
 // cleanPattern checks that pattern stays inside the build context and

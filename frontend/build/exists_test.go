@@ -71,9 +71,9 @@ type memFS struct {
 	last  string
 }
 
-func (f *memFS) load(ctx context.Context, pattern string) (client.Reference, error) {
+func (f *memFS) load(ctx context.Context, patterns []string) (client.Reference, error) {
 	f.loads.Add(1)
-	f.last = pattern
+	f.last = strings.Join(patterns, ",")
 	return f.ref, nil
 }
 
@@ -155,4 +155,37 @@ func TestExistsNilRef(t *testing.T) {
 
 type nilFS struct{}
 
-func (nilFS) load(context.Context, string) (client.Reference, error) { return nil, nil }
+func (nilFS) load(context.Context, []string) (client.Reference, error) { return nil, nil }
+
+// TestExistsReadsExpectedOnce: with the file's paths expected, the first
+// question reads the context once for all of them, and the answers are
+// those of one read per path.
+func TestExistsReadsExpectedOnce(t *testing.T) {
+	fs := &memFS{ref: &memRef{paths: []string{"docs/", "docs/index.md", "src/main.go"}}}
+	e := newExistsContext(fs)
+	e.Expect([]string{"docs/index.md", "frontend/binding.gyp", "../outside", "src/*.go", "docs/index.md"})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		pattern string
+		want    bool
+	}{
+		{"frontend/binding.gyp", false},
+		{"docs/index.md", true},
+		{"src/*.go", true},
+	} {
+		got, err := e.Exists(ctx, tc.pattern)
+		if err != nil || got != tc.want {
+			t.Errorf("Exists(%q) = %v, %v; want %v", tc.pattern, got, err, tc.want)
+		}
+	}
+	if n := fs.loads.Load(); n != 1 || fs.last != "frontend/binding.gyp,docs/index.md,src/*.go" {
+		t.Errorf("%d reads of the context, the last for %q; want one, for the asked path then the expected ones", n, fs.last)
+	}
+	// A path nobody expected is read on its own.
+	if ok, err := e.Exists(ctx, "src/main.go"); err != nil || !ok {
+		t.Errorf("Exists(src/main.go) = %v, %v", ok, err)
+	}
+	if fs.loads.Load() != 2 || fs.last != "src/main.go" {
+		t.Errorf("unexpected path: reads %d, last %q", fs.loads.Load(), fs.last)
+	}
+}

@@ -55,7 +55,9 @@ type Condition struct {
 	// Text is the condition as written.
 	Text string
 	// Names are the ARG names it reads, in order of first use.
-	Names   []string
+	Names []string
+	// Paths are the paths its exists() calls name as string literals.
+	Paths   []string
 	program *vm.Program
 }
 
@@ -241,6 +243,9 @@ func (c *Condition) resolveCall(node *ast.CallNode, scope Scope) error {
 	case FuncExists:
 		if len(node.Arguments) != 1 {
 			return nodeError(node, "exists takes one path, as in exists(\"docs/\"), got %d arguments", len(node.Arguments))
+		}
+		if s, ok := node.Arguments[0].(*ast.StringNode); ok && !slices.Contains(c.Paths, s.Value) {
+			c.Paths = append(c.Paths, s.Value)
 		}
 		return c.resolve(&node.Arguments[0], scope, false)
 	case FuncDefined:

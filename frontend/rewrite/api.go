@@ -44,6 +44,14 @@ type Context interface {
 	Exists(ctx context.Context, pattern string) (bool, error)
 }
 
+// ExpectingContext is a Context that is told, before any question, the
+// paths the file's conditions pass to exists() as literals, so that it can
+// read the build context once for all of them.
+type ExpectingContext interface {
+	Context
+	Expect(patterns []string)
+}
+
 // Result is a rewritten Dockerfile and what the rewrite learned about it.
 type Result struct {
 	// Dockerfile is the standard Dockerfile, with as many lines as the input.

@@ -45,6 +45,9 @@ type prepared struct {
 	linked, scoped []*syntax.Item
 	// argDecls are all ARG declarations by name, in file order.
 	argDecls map[string][]argDecl
+	// paths are the literal paths of the conditions' exists() calls, as
+	// Values.Exists cleans them, in file order.
+	paths []string
 	// selectsByVar marks a standard file whose FROM names a variable: it
 	// is evaluated only to check the stage it selects.
 	selectsByVar bool
@@ -285,6 +288,11 @@ func (p *prepared) compile() {
 			p.condError(it, out[i].err)
 		} else {
 			p.note(it).cond = out[i].c
+			for _, path := range out[i].c.Paths {
+				if clean, ok := cleanExistsPath(path); ok && !slices.Contains(p.paths, clean) {
+					p.paths = append(p.paths, clean)
+				}
+			}
 		}
 	}
 }

@@ -41,6 +41,9 @@ func evaluate(ctx context.Context, p *prepared, dt []byte, opt Options) (*Result
 		return res, errs.Err()
 	}
 	e := newEvaluation(ctx, p, opt)
+	if ec, ok := opt.Context.(ExpectingContext); ok && len(p.paths) > 0 {
+		ec.Expect(p.paths)
+	}
 	e.walk()
 	e.indexStages()
 	e.checkStages()
@@ -468,23 +471,34 @@ func (v *values) Lookup(name string) (string, bool) {
 
 func (v *values) Exists(pattern string) (bool, error) {
 	e := v.e
-	if a, ok := e.exists[pattern]; ok {
+	clean, inside := cleanExistsPath(pattern)
+	key := pattern // answers are kept by cleaned path: "docs/" is "docs"
+	if inside && e.opt.Context != nil {
+		key = clean
+	}
+	if a, ok := e.exists[key]; ok {
 		return a.ok, a.err
 	}
 	var a existsAnswer
-	clean := path.Clean(strings.TrimSuffix(pattern, "/"))
 	switch {
 	case pattern == "":
 		a.err = fmt.Errorf("exists() needs a path relative to the build context, as in exists(\"docs/\")")
-	case path.IsAbs(pattern) || clean == ".." || strings.HasPrefix(clean, "../"):
+	case !inside:
 		a.err = fmt.Errorf("exists(%q) looks outside the build context: use a path relative to the context root", pattern)
 	case e.opt.Context == nil:
 		a.err = fmt.Errorf("exists(%q) needs the build context, which this run does not have", pattern)
 	default:
 		a.ok, a.err = e.opt.Context.Exists(e.ctx, clean)
 	}
-	e.exists[pattern] = a
+	e.exists[key] = a
 	return a.ok, a.err
+}
+
+// cleanExistsPath cleans the path of an exists() call, and reports
+// whether it stays inside the build context.
+func cleanExistsPath(pattern string) (string, bool) {
+	clean := path.Clean(strings.TrimSuffix(pattern, "/"))
+	return clean, pattern != "" && !path.IsAbs(pattern) && clean != ".." && !strings.HasPrefix(clean, "../")
 }
 
 // describe renders the condition of it with the values it read, as in

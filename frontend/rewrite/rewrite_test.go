@@ -516,3 +516,35 @@ func TestLiteralWords(t *testing.T) {
 		}
 	}
 }
+
+// expectingContext records what the rewrite tells it and asks it.
+type expectingContext struct {
+	expected, asked []string
+}
+
+func (c *expectingContext) Expect(patterns []string) { c.expected = append(c.expected, patterns...) }
+func (c *expectingContext) Exists(_ context.Context, p string) (bool, error) {
+	c.asked = append(c.asked, p)
+	return p == "docs", nil
+}
+
+// TestExpectedPaths: the context hears every literal exists() path of the
+// file, cleaned as the questions will be, before the first question, even
+// those of conditions that are never evaluated.
+func TestExpectedPaths(t *testing.T) {
+	in := df("ARG OFF=false",
+		"FROM scratch",
+		`COPY --if='exists("docs/") || exists("./site")' a /`,
+		`COPY --if='OFF && exists("never")' b /`,
+		`COPY --if='exists("docs")' c /`)
+	c := &expectingContext{}
+	if _, err := run(t, in, nil, "", func(o *Options) { o.Context = c }); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.expected, " "); got != "docs site never" {
+		t.Errorf("expected %q, want %q", got, "docs site never")
+	}
+	if got := strings.Join(c.asked, " "); got != "docs" {
+		t.Errorf("asked %q, want only docs (answers are kept)", got)
+	}
+}
