@@ -103,7 +103,8 @@ func TestFlagWordsMatchParser(t *testing.T) {
 			if len(it.Node.Flags) == 0 {
 				continue
 			}
-			l := join(f, it.Line-1, it.EndLine-1)
+			var l logical
+			l.join(f, it.Line-1, it.EndLine-1)
 			words, _ := flagWords(nil, l.text, f.Escape)
 			var got []string
 			for _, w := range words {

@@ -39,17 +39,10 @@ func (l *logical) position(off int) (line, col int) {
 	return s.line, s.col + off - s.at
 }
 
-// join rebuilds the logical line of the instruction that starts at line
-// index first, the way BuildKit's parser does: continuation characters
-// removed, comment and blank lines inside the continuation skipped.
-func join(f *File, first, last int) *logical {
-	l := &logical{}
-	l.join(f, first, last)
-	return l
-}
-
-// join is the function join, reusing l's memory: l.text is valid until
-// the next call.
+// join rebuilds in l the logical line of the instruction that starts at
+// line index first, the way BuildKit's parser does: continuation
+// characters removed, comment and blank lines inside the continuation
+// skipped. l.text is valid until the next join.
 func (l *logical) join(f *File, first, last int) {
 	l.text = nil
 	l.segs = l.first[:0]
