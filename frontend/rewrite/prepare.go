@@ -103,7 +103,10 @@ var cache = struct {
 	items map[[32]byte]*prepared
 }{items: map[[32]byte]*prepared{}}
 
-const cacheSize = 16
+// cacheSize is how many prepared files the cache keeps. A gateway process
+// builds one Dockerfile (for each platform, gate and subrequest), so two
+// are plenty; more would only keep parsed files alive for the GC to scan.
+const cacheSize = 2
 
 // prepare parses and compiles dt, using the cache.
 func prepare(name string, dt []byte) (*prepared, error) {
