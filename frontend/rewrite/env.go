@@ -21,6 +21,12 @@ func (e *env) set(k, v string) {
 	e.vals[k] = v
 }
 
+// reset empties e, keeping its memory.
+func (e *env) reset() {
+	e.keys = e.keys[:0]
+	clear(e.vals)
+}
+
 func (e *env) get(k string) (string, bool) {
 	v, ok := e.vals[k]
 	return v, ok

@@ -266,9 +266,13 @@ func (e *evaluation) keyword(it *syntax.Item) {
 func (e *evaluation) instruction(it *syntax.Item) {
 	if it.Keyword == "from" {
 		e.cur++
-		e.stage = &env{}
+		// A new stage starts empty; the previous one's maps are reused.
+		if e.stage == nil {
+			e.stage, e.stageDeclared = &env{}, map[string]declared{}
+		}
+		e.stage.reset()
+		clear(e.stageDeclared)
 		e.pendingEnv = e.pendingEnv[:0]
-		e.stageDeclared = map[string]declared{}
 		st := Stage{Index: e.cur, Line: it.Line, Conditions: e.conditionsOf(it)}
 		if e.cur < len(e.p.stages) {
 			st.Name = e.p.stages[e.cur].name
