@@ -60,24 +60,7 @@ func TestCheckCommand(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			code := runCLI(append([]string{"check", "-f", f}, tc.args...), strings.NewReader(""), &stdout, &stderr)
-			if code != tc.code {
-				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout.String(), stderr.String())
-			}
-			for _, s := range tc.out {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout has no %q:\n%s", s, stdout.String())
-				}
-			}
-			for _, s := range tc.notOut {
-				if strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout has %q:\n%s", s, stdout.String())
-				}
-			}
-			for _, s := range tc.errOut {
-				if !strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr has no %q:\n%s", s, stderr.String())
-				}
-			}
+			checkRun(t, code, tc.code, stdout.String(), stderr.String(), tc.out, tc.notOut, tc.errOut)
 		})
 	}
 }

@@ -56,27 +56,34 @@ func TestCLI(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := runCLI(tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
-			if code != tc.code {
-				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout.String(), stderr.String())
-			}
-			for _, s := range tc.out {
-				if !strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
-				}
-			}
-			for _, s := range tc.notOut {
-				if strings.Contains(stdout.String(), s) {
-					t.Errorf("stdout has %q:\n%s", s, stdout.String())
-				}
-			}
-			for _, s := range tc.err {
-				if !strings.Contains(stderr.String(), s) {
-					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
-				}
-			}
+			checkRun(t, code, tc.code, stdout.String(), stderr.String(), tc.out, tc.notOut, tc.err)
 			if tc.exactLines > 0 && strings.Count(stdout.String(), "\n") != tc.exactLines {
 				t.Errorf("stdout has %d lines, want %d", strings.Count(stdout.String(), "\n"), tc.exactLines)
 			}
 		})
+	}
+}
+
+// checkRun reports how a CLI run differs from what a case wants: its exit
+// code, the texts stdout must and must not hold, and those stderr must.
+func checkRun(t *testing.T, code, wantCode int, stdout, stderr string, out, notOut, errOut []string) {
+	t.Helper()
+	if code != wantCode {
+		t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, wantCode, stdout, stderr)
+	}
+	for _, s := range out {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("stdout lacks %q:\n%s", s, stdout)
+		}
+	}
+	for _, s := range notOut {
+		if strings.Contains(stdout, s) {
+			t.Errorf("stdout has %q:\n%s", s, stdout)
+		}
+	}
+	for _, s := range errOut {
+		if !strings.Contains(stderr, s) {
+			t.Errorf("stderr lacks %q:\n%s", s, stderr)
+		}
 	}
 }
