@@ -84,12 +84,13 @@ func checkSelection(ctx context.Context, p *prepared, opt Options) syntax.ErrorL
 	e.indexStages()
 	reach, _ := e.build()
 	for _, it := range p.file.Stages {
-		for _, r := range p.of(it).refs {
-			if !reach[it.Stage] || !strings.Contains(r.name, "$") {
+		resolved := e.refNames(it)
+		for k, r := range p.of(it).refs {
+			if !reach[it.Stage] || !strings.Contains(r.name, "$") || k >= len(resolved) {
 				continue
 			}
-			if name, ok := e.expandRef(it, r); ok && e.liveStage(name, it.Stage) == nil {
-				e.checkTypo(it, r, name)
+			if rr := resolved[k]; rr.ok && e.liveStage(rr.name, it.Stage) == nil {
+				e.checkTypo(it, r, rr.name)
 			}
 		}
 	}
@@ -148,10 +149,22 @@ type evaluation struct {
 	liveNames              []string
 	// typos memoizes the did-you-mean of each unknown reference.
 	typos map[string]string
+	// refs holds, by the item's slot in prepared.info, the stage names
+	// its references resolve to in the scope of the instruction itself
+	// (decided during the walk: a later stage's ARGs must not change
+	// what an earlier COPY --from=${X} names); nil when it was not live.
+	refs [][]resolvedRef
 	// evaluator evaluates conditions; values points it at the item whose
 	// condition it evaluates.
 	evaluator *conditions.Evaluator
 	values    *values
+}
+
+// resolvedRef is a stage reference with its variables expanded: the
+// lower-cased name, or ok=false when it cannot be resolved here.
+type resolvedRef struct {
+	name string
+	ok   bool
 }
 
 type declared struct {
@@ -175,6 +188,7 @@ func newEvaluation(ctx context.Context, p *prepared, opt Options) *evaluation {
 		dead:           make([]bool, p.file.NumLines()),
 		cur:            -1,
 		seen:           make([][]declared, len(p.info)),
+		refs:           make([][]resolvedRef, len(p.info)),
 		exists:         map[string]existsAnswer{},
 		requires:       map[int][]*syntax.Item{},
 	}
@@ -311,6 +325,13 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	}
 	for _, span := range it.VarFlags() {
 		e.resolveVarFlag(it, span)
+	}
+	if refs := e.p.of(it).refs; len(refs) > 0 {
+		out := make([]resolvedRef, len(refs))
+		for k, r := range refs {
+			out[k].name, out[k].ok = e.expandRef(it, r)
+		}
+		e.refs[e.p.slot[it.Index]] = out
 	}
 	if a := e.p.of(it).arg; a != nil {
 		e.declare(it, a.Args)
@@ -661,8 +682,8 @@ func (e *evaluation) build() ([]bool, []string) {
 		if it.Stage < 0 || e.dead[it.Line-1] {
 			continue
 		}
-		for _, r := range e.p.of(it).refs {
-			name, ok := e.expandRef(it, r)
+		for k, r := range e.p.of(it).refs {
+			name, ok := e.refName(it, k)
 			if !ok {
 				continue
 			}
@@ -706,8 +727,8 @@ func (e *evaluation) checkRefs(reach []bool) {
 		if len(refs) == 0 || it.Stage < 0 || e.dead[it.Line-1] || !reach[it.Stage] {
 			continue
 		}
-		for _, r := range refs {
-			name, ok := e.expandRef(it, r)
+		for k, r := range refs {
+			name, ok := e.refName(it, k)
 			if !ok {
 				continue
 			}
@@ -725,6 +746,21 @@ func (e *evaluation) checkRefs(reach []bool) {
 			e.checkTypo(it, r, name)
 		}
 	}
+}
+
+// refNames returns the resolved references of a live item (see refs).
+func (e *evaluation) refNames(it *syntax.Item) []resolvedRef {
+	return e.refs[e.p.slot[it.Index]]
+}
+
+// refName returns the k-th reference of a live item as resolved in its
+// own scope; false when it was not resolved (dead, or not expandable).
+func (e *evaluation) refName(it *syntax.Item, k int) (string, bool) {
+	rr := e.refNames(it)
+	if k >= len(rr) {
+		return "", false
+	}
+	return rr[k].name, rr[k].ok
 }
 
 // expandRef resolves the variables of a stage reference the way the
@@ -908,8 +944,8 @@ func (e *evaluation) checkCycles() {
 		if it.Stage < 0 || it.Stage >= len(e.stages) || e.dead[it.Line-1] {
 			continue
 		}
-		for _, r := range e.p.of(it).refs {
-			name, ok := e.expandRef(it, r)
+		for k := range e.p.of(it).refs {
+			name, ok := e.refName(it, k)
 			if !ok {
 				continue
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -388,6 +389,34 @@ func TestGates(t *testing.T) {
 	}
 	if got := strings.Join(res.Gates, ","); got != "unused-gate" {
 		t.Errorf("gates of target other: %s", got)
+	}
+}
+
+// TestGatesThroughStageArgRef: a COPY --from=${SRC} is resolved with the
+// ARGs of its own stage, not those of the last stage of the file, so the
+// gates of the stage it names are built (issue 11: with a trailing stage
+// that does not declare SRC, the gate of lib was silently skipped).
+func TestGatesThroughStageArgRef(t *testing.T) {
+	body := []string{"FROM busybox AS unit", "RUN false",
+		"FROM busybox AS lib", "REQUIRE unit", "RUN echo lib > /lib.txt",
+		"FROM busybox AS app", "ARG SRC=lib", "COPY --from=${SRC} /lib.txt /x"}
+	for _, tc := range []struct {
+		name  string
+		lines []string
+	}{
+		{"trailing stage", append(slices.Clone(body), "FROM busybox AS tools", "RUN echo tools")},
+		{"trailing stage with another SRC", append(slices.Clone(body), "FROM busybox AS tools", "ARG SRC=unit", "RUN echo tools")},
+		{"app last", body},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := run(t, df(tc.lines...), nil, "", func(o *Options) { o.Target = "app" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(res.Gates, ","); got != "unit" {
+				t.Errorf("gates of app: %q, want unit", got)
+			}
+		})
 	}
 }
 
