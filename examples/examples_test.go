@@ -16,6 +16,7 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/internal/contextfs"
 )
 
 type variant struct {
@@ -78,10 +79,11 @@ func TestExamplesRewrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dc, err := rewrite.NewDirContext(dir)
+			dc, err := contextfs.NewDir(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer dc.Close()
 			arch := v.arch
 			if arch == "" {
 				arch = "amd64"
@@ -92,7 +94,7 @@ func TestExamplesRewrite(t *testing.T) {
 				TargetPlatform: ocispecs.Platform{OS: "linux", Architecture: arch},
 				BuildPlatform:  ocispecs.Platform{OS: "linux", Architecture: "amd64"},
 				Target:         v.target,
-				Context:        dc,
+				Context:        contextfs.NewContext(dc),
 			})
 			if v.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), v.wantErr) {

@@ -85,7 +85,7 @@ func check(ctx context.Context, in *input) (*sublint.LintResults, error, error) 
 		return nil, nil, err
 	}
 
-	rw, err := rewrite.Rewrite(ctx, in.data, in.opt)
+	rw, err := in.rewrite(ctx, in.opt)
 	if err != nil {
 		ranges := rewriteErrorRanges(err)
 		if ranges == nil {
@@ -116,8 +116,6 @@ func check(ctx context.Context, in *input) (*sublint.LintResults, error, error) 
 	upstreamFired := len(lr.Warnings) > 0
 
 	li := &lint.Input{
-		Filename:  in.filename,
-		Original:  in.data,
 		Rewrite:   rw,
 		BuildArgs: in.opt.BuildArgs,
 		Target:    in.opt.Target,

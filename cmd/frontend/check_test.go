@@ -16,7 +16,7 @@ func TestCheckCommand(t *testing.T) {
 		}
 		return p
 	}
-	const df = "# syntax=org/stagefront\nFROM busybox:1.36 as build\nRUN echo hi\nFROM busybox:1.36\nIF true\nCOPY --from=biuld /x /x\nEND\nCOPY . /app\nUSER 1000\n"
+	const df = "# syntax=org/stagefront\nFROM busybox:1.36 as build\nRUN echo hi\nFROM biuld AS tool\nFROM busybox:1.36\nIF true\nCOPY --from=tool /x /x\nEND\nCOPY . /app\nUSER 1000\n"
 	withIgnore := t.TempDir()
 	write(withIgnore, ".dockerignore", ".git\n")
 	noIgnore := t.TempDir()
@@ -38,8 +38,8 @@ func TestCheckCommand(t *testing.T) {
 			out: []string{
 				"WARNING: FromAsCasing - https://docs.docker.com/go/dockerfile/rule/from-as-casing/\n",
 				"WARNING: ConstantCondition - https://github.com/org/stagefront/blob/main/docs/rules/constant-condition.md\nThe condition \"true\" is always true",
-				"WARNING: StageNotFound - https://github.com/org/stagefront/blob/main/docs/rules/stage-not-found.md\nCOPY --from=biuld: there is no stage \"biuld\" (did you mean build?)",
-				"Dockerfile:6\n", "   6 | >>> COPY --from=biuld /x /x\n",
+				"WARNING: StageNotFound - https://github.com/org/stagefront/blob/main/docs/rules/stage-not-found.md\nFROM biuld: there is no stage \"biuld\" (did you mean build?)",
+				"Dockerfile:4\n", "   4 | >>> FROM biuld AS tool\n",
 				"WARNING: FinalStageCopiesContext",
 				"Check complete, ",
 			},

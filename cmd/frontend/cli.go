@@ -12,7 +12,9 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/internal/contextfs"
 )
 
 const usage = `stagefront — the extended Dockerfile frontend, offline.
@@ -61,7 +63,9 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "stagefront %s: %v\n", c.name, err)
 			return 2
 		}
-		if err := c.run(context.Background(), in, stdout); err != nil {
+		err = c.run(context.Background(), in, stdout)
+		in.context.Close()
+		if err != nil {
 			var el rewrite.ErrorList
 			if errors.As(err, &el) {
 				for _, e := range el {
@@ -83,8 +87,28 @@ type input struct {
 	filename string
 	data     []byte
 	opt      rewrite.Options
-	// contextDir is the build context directory.
+	// contextDir is the build context directory, and context its view.
 	contextDir string
+	context    *contextfs.Dir
+}
+
+// analyze is the analysis of the file: Analyze's result, and the error of
+// a file BuildKit's parser rejects.
+func (in *input) analyze() (*analysis.File, error) {
+	f, err := analysis.Analyze(in.filename, in.data, analysis.Options{})
+	if f == nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// rewrite analyses the file and evaluates it for opt.
+func (in *input) rewrite(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
+	f, err := in.analyze()
+	if err != nil {
+		return nil, err
+	}
+	return rewrite.Evaluate(ctx, f, opt)
 }
 
 type multiFlag []string
@@ -150,15 +174,18 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 		}
 	}
 	in.contextDir = dir
-	if in.opt.Context, err = rewrite.NewDirContext(dir); err != nil {
+	d, err := contextfs.NewDir(dir)
+	if err != nil {
 		return nil, fmt.Errorf("reading the context %s: %w", dir, err)
 	}
+	in.context = d
+	in.opt.Context = contextfs.NewContext(d)
 	return in, nil
 }
 
 func runRewrite(ctx context.Context, in *input, stdout io.Writer) error {
 	in.opt.Annotate = true
-	res, err := rewrite.Rewrite(ctx, in.data, in.opt)
+	res, err := in.rewrite(ctx, in.opt)
 	if err != nil {
 		return err
 	}
@@ -169,7 +196,7 @@ func runRewrite(ctx context.Context, in *input, stdout io.Writer) error {
 func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
 	opt := in.opt
 	opt.ListFlags = true
-	res, err := rewrite.Rewrite(ctx, in.data, opt)
+	res, err := in.rewrite(ctx, opt)
 	if err != nil {
 		return err
 	}

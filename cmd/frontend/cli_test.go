@@ -25,6 +25,13 @@ func TestCLI(t *testing.T) {
 	write("extra/x", "x")
 	write(".dockerignore", "extra\n")
 	bad := write("bad/Dockerfile", "ARG INCLUDE_DOCS\nFROM scratch\nCOPY --if=INCLUDE_DOC a /\nEND\n")
+	// exists() as a build answers it (issue 11: "**" matched at any depth
+	// in a build but not in the CLI), and never outside the context.
+	globs := write("globs/Dockerfile", "FROM scratch\nCOPY --if='exists(\"**/*.md\")' a /md\nCOPY --if='exists(\"a/*/doc.md\")' a /one-level\nCOPY --if='exists(\"*.md\")' a /top\nCOPY --if='exists(\"out/passwd\")' a /outside\n")
+	write("globs/a/b/doc.md", "x")
+	if err := os.Symlink("/etc", filepath.Join(dir, "globs", "out")); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tc := range []struct {
 		name       string
@@ -48,6 +55,8 @@ func TestCLI(t *testing.T) {
 			err: []string{good + `:5: --if=INCLUDE_DOCS: INCLUDE_DOCS="perhaps" is not a boolean flag`}},
 		{name: "every error, one per line", args: []string{"rewrite", "-f", bad}, code: 1,
 			err: []string{bad + ":3:11: --if=INCLUDE_DOC: undeclared name INCLUDE_DOC; did you mean INCLUDE_DOCS?", bad + ":4: END without IF"}},
+		{name: "exists() globs as a build does", args: []string{"rewrite", "-f", globs},
+			out: []string{"COPY a /md\n", "COPY a /one-level\n"}, notOut: []string{"COPY a /top", "COPY a /outside"}},
 		{name: "a missing file", args: []string{"rewrite", "-f", filepath.Join(dir, "nope")}, code: 2, err: []string{"no such file"}},
 		{name: "a bad platform", args: []string{"rewrite", "-f", good, "--platform", "linux/"}, code: 2, err: []string{"--platform"}},
 		{name: "outline", args: []string{"outline", "-f", good, "--build-arg", "INCLUDE_DOCS=0"},

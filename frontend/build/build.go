@@ -30,17 +30,33 @@ import (
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/result"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/pkg/errors"
 )
 
-// Build is the gateway BuildFunc served by the frontend image.
-func Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
-	defer catchPanic(&err)
-	return build(ctx, c)
+// Build is the gateway BuildFunc served by the frontend image: a zero
+// Builder's.
+func Build(ctx context.Context, c client.Client) (*client.Result, error) {
+	return (&Builder{}).Build(ctx, c)
 }
 
-func build(ctx context.Context, c client.Client) (*client.Result, error) {
-	c = newDedupeResolve(c)
+// Builder is stagefront's gateway frontend. Its zero value is the one the
+// image serves; tests set the fields that vary.
+type Builder struct {
+	// engine rewrites the file for a platform's values; nil is the real
+	// engine (the analysis, evaluated).
+	engine func(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error)
+}
+
+// Build is a gateway BuildFunc.
+func (b *Builder) Build(ctx context.Context, c client.Client) (_ *client.Result, err error) {
+	defer catchPanic(&err)
+	return b.build(ctx, c)
+}
+
+func (b *Builder) build(ctx context.Context, c client.Client) (*client.Result, error) {
+	resolver := newDedupeResolve(c)
+	c = resolver
 	bc, err := dockerui.NewClient(c)
 	if err != nil {
 		return nil, err
@@ -85,7 +101,9 @@ func build(ctx context.Context, c client.Client) (*client.Result, error) {
 				src.Warn(ctx, linter.LintFormatShort(rule, msg, line), warnOpts(loc, description, url))
 			},
 		},
-		ctxt: newExistsContext(&buildContextFS{bc: bc, c: c}),
+		ctxt:   newExistsContext(&buildContextFS{bc: bc, c: c}),
+		images: resolver,
+		engine: b.engine,
 	}
 
 	if res, ok, err := bc.HandleSubrequest(ctx, subrequestHandler(cv, firstPlatform(bc))); err != nil {

@@ -11,12 +11,10 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/pkg/errors"
 )
-
-// rewriteFile is the engine; tests substitute it.
-var rewriteFile = rewrite.Rewrite
 
 // converter turns the user's (extended) Dockerfile into LLB for one
 // platform at a time: rewrite for that platform, then the upstream
@@ -31,6 +29,37 @@ type converter struct {
 	opt dockerfile2llb.ConvertOpt
 	// ctxt answers exists(); nil when there is no build context.
 	ctxt rewrite.Context
+	// images are the image configs the build's resolver answered, for
+	// the checks; nil when not known (see imagePeeker).
+	images imagePeeker
+
+	// engine rewrites the file for opt; nil is the real one (evaluate
+	// the analysis). Tests give a fake.
+	engine func(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error)
+	// analysis is the model of orig, made once per build: every
+	// platform, gate and subrequest of the build reads it.
+	analysisOnce sync.Once
+	analysis     *analysis.File
+	analysisErr  error
+}
+
+// analyze returns the analysis of the file, made on first use.
+func (cv *converter) analyze() (*analysis.File, error) {
+	cv.analysisOnce.Do(func() {
+		cv.analysis, cv.analysisErr = analysis.Analyze(cv.filename(), cv.orig, analysis.Options{})
+		if cv.analysis != nil {
+			cv.analysisErr = nil // value-independent errors come with each rewrite
+		}
+	})
+	return cv.analysis, cv.analysisErr
+}
+
+// filename is the Dockerfile's name, as its source map gives it.
+func (cv *converter) filename() string {
+	if cv.opt.SourceMap != nil && cv.opt.SourceMap.Filename != "" {
+		return cv.opt.SourceMap.Filename
+	}
+	return "Dockerfile"
 }
 
 // buildPlatform is the platform of the builder, as the upstream converter
@@ -52,12 +81,8 @@ func (cv *converter) rewriteOptions(p *ocispecs.Platform) rewrite.Options {
 	if p != nil {
 		tp = *p
 	}
-	filename := "Dockerfile"
-	if cv.opt.SourceMap != nil && cv.opt.SourceMap.Filename != "" {
-		filename = cv.opt.SourceMap.Filename
-	}
 	return rewrite.Options{
-		Filename:       filename,
+		Filename:       cv.filename(),
 		BuildArgs:      maps.Clone(cv.opt.BuildArgs),
 		TargetPlatform: tp,
 		BuildPlatform:  bp,
@@ -80,7 +105,7 @@ func (cv *converter) rewriteListingFlags(ctx context.Context, p *ocispecs.Platfo
 }
 
 func (cv *converter) rewriteWith(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
-	res, err := rewriteFile(ctx, cv.orig, opt)
+	res, err := cv.evaluate(ctx, opt)
 	if err != nil {
 		return nil, withRewriteSource(err, cv.opt.SourceMap)
 	}
@@ -91,6 +116,18 @@ func (cv *converter) rewriteWith(ctx context.Context, opt rewrite.Options) (*rew
 		return nil, errors.Errorf("stagefront: internal error: the rewrite has %d lines, the Dockerfile %d", b+1, a+1)
 	}
 	return res, nil
+}
+
+// evaluate is the engine: the rewrite of the analysed file for opt.
+func (cv *converter) evaluate(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
+	if cv.engine != nil {
+		return cv.engine(ctx, opt)
+	}
+	f, err := cv.analyze()
+	if err != nil {
+		return nil, err
+	}
+	return rewrite.Evaluate(ctx, f, opt)
 }
 
 // platformOpt is the upstream ConvertOpt for platform p, as upstream sets
@@ -119,12 +156,16 @@ func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool)
 	}
 	// stagefront's rules (lint.go) and the conversion are independent, so
 	// they run side by side; their warnings are held and sent in the order
-	// of a run one after the other: ours, then upstream's.
+	// of a run one after the other: ours, then upstream's. The one rule
+	// that needs the conversion's result (the final image's user) waits
+	// for it.
 	ours, theirs := &heldWarnings{}, &heldWarnings{}
 	linted := make(chan error, 1)
-	go func() { linted <- cv.buildLint(ctx, p, rw, ours.add) }()
+	converted := newPendingConversion()
+	go func() { linted <- cv.buildLint(ctx, rw, ours.add, converted) }()
 	opt.Warn = theirs.add
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
+	converted.finish(res)
 	lintErr := <-linted
 	ours.send(cv.opt.Warn)
 	theirs.send(cv.opt.Warn)

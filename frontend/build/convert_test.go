@@ -11,7 +11,6 @@ import (
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/org/stagefront/frontend/rewrite"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -128,14 +127,11 @@ func platformName(p *ocispecs.Platform) string {
 // gives the same LLB, image config and warnings as upstream's conversion
 // of the original file.
 func TestConversionParity(t *testing.T) {
-	for _, eng := range testEngines() {
+	{
 		for _, tc := range standardDockerfiles {
 			for _, p := range testPlatforms {
-				t.Run(eng.name+"/"+tc.name+"/"+platformName(p), func(t *testing.T) {
-					if eng.skip {
-						t.Skip("rewrite.Rewrite is not implemented yet")
-					}
-					withRewrite(t, eng.fn)
+				t.Run(tc.name+"/"+platformName(p), func(t *testing.T) {
+					t.Parallel()
 					ctx := context.Background()
 					dt := []byte(tc.dt)
 
@@ -203,7 +199,7 @@ func assertSameLLB(t *testing.T, ctx context.Context, want, got *dockerfile2llb.
 // TestLocationErrorsShowOriginal: a converter error is wrapped with the
 // original file's lines, as upstream wraps it.
 func TestLocationErrorsShowOriginal(t *testing.T) {
-	withRewrite(t, identityRewrite)
+	t.Parallel()
 	dt := []byte("FROM busybox\nRUN echo a\nBOGUS thing\n")
 	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil)}
 	_, _, err := cv.toLLB(context.Background(), nil, true)
@@ -232,19 +228,4 @@ func stableDef(d *pb.Definition) *pb.Definition {
 		}
 	}
 	return d
-}
-
-type testEngine struct {
-	name string
-	fn   func(context.Context, []byte, rewrite.Options) (*rewrite.Result, error)
-	skip bool
-}
-
-// testEngines are the rewrites standard Dockerfiles are tested through:
-// the identity, and the real engine once it is implemented.
-func testEngines() []testEngine {
-	return []testEngine{
-		{"identity", identityRewrite, false},
-		{"engine", rewrite.Rewrite, false},
-	}
 }

@@ -1,7 +1,6 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -14,13 +13,11 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/linter"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/errdefs"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/org/stagefront/frontend/lint"
 	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/internal/didyoumean"
 )
 
 // "File not found in stage": when a COPY --from=<stage> source is missing,
@@ -40,7 +37,7 @@ import (
 // after the frontend has returned, where its error can no longer be
 // explained. The result and the work are the same.
 func copiesFromStage(rw *rewrite.Result) bool {
-	return rw != nil && rw.CopiesFrom
+	return rw != nil && rw.CopiesFrom()
 }
 
 // notFoundPath matches the path of BuildKit's missing-source error.
@@ -58,7 +55,7 @@ func (cv *converter) explainCopyError(ctx context.Context, c solver, p *ocispecs
 		return err
 	}
 	missing := path.Clean("/" + m[1])
-	stage, instr := copySourceStage(rw.Dockerfile, missing, errorLines(err))
+	stage, instr := copySourceStage(rw, missing, errorLines(err))
 	if stage == "" {
 		return err
 	}
@@ -82,15 +79,11 @@ func errorLines(err error) []int {
 	return lines
 }
 
-// copySourceStage finds the COPY --from=<stage> of dt with source
-// missing (the one at one of lines when there are several) and returns
-// the stage's name and the instruction as written.
-func copySourceStage(dt []byte, missing string, lines []int) (stage, instr string) {
-	res, err := parser.Parse(bytes.NewReader(dt))
-	if err != nil {
-		return "", ""
-	}
-	stages, _, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
+// copySourceStage finds the COPY --from=<stage> of the rewrite with
+// source missing (the one at one of lines when there are several) and
+// returns the stage's name and the instruction as written.
+func copySourceStage(rw *rewrite.Result, missing string, lines []int) (stage, instr string) {
+	stages, _, err := rw.Instructions()
 	if err != nil {
 		return "", ""
 	}
@@ -191,7 +184,7 @@ func describeNearest(ctx context.Context, ref client.Reference, missing string) 
 		}
 		sort.Strings(names)
 		var b strings.Builder
-		if s := lint.Closest(el, names); s != "" {
+		if s := didyoumean.Closest(el, names, true); s != "" {
 			rest := append([]string{dir, s}, elems[i+1:]...)
 			fmt.Fprintf(&b, " (did you mean %s?", path.Join(rest...))
 		} else {

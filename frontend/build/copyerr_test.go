@@ -9,24 +9,30 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/org/stagefront/frontend/rewrite"
 	fstypes "github.com/tonistiigi/fsutil/types"
 )
 
 func TestCopySourceStage(t *testing.T) {
-	dt := []byte("FROM busybox AS build\nRUN x\nFROM busybox AS other\nFROM busybox\nCOPY --from=build /app/dist/main.js /x\nCOPY --from=0 app/y /y\nCOPY --from=golang:1 /app/dist/main.js /z\nCOPY --from=other /app/dist/main.js /w\n")
+	dt := []byte("# syntax=org/stagefront\nARG OFF=false\nFROM busybox AS build\nRUN x\nFROM busybox AS other\nFROM --if=OFF busybox AS off\nFROM busybox\nCOPY --from=build /app/dist/main.js /x\nCOPY --from=0 app/y /y\nCOPY --from=golang:1 /app/dist/main.js /z\nCOPY --from=other /app/dist/main.js /w\nCOPY --if=OFF --from=off /app/dist/main.js /v\n")
+	rw, err := rewrite.Rewrite(context.Background(), dt, rewrite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		missing string
 		lines   []int
 		stage   string
 		instr   string
 	}{
-		{"/app/dist/main.js", []int{5}, "build", "COPY --from=build"},
-		{"/app/dist/main.js", []int{8}, "other", "COPY --from=other"},
+		{"/app/dist/main.js", []int{8}, "build", "COPY --from=build"},
+		{"/app/dist/main.js", []int{11}, "other", "COPY --from=other"},
 		{"/app/dist/main.js", nil, "build", "COPY --from=build"},
-		{"/app/y", []int{6}, "build", "COPY --from=0"},
-		{"/nope", []int{5}, "", ""},
+		{"/app/y", []int{9}, "build", "COPY --from=0"},
+		{"/nope", []int{8}, "", ""},
+		{"/app/dist/main.js", []int{12}, "build", "COPY --from=build"}, // the COPY there is off
 	} {
-		stage, instr := copySourceStage(dt, tc.missing, tc.lines)
+		stage, instr := copySourceStage(rw, tc.missing, tc.lines)
 		if stage != tc.stage || instr != tc.instr {
 			t.Errorf("%s at %v: %q %q, want %q %q", tc.missing, tc.lines, stage, instr, tc.stage, tc.instr)
 		}

@@ -393,11 +393,9 @@ func sessionFree(t *testing.T, dt []byte) string {
 
 func TestE2EPanicIsClearError(t *testing.T) {
 	c := e2eClient(t)
-	old := rewriteFile
-	rewriteFile = func(context.Context, []byte, rewrite.Options) (*rewrite.Result, error) { panic("test panic") }
-	defer func() { rewriteFile = old }()
+	b := &Builder{engine: func(context.Context, rewrite.Options) (*rewrite.Result, error) { panic("test panic") }}
 	dir := writeTree(t, map[string]string{"Dockerfile": "FROM scratch\n"})
-	_, err := solve(t, c, Build, dir, map[string]string{"platform": "linux/amd64,linux/arm64"}, false)
+	_, err := solve(t, c, b.Build, dir, map[string]string{"platform": "linux/amd64,linux/arm64"}, false)
 	if err == nil || !strings.Contains(err.Error(), "internal error: test panic") {
 		t.Fatalf("panic gave %v", err)
 	}

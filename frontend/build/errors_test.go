@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,8 +28,8 @@ func TestRewriteErrorsShowOriginalLines(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			withRewrite(t, func(context.Context, []byte, rewrite.Options) (*rewrite.Result, error) { return nil, tc.err })
-			cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil)}
+			cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil),
+				engine: func(context.Context, rewrite.Options) (*rewrite.Result, error) { return nil, tc.err }}
 			_, _, err := cv.toLLB(context.Background(), nil, true)
 			if err == nil {
 				t.Fatal("no error")
@@ -83,9 +84,9 @@ func TestEngineErrorShowsLine(t *testing.T) {
 }
 
 func TestPanicBecomesError(t *testing.T) {
-	withRewrite(t, func(context.Context, []byte, rewrite.Options) (*rewrite.Result, error) { panic("engine exploded") })
 	dt := []byte("FROM scratch\n")
-	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil)}
+	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil),
+		engine: func(context.Context, rewrite.Options) (*rewrite.Result, error) { panic("engine exploded") }}
 	h := subrequestHandler(cv, nil)
 	_, err := h.Outline(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "engine exploded") || !strings.Contains(err.Error(), "internal error") {
@@ -108,11 +109,11 @@ func TestPanicBecomesError(t *testing.T) {
 }
 
 func TestRewriteLineCountGuard(t *testing.T) {
-	withRewrite(t, func(ctx context.Context, dt []byte, _ rewrite.Options) (*rewrite.Result, error) {
-		return &rewrite.Result{Dockerfile: append(dt, "RUN extra\n"...)}, nil
-	})
 	dt := []byte("FROM scratch\n")
-	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil)}
+	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil),
+		engine: func(context.Context, rewrite.Options) (*rewrite.Result, error) {
+			return &rewrite.Result{Dockerfile: append(slices.Clone(dt), "RUN extra\n"...)}, nil
+		}}
 	if _, _, err := cv.toLLB(context.Background(), nil, true); err == nil || !strings.Contains(err.Error(), "lines") {
 		t.Fatalf("line count change not caught: %v", err)
 	}

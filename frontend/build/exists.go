@@ -4,22 +4,21 @@ import (
 	"context"
 	"os"
 	"path"
-	"slices"
 	"strings"
-	"sync"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
-	"github.com/org/stagefront/frontend/rewrite"
-	"github.com/pkg/errors"
+	"github.com/org/stagefront/internal/contextfs"
 )
 
-// contextFS is the part of the build context exists() may see: the files
-// matching a follow path, after .dockerignore.
-type contextFS interface {
-	// load returns a reference holding at least every file of the main
-	// build context that matches one of patterns; nil when there are none.
+// exists() in the gateway: contextfs answers it (the same matcher as the
+// CLI's), over the main build context as BuildKit transferred it for
+// this build.
+
+// contextLoader loads the files of the main build context that match
+// some patterns: a reference, read with ReadDir.
+type contextLoader interface {
 	load(ctx context.Context, patterns []string) (client.Reference, error)
 }
 
@@ -52,156 +51,39 @@ func (f *buildContextFS) load(ctx context.Context, patterns []string) (client.Re
 	return res.SingleRef()
 }
 
-// existsContext answers exists() for the rewrite: a read-only view of the
-// main build context, with answers kept per pattern within one Build. The
-// first question reads the context once for every pattern the file's
-// conditions name (see Expect). It never looks outside the context.
-type existsContext struct {
-	fs contextFS
-	// mu guards expected and answers, and is held while the context is
-	// read, so that one read answers everything asked meanwhile.
-	mu       sync.Mutex
-	expected []string
-	answers  map[string]existsAnswer
-}
+// refLoader is a contextfs.Loader over a contextLoader.
+type refLoader struct{ l contextLoader }
 
-type existsAnswer struct {
-	ok  bool
-	err error
-}
-
-var _ rewrite.ExpectingContext = (*existsContext)(nil)
-
-func newExistsContext(fs contextFS) *existsContext {
-	return &existsContext{fs: fs, answers: map[string]existsAnswer{}}
-}
-
-// Expect notes patterns that exists() may be asked about, so that the
-// first question reads them all at once; invalid ones are left for Exists
-// to report.
-func (e *existsContext) Expect(patterns []string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, p := range patterns {
-		if clean, err := cleanPattern(p); err == nil && clean != "." && !slices.Contains(e.expected, clean) {
-			e.expected = append(e.expected, clean)
-		}
+func (r refLoader) Load(ctx context.Context, patterns []string) (contextfs.FS, error) {
+	ref, err := r.l.load(ctx, patterns)
+	if err != nil || ref == nil {
+		return nil, err
 	}
+	return refFS{ref}, nil
 }
 
-// Exists reports whether pattern, a slash-separated path relative to the
-// context root in which any element may be a glob (path.Match syntax) or
-// "**" (any number of directories), matches a file or directory.
-func (e *existsContext) Exists(ctx context.Context, pattern string) (bool, error) {
-	clean, err := cleanPattern(pattern)
+// newExistsContext is the exists() context of a build.
+func newExistsContext(l contextLoader) *contextfs.Context {
+	return contextfs.NewContext(refLoader{l})
+}
+
+// refFS is a solved reference as a contextfs.FS. BuildKit resolves the
+// path of a ReadDir inside the reference's root, symlinks included.
+type refFS struct{ ref client.Reference }
+
+func (r refFS) ReadDir(ctx context.Context, dir string) ([]contextfs.Entry, error) {
+	p := "/"
+	if dir != "." {
+		p = "/" + dir
+	}
+	list, err := r.ref.ReadDir(ctx, client.ReadDirRequest{Path: p})
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	if clean == "." {
-		return true, nil // the context root
+	out := make([]contextfs.Entry, 0, len(list))
+	for _, st := range list {
+		mode := os.FileMode(st.Mode)
+		out = append(out, contextfs.Entry{Name: path.Base(st.Path), Dir: mode.IsDir(), Symlink: mode&os.ModeSymlink != 0})
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if a, ok := e.answers[clean]; ok {
-		return a.ok, a.err
-	}
-	// One read of the context for this pattern and every expected one
-	// not answered yet.
-	batch := []string{clean}
-	for _, p := range e.expected {
-		if _, done := e.answers[p]; !done && p != clean {
-			batch = append(batch, p)
-		}
-	}
-	ref, err := e.fs.load(ctx, batch)
-	if err != nil {
-		err = errors.Wrapf(err, "exists(%q): reading the build context", pattern)
-		e.answers[clean] = existsAnswer{err: err}
-		return false, err
-	}
-	for _, p := range batch {
-		var a existsAnswer
-		if ref != nil {
-			// The reference holds the files of other patterns too; a
-			// path there exists in the context, so the walk stays exact.
-			a.ok, a.err = matchTree(ctx, ref, "/", strings.Split(p, "/"))
-			if a.err != nil {
-				a.err = errors.Wrapf(a.err, "exists(%q)", p)
-			}
-		}
-		e.answers[p] = a
-	}
-	a := e.answers[clean]
-	return a.ok, a.err
-}
-
-// cleanPattern checks that pattern stays inside the build context and
-// returns it cleaned. Absolute paths and ".." are refused, not resolved.
-func cleanPattern(pattern string) (string, error) {
-	if strings.TrimSpace(pattern) == "" {
-		return "", errors.New("exists() needs a path relative to the build context")
-	}
-	p := strings.ReplaceAll(pattern, "\\", "/")
-	if strings.HasPrefix(p, "/") {
-		return "", errors.Errorf("exists(%q): the path must be relative to the build context, not absolute", pattern)
-	}
-	for _, el := range strings.Split(p, "/") {
-		if el == ".." {
-			return "", errors.Errorf("exists(%q): the path must stay inside the build context (no \"..\")", pattern)
-		}
-	}
-	for _, el := range strings.Split(p, "/") {
-		if _, err := path.Match(el, ""); err != nil {
-			return "", errors.Errorf("exists(%q): bad pattern %q: %v", pattern, el, err)
-		}
-	}
-	return path.Clean(p), nil
-}
-
-// matchTree reports whether the elements of a pattern match something
-// below dir in ref, walking with ReadDir.
-func matchTree(ctx context.Context, ref client.Reference, dir string, elems []string) (bool, error) {
-	if len(elems) == 0 {
-		return true, nil
-	}
-	el, rest := elems[0], elems[1:]
-	if el == "**" {
-		// zero directories...
-		if ok, err := matchTree(ctx, ref, dir, rest); ok || err != nil {
-			return ok, err
-		}
-		// ...or one more, still under "**"
-		entries, err := ref.ReadDir(ctx, client.ReadDirRequest{Path: dir})
-		if err != nil {
-			return false, err
-		}
-		for _, st := range entries {
-			if os.FileMode(st.Mode).IsDir() {
-				if ok, err := matchTree(ctx, ref, path.Join(dir, path.Base(st.Path)), elems); ok || err != nil {
-					return ok, err
-				}
-			}
-		}
-		return false, nil
-	}
-	entries, err := ref.ReadDir(ctx, client.ReadDirRequest{Path: dir})
-	if err != nil {
-		return false, err
-	}
-	for _, st := range entries {
-		name := path.Base(st.Path)
-		if ok, _ := path.Match(el, name); !ok {
-			continue
-		}
-		if len(rest) == 0 {
-			return true, nil
-		}
-		if !os.FileMode(st.Mode).IsDir() {
-			continue
-		}
-		if ok, err := matchTree(ctx, ref, path.Join(dir, name), rest); ok || err != nil {
-			return ok, err
-		}
-	}
-	return false, nil
+	return out, nil
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/org/stagefront/internal/llbtest"
 )
 
@@ -93,19 +92,6 @@ func testConvertOpt(t testing.TB, dt []byte, args map[string]string, target stri
 		opt.Warn = w.fn
 	}
 	return opt
-}
-
-// identityRewrite stands in for the engine: the file unchanged.
-func identityRewrite(ctx context.Context, dt []byte, opt rewrite.Options) (*rewrite.Result, error) {
-	return &rewrite.Result{Dockerfile: dt}, nil
-}
-
-// withRewrite substitutes the engine for one test.
-func withRewrite(t *testing.T, fn func(context.Context, []byte, rewrite.Options) (*rewrite.Result, error)) {
-	t.Helper()
-	old := rewriteFile
-	rewriteFile = fn
-	t.Cleanup(func() { rewriteFile = old })
 }
 
 // defDigest is the digest of an LLB definition's ops, in order.

@@ -3,12 +3,14 @@ package build
 import (
 	"context"
 	"strconv"
+	"sync"
 
 	"github.com/gohugoio/hashstructure"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/util/flightcontrol"
 	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // dedupeResolve is a client.Client whose ResolveImageConfig asks BuildKit
@@ -17,6 +19,9 @@ import (
 type dedupeResolve struct {
 	client.Client
 	calls flightcontrol.CachedGroup[resolved]
+	// answers are the configs answered, by resolvedKey, for the checks
+	// (see imagePeeker).
+	answers sync.Map
 }
 
 type resolved struct {
@@ -31,6 +36,15 @@ func newDedupeResolve(c client.Client) *dedupeResolve {
 	return d
 }
 
+// resolved implements imagePeeker.
+func (d *dedupeResolve) resolved(ref string, p ocispecs.Platform) (*ocispecs.Image, bool) {
+	v, ok := d.answers.Load(resolvedKey(ref, p))
+	if !ok {
+		return nil, false
+	}
+	return parseImageConfig(v.([]byte))
+}
+
 func (d *dedupeResolve) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
 	h, err := hashstructure.Hash(opt, nil)
 	if err != nil {
@@ -39,6 +53,9 @@ func (d *dedupeResolve) ResolveImageConfig(ctx context.Context, ref string, opt 
 	key := ref + "|" + strconv.FormatUint(h, 16)
 	r, err := d.calls.Do(ctx, key, func(ctx context.Context) (resolved, error) {
 		name, dgst, cfg, err := d.Client.ResolveImageConfig(ctx, ref, opt)
+		if err == nil && opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
+			d.answers.Store(resolvedKey(ref, *opt.ImageOpt.Platform), cfg)
+		}
 		return resolved{ref: name, digest: dgst, config: cfg}, err
 	})
 	if err != nil {

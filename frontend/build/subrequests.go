@@ -1,15 +1,12 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/subrequests/convertllb"
 	"github.com/moby/buildkit/frontend/subrequests/lint"
@@ -17,13 +14,9 @@ import (
 	"github.com/moby/buildkit/frontend/subrequests/targets"
 	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/rewrite"
 )
-
-// extraLint is the hook for stagefront's own lint rules (a later issue):
-// it runs after the upstream rules on the rewrite for the first platform
-// (cv.orig is the original file) and adds its findings to lr (lint.go).
-var extraLint func(ctx context.Context, cv *converter, res *rewrite.Result, lr *lint.LintResults) error
 
 // subrequestHandler answers `--call` requests, each on the rewrite for
 // platform p (the first target platform; nil for the builder's).
@@ -179,14 +172,14 @@ func (cv *converter) targets(ctx context.Context, p *ocispecs.Platform) (*target
 	if err != nil {
 		return nil, err
 	}
-	return mergeTargets(l, rw.Stages, cv.orig), nil
+	return mergeTargets(l, rw, cv.orig), nil
 }
 
 // mergeTargets builds the target list from the rewrite's stages. l is
 // upstream's list for the rewrite (live stages only).
-func mergeTargets(l *targets.List, stages []rewrite.Stage, orig []byte) *targets.List {
+func mergeTargets(l *targets.List, rw *rewrite.Result, orig []byte) *targets.List {
 	out := &targets.List{Sources: [][]byte{orig}}
-	if len(stages) == 0 {
+	if len(rw.Stages) == 0 {
 		out.Targets = l.Targets
 		return out
 	}
@@ -194,14 +187,13 @@ func mergeTargets(l *targets.List, stages []rewrite.Stage, orig []byte) *targets
 	for _, t := range l.Targets {
 		live[locationLine(t.Location)] = t
 	}
-	froms := fromNodes(orig)
 	used := map[int]bool{}
-	for _, st := range stages {
+	for _, st := range rw.Stages {
 		t, ok := live[st.Line]
 		if ok {
 			used[st.Line] = true
 		} else {
-			t = offTarget(st, froms[st.Line])
+			t = offTarget(st, rw.Analysis)
 		}
 		t.Description = withStageNote(t.Description, st)
 		out.Targets = append(out.Targets, t)
@@ -222,44 +214,14 @@ func locationLine(loc *pb.Location) int {
 	return int(loc.Ranges[0].Start.Line)
 }
 
-// fromNodes indexes the FROM instructions of the original file by line.
-func fromNodes(dt []byte) map[int]*parser.Node {
-	out := map[int]*parser.Node{}
-	res, err := parser.Parse(bytes.NewReader(dt))
-	if err != nil {
-		return out
-	}
-	for _, n := range res.AST.Children {
-		if strings.EqualFold(n.Value, "from") {
-			out[n.StartLine] = n
-		}
-	}
-	return out
-}
-
-// offTarget describes a stage that is not in the rewrite, from its FROM
-// line in the original file, without stagefront's --if flag.
-func offTarget(st rewrite.Stage, n *parser.Node) targets.Target {
+// offTarget describes a stage that is not in the rewrite, from the
+// analysis' parse of its FROM (without stagefront's --if flag).
+func offTarget(st rewrite.Stage, f *analysis.File) targets.Target {
 	t := targets.Target{Name: st.Name, Location: lineLocation(st.Line)}
-	if n == nil {
+	if f == nil || st.Index >= len(f.Stages) || f.Stages[st.Index].Parsed == nil {
 		return t
 	}
-	cp := *n
-	cp.Flags = nil
-	for _, f := range n.Flags {
-		if l := strings.ToLower(f); l == "--if" || strings.HasPrefix(l, "--if=") {
-			continue
-		}
-		cp.Flags = append(cp.Flags, f)
-	}
-	v, err := instructions.ParseInstruction(&cp)
-	if err != nil {
-		return t
-	}
-	s, ok := v.(*instructions.Stage)
-	if !ok {
-		return t
-	}
+	s := f.Stages[st.Index].Parsed
 	t.Name = s.Name
 	t.Description = s.DocComment
 	t.Base = s.BaseName
@@ -301,7 +263,7 @@ func withStageNote(desc string, st rewrite.Stage) string {
 }
 
 // lint runs upstream's rules on the rewrite, with the original source
-// map, then ours (extraLint). A rewrite error is reported as upstream
+// map, then ours (checkLint). A rewrite error is reported as upstream
 // reports a build error: in the results, not as a failed request.
 func (cv *converter) lint(ctx context.Context, p *ocispecs.Platform) (*lint.LintResults, error) {
 	rw, err := cv.rewrite(ctx, p)
@@ -322,10 +284,8 @@ func (cv *converter) lint(ctx context.Context, p *ocispecs.Platform) (*lint.Lint
 	if err != nil {
 		return nil, err
 	}
-	if extraLint != nil {
-		if err := extraLint(ctx, cv, rw, lr); err != nil {
-			return nil, err
-		}
+	if err := cv.checkLint(ctx, rw, lr); err != nil {
+		return nil, err
 	}
 	return lr, nil
 }

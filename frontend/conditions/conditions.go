@@ -19,6 +19,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+	"github.com/org/stagefront/internal/didyoumean"
 )
 
 // MaxLength is the longest condition accepted, in bytes.
@@ -57,7 +58,9 @@ type Condition struct {
 	// Names are the ARG names it reads, in order of first use.
 	Names []string
 	// Paths are the paths its exists() calls name as string literals.
-	Paths   []string
+	Paths []string
+	// ReadsContext reports whether it calls exists(), literal path or not.
+	ReadsContext bool
 	program *vm.Program
 }
 
@@ -241,6 +244,7 @@ func (c *Condition) resolveCall(node *ast.CallNode, scope Scope) error {
 	}
 	switch callee.Value {
 	case FuncExists:
+		c.ReadsContext = true
 		if len(node.Arguments) != 1 {
 			return nodeError(node, "exists takes one path, as in exists(\"docs/\"), got %d arguments", len(node.Arguments))
 		}
@@ -276,7 +280,7 @@ func (c *Condition) resolveCall(node *ast.CallNode, scope Scope) error {
 
 func unknownFunction(node ast.Node, name string) error {
 	msg := fmt.Sprintf("unknown function %s(): conditions can call exists(\"path\") and defined(NAME)", name)
-	if s := closest(name, []string{FuncExists, FuncDefined}); s != "" {
+	if s := didyoumean.Closest(name, []string{FuncExists, FuncDefined}, true); s != "" {
 		msg = fmt.Sprintf("unknown function %s(); did you mean %s()? Conditions can call exists(\"path\") and defined(NAME)", name, s)
 	}
 	return nodeError(node, "%s", msg)

@@ -82,11 +82,3 @@ func TestCompileErrors(t *testing.T) {
 	}
 }
 
-func TestClosest(t *testing.T) {
-	names := []string{"INCLUDE_DOCS", "BUILD_ENV", "TARGETARCH"}
-	for in, want := range map[string]string{"INCLUDE_DOC": "INCLUDE_DOCS", "build_env": "BUILD_ENV", "TARGETARC": "TARGETARCH", "X": "", "SOMETHING_ELSE": ""} {
-		if got := Closest(in, names); got != want {
-			t.Errorf("Closest(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -13,12 +13,10 @@
 package lint
 
 import (
-	"bytes"
 	"context"
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -26,7 +24,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/conditions"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/org/stagefront/frontend/syntax"
@@ -37,12 +35,11 @@ import (
 
 // Input is what the rules look at.
 type Input struct {
-	// Filename is the Dockerfile's name, for messages.
-	Filename string
-	// Original is the file as the user wrote it.
-	Original []byte
-	// Rewrite is the engine's result for the target platform; its
-	// Dockerfile has the original's lines.
+	// Analysis is the model of the file as the user wrote it: every
+	// stage and condition, live or not. Taken from Rewrite when nil.
+	Analysis *analysis.File
+	// Rewrite is the engine's result for the target platform; nil when
+	// there is none (then only the rules on the file's structure run).
 	Rewrite *rewrite.Result
 	// BuildArgs are the values given with --build-arg.
 	BuildArgs map[string]string
@@ -51,10 +48,12 @@ type Input struct {
 	// NamedContexts are the names given with --build-context: a FROM or
 	// --from= of one of them is not a misspelt stage.
 	NamedContexts []string
-	// ImageUser returns the USER of an image's config; nil, or ok false,
-	// when it cannot be known (offline). FinalStageRunsAsRoot asks it
-	// when no USER instruction is on the final stage's path.
-	ImageUser func(ctx context.Context, image string) (user string, ok bool)
+	// FinalImageUser returns the USER of the image the build exports as
+	// the conversion resolved it (its base image's config, named contexts
+	// and stage chains included); ok is false when that is not known
+	// (offline, or the lookup failed), and FinalStageRunsAsRoot then
+	// judges only the USER instructions. nil: not known.
+	FinalImageUser func(ctx context.Context) (user string, ok bool)
 	// Dockerignore says whether the build context has a .dockerignore
 	// that excludes something; nil when that is not known (the check is
 	// then skipped).
@@ -87,37 +86,34 @@ func Run(ctx context.Context, in *Input, cfg *linter.Config, warn linter.LintWar
 	if c.SkipAll && !c.ExperimentalAll && len(c.ExperimentalRules) == 0 {
 		return lt, nil
 	}
-	ck := &checker{ctx: ctx, in: in, lt: lt, name: in.Filename}
-	if ck.name == "" {
-		ck.name = "Dockerfile"
+	ck := &checker{ctx: ctx, in: in, lt: lt, file: in.Analysis}
+	if ck.file == nil && in.Rewrite != nil {
+		ck.file = in.Rewrite.Analysis
 	}
-	if err := ck.load(); err != nil {
-		return lt, err
+	if ck.file == nil {
+		return lt, errors.New("stagefront checks: no analysis of the file")
 	}
+	ck.load()
 	ck.structural()
 	ck.platform()
 	return lt, nil
 }
 
-// checker holds one run's parsed views of the file.
+// checker holds one run's views of the file.
 type checker struct {
-	ctx  context.Context
-	in   *Input
-	lt   *linter.Linter
-	name string
+	ctx context.Context
+	in  *Input
+	lt  *linter.Linter
 
-	// file is the original's structure (nil when it cannot be parsed).
-	file *syntax.File
-	// conds are the compiled conditions of the original, in file order,
-	// and condOf the same by item.
-	conds  []cond
-	condOf map[*syntax.Item]*conditions.Condition
+	// file is the model of the original file.
+	file *analysis.File
+	// conds are the compiled conditions of the original, in file order.
+	conds []cond
 	// globals are the ARGs declared before the first FROM.
-	globals []argDecl
-	// stageNames holds every stage name of the original, live or not.
-	stageNames []string
+	globals []analysis.ArgDecl
 
-	// The rewrite for the target platform, parsed (nil when it cannot be).
+	// The rewrite for the target platform, as BuildKit parses it (nil
+	// when there is no rewrite or BuildKit rejects it).
 	stages   []instructions.Stage
 	metaArgs []instructions.ArgCommand
 	escape   rune
@@ -128,79 +124,23 @@ type cond struct {
 	c    *conditions.Condition
 }
 
-type argDecl struct {
-	item        *syntax.Item
-	name, value string
-	hasValue    bool
-	comments    []string
-}
-
-// anyScope lets every name be read: the rules look at conditions
-// whatever their values.
-type anyScope struct{}
-
-func (anyScope) Declared(string) bool     { return true }
-func (anyScope) Undeclared(string) string { return "" }
-
-func (ck *checker) load() error {
-	f, err := ck.original()
-	if f != nil {
-		ck.file = f
-		ck.escape = rune(f.Escape)
-		ck.condOf = map[*syntax.Item]*conditions.Condition{}
-		var cc *conditions.Compiler
-		for _, it := range f.Items {
-			if it.Stage < 0 && it.Keyword == "arg" {
-				ck.globals = append(ck.globals, argDecls(it)...)
-			}
-			if it.Keyword == "from" {
-				if n := stageNameOf(it.Node); n != "" {
-					ck.stageNames = append(ck.stageNames, n)
-				}
-			}
-			if it.Cond == nil || strings.TrimSpace(it.Cond.Text) == "" {
-				continue
-			}
-			c := ck.in.Rewrite.Condition(it)
-			if c == nil {
-				if cc == nil {
-					cc = conditions.NewCompiler(nil)
-				}
-				c, _ = cc.Compile(it.Cond.Text, anyScope{})
-			}
-			if c != nil {
-				ck.conds = append(ck.conds, cond{it, c})
-				ck.condOf[it] = c
-			}
+func (ck *checker) load() {
+	f := ck.file
+	ck.escape = rune(f.Syntax.Escape)
+	for _, it := range f.Scoped() {
+		if c := f.Condition(it); c != nil {
+			ck.conds = append(ck.conds, cond{it, c})
 		}
-	} else if err != nil {
-		return err
 	}
+	ck.globals = f.GlobalArgs()
 	if ck.in.Rewrite == nil {
-		return nil
+		return
 	}
-	res, err := parser.Parse(bytes.NewReader(ck.in.Rewrite.Dockerfile))
+	stages, metaArgs, err := ck.in.Rewrite.Instructions()
 	if err != nil {
-		return nil // the conversion reports it
-	}
-	ck.escape = rune(res.EscapeToken)
-	// A linter without Warn reports nothing (upstream's rules are not
-	// ours to report), but Parse needs one for `# check=` comments.
-	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
-	if err != nil {
-		return nil // the conversion reports it
+		return // the conversion reports it
 	}
 	ck.stages, ck.metaArgs = stages, metaArgs
-	return nil
-}
-
-// original parses the original file, or takes the engine's parse of it
-// from the rewrite.
-func (ck *checker) original() (*syntax.File, error) {
-	if rw := ck.in.Rewrite; rw != nil && rw.File != nil && rw.File.Name == ck.name {
-		return rw.File, nil
-	}
-	return syntax.Parse(ck.name, ck.in.Original)
 }
 
 // run reports rule at loc, with the `# check=` comments of the stage and
@@ -222,40 +162,6 @@ func lineRange(start, end int) []parser.Range {
 
 func itemRange(it *syntax.Item) []parser.Range { return lineRange(it.Line, it.EndLine) }
 
-// stageNameOf returns the AS name of a FROM node, lower-cased as upstream
-// does, "" when unnamed.
-func stageNameOf(n *parser.Node) string {
-	var words []string
-	for w := n.Next; w != nil; w = w.Next {
-		words = append(words, w.Value)
-	}
-	if len(words) == 3 && strings.EqualFold(words[1], "as") {
-		return strings.ToLower(words[2])
-	}
-	return ""
-}
-
-// baseNameOf returns the base of a FROM node as written.
-func baseNameOf(n *parser.Node) string {
-	if n.Next == nil {
-		return ""
-	}
-	return n.Next.Value
-}
-
-// argDecls reads the names of an ARG item.
-func argDecls(it *syntax.Item) []argDecl {
-	var out []argDecl
-	for w := it.Node.Next; w != nil; w = w.Next {
-		if strings.HasPrefix(w.Value, "#") {
-			break // `ARG X # comment`: BuildKit declares the words, nobody means them
-		}
-		k, v, ok := strings.Cut(w.Value, "=")
-		out = append(out, argDecl{item: it, name: k, value: v, hasValue: ok, comments: it.Node.PrevComment})
-	}
-	return out
-}
-
 // refersTo reports whether text reads variable name ($name or ${name...}).
 func refersTo(text, name string) bool {
 	if !strings.Contains(text, name) {
@@ -271,312 +177,13 @@ func refersTo(text, name string) bool {
 // refersToRe caches refersTo's expression per name.
 var refersToRe sync.Map
 
-// env is the global ARG values the build sees: the declared defaults,
-// overridden by build args.
-func (ck *checker) env() []string {
-	var out []string
-	lex := shell.NewLex(ck.escapeToken())
-	for _, a := range ck.globals {
-		if bv, ok := ck.in.BuildArgs[a.name]; ok {
-			out = append(out, a.name+"="+bv)
-			continue
-		}
-		if !a.hasValue {
-			continue
-		}
-		// A default is a word: quotes removed, earlier ARGs expanded.
-		v, _, err := lex.ProcessWord(a.value, shell.EnvsFromSlice(out))
-		if err != nil {
-			continue
-		}
-		out = append(out, a.name+"="+v)
-	}
-	return out
-}
-
-func (ck *checker) escapeToken() rune {
-	if ck.escape == 0 {
-		return '\\'
-	}
-	return ck.escape
-}
-
-// expand resolves the variables of word with the global ARGs; ok is
-// false when one has no value.
+// expand resolves the variables of word in the build's global scope (the
+// rewrite's, which is the converter's); ok is false when one has no value.
 func (ck *checker) expand(word string) (string, bool) {
 	if !strings.Contains(word, "$") {
 		return word, true
 	}
-	res, err := shell.NewLex(ck.escapeToken()).ProcessWordWithMatches(word, shell.EnvsFromSlice(ck.env()))
-	if err != nil || len(res.Unmatched) > 0 {
-		return "", false
-	}
-	return res.Result, true
-}
-
-// ---- rules on the original file's structure ----
-
-func (ck *checker) structural() {
-	if ck.file == nil {
-		return
-	}
-	ck.constantConditions()
-	ck.unusedGlobalArgs()
-	ck.stageArgsOnlyForConditions()
-	ck.unreachableStages()
-}
-
-var existsCall = regexp.MustCompile(`\bexists\s*\(`)
-
-func (ck *checker) itemComments(it *syntax.Item) [][]string {
-	var out [][]string
-	if it.Stage >= 0 && it.Stage < len(ck.file.Stages) {
-		out = append(out, ck.file.Stages[it.Stage].Node.PrevComment)
-	}
-	return append(out, it.Node.PrevComment)
-}
-
-func (ck *checker) constantConditions() {
-	for _, c := range ck.conds {
-		if len(c.c.Names) > 0 || existsCall.MatchString(c.c.Text) {
-			continue
-		}
-		v, err := c.c.Eval(noValues{})
-		if err != nil {
-			continue
-		}
-		ck.run(&RuleConstantCondition, lineRange(c.item.Cond.Line, c.item.Cond.Line), ck.itemComments(c.item),
-			RuleConstantCondition.Format(c.c.Text, v))
-	}
-}
-
-type noValues struct{}
-
-func (noValues) Lookup(string) (string, bool) { return "", false }
-func (noValues) Exists(string) (bool, error)  { return false, errors.New("no context") }
-
-// readByCondition reports whether any condition of the file reads name.
-func (ck *checker) readByCondition(name string) bool {
-	for _, c := range ck.conds {
-		if slices.Contains(c.c.Names, name) {
-			return true
-		}
-	}
-	return false
-}
-
-// frontendArgs are build args the frontend or BuildKit itself reads.
-func frontendArg(name string) bool {
-	if strings.HasPrefix(name, "BUILDKIT_") {
-		return true
-	}
-	switch strings.ToUpper(name) {
-	case "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY", "SOURCE_DATE_EPOCH":
-		return true
-	}
-	return false
-}
-
-var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-func (ck *checker) unusedGlobalArgs() {
-	for _, a := range ck.globals {
-		// `ARG X # comment` declares "#" and "comment" too: not names
-		// anyone means.
-		if !argName.MatchString(a.name) || frontendArg(a.name) || ck.readByCondition(a.name) {
-			continue
-		}
-		used := false
-		for _, it := range ck.file.Items {
-			if it == a.item {
-				continue
-			}
-			if it.Keyword == "arg" && it.Stage >= 0 && slices.ContainsFunc(argDecls(it), func(d argDecl) bool { return d.name == a.name }) {
-				used = true
-				break
-			}
-			// Stages see a global ARG only in FROM, in other global ARGs,
-			// and in stage names chosen by a variable (COPY --from=$X,
-			// RUN --mount=from=$X), which the engine expands with them.
-			if (it.Keyword == "from" || (it.Keyword == "arg" && it.Stage < 0)) && refersTo(it.Node.Original, a.name) {
-				used = true
-				break
-			}
-			if slices.ContainsFunc(it.VarFlags(), func(sp *syntax.Span) bool { return refersTo(sp.Text, a.name) }) {
-				used = true
-				break
-			}
-		}
-		// Another name in the same ARG may read it: ARG A=1 B=${A}.
-		for _, b := range argDecls(a.item) {
-			if b.name != a.name && refersTo(b.value, a.name) {
-				used = true
-			}
-		}
-		if !used {
-			ck.run(&RuleUnusedGlobalArg, itemRange(a.item), [][]string{a.item.Node.PrevComment}, RuleUnusedGlobalArg.Format(a.name))
-		}
-	}
-}
-
-func (ck *checker) stageArgsOnlyForConditions() {
-	for _, it := range ck.file.Items {
-		if it.Keyword != "arg" || it.Stage < 0 || it.Kind != syntax.Instruction {
-			continue
-		}
-		for _, a := range argDecls(it) {
-			if frontendArg(a.name) {
-				continue
-			}
-			readByCond, readByInstr := false, false
-			// The rest of the stage: items are in file order, by stage.
-			for _, other := range ck.file.Items[it.Index+1:] {
-				if other.Stage != it.Stage {
-					break
-				}
-				if other.Keyword == "arg" && slices.ContainsFunc(argDecls(other), func(d argDecl) bool { return d.name == a.name }) {
-					break // redeclared: what follows is that ARG's business
-				}
-				if c := ck.condOf[other]; c != nil && slices.Contains(c.Names, a.name) {
-					readByCond = true
-				}
-				if other.Kind == syntax.Instruction && (refersTo(other.Node.Original, a.name) || slices.ContainsFunc(other.Flags, func(f string) bool { return refersTo(f, a.name) })) {
-					readByInstr = true
-				}
-			}
-			if !readByCond || readByInstr {
-				continue
-			}
-			global := slices.ContainsFunc(ck.globals, func(g argDecl) bool { return g.name == a.name })
-			st := ck.file.Stages[it.Stage]
-			ck.run(&RuleStageArgOnlyForConditions, itemRange(it), ck.itemComments(it),
-				RuleStageArgOnlyForConditions.Format(a.name, stageLabel(stageNameOf(st.Node), it.Stage), global))
-		}
-	}
-}
-
-// stageRefs returns the stage references of an item of the original:
-// FROM's base, COPY --from, RUN --mount from=, REQUIRE's stages.
-func (ck *checker) stageRefs(it *syntax.Item) []string {
-	var refs []string
-	switch it.Keyword {
-	case "from":
-		refs = append(refs, baseNameOf(it.Node))
-	case "copy", "add":
-		for _, f := range it.Flags {
-			if v, ok := strings.CutPrefix(f, "--from="); ok {
-				refs = append(refs, v)
-			}
-		}
-	case "run":
-		for _, f := range it.Flags {
-			v, ok := strings.CutPrefix(f, "--mount=")
-			if !ok {
-				continue
-			}
-			for _, field := range syntax.MountFields(v) {
-				if k, v, _ := strings.Cut(field, "="); strings.EqualFold(k, "from") {
-					refs = append(refs, v)
-				}
-			}
-		}
-	case "require":
-		refs = append(refs, it.Args()...)
-	}
-	return refs
-}
-
-func (ck *checker) unreachableStages() {
-	f := ck.file
-	if len(f.Stages) < 2 {
-		return
-	}
-	byName := map[string][]int{}
-	for i, st := range f.Stages {
-		if n := stageNameOf(st.Node); n != "" {
-			byName[n] = append(byName[n], i)
-		}
-	}
-	edges := make([][]int, len(f.Stages))
-	runs := make([]bool, len(f.Stages))
-	roots := map[int]bool{}
-	for _, it := range f.Items {
-		if it.Stage < 0 {
-			continue
-		}
-		switch it.Keyword {
-		case "run":
-			runs[it.Stage] = true
-		case "cmd", "entrypoint", "expose", "healthcheck", "require":
-			// An image of its own (a --target), or one that gates others.
-			roots[it.Stage] = true
-		}
-		for _, ref := range ck.stageRefs(it) {
-			if strings.Contains(ref, "$") {
-				return // a stage chosen by a value: any stage may be the one
-			}
-			r := strings.ToLower(ref)
-			if idx, err := strconv.Atoi(r); err == nil && idx >= 0 && idx < len(f.Stages) {
-				edges[it.Stage] = append(edges[it.Stage], idx)
-			}
-			edges[it.Stage] = append(edges[it.Stage], byName[r]...)
-		}
-	}
-	// A stage that nothing references and that runs nothing is an export
-	// or an aggregate: a --target of its own.
-	referenced := make([]bool, len(f.Stages))
-	for _, es := range edges {
-		for _, n := range es {
-			referenced[n] = true
-		}
-	}
-	for i := range f.Stages {
-		if !runs[i] && !referenced[i] {
-			roots[i] = true
-		}
-	}
-	// The default target is the last live stage: under some values, any
-	// stage after which every FROM is conditional.
-	for i := len(f.Stages) - 1; i >= 0; i-- {
-		roots[i] = true
-		if st := f.Stages[i]; st.Branch == nil && st.Cond == nil {
-			break
-		}
-	}
-	if t := strings.ToLower(ck.in.Target); t != "" {
-		idx, ok := byName[t]
-		if !ok {
-			return
-		}
-		for _, i := range idx {
-			roots[i] = true
-		}
-	}
-	seen := make([]bool, len(f.Stages))
-	var queue []int
-	for r := range roots {
-		seen[r] = true
-		queue = append(queue, r)
-	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		for _, n := range edges[s] {
-			if !seen[n] {
-				seen[n] = true
-				queue = append(queue, n)
-			}
-		}
-	}
-	for i, st := range f.Stages {
-		if seen[i] || !runs[i] || referenced[i] {
-			// Reached; or it runs nothing that could be skipped; or the
-			// stage that references it is the one to report.
-			continue
-		}
-		ck.run(&RuleUnreachableStage, itemRange(st), [][]string{st.Node.PrevComment},
-			RuleUnreachableStage.Format(stageLabel(stageNameOf(st.Node), i)))
-	}
+	return ck.in.Rewrite.ExpandGlobal(word)
 }
 
 // ---- rules on the rewrite for the target platform ----
@@ -605,92 +212,84 @@ func (ck *checker) platform() {
 	ck.dockerignore()
 }
 
-// finalStage is the index (in ck.stages) of the stage the build exports.
+// finalStage is the index (in ck.stages) of the stage the build exports:
+// the rewrite's, which knows the target and the live stages.
 func (ck *checker) finalStage() int {
-	if t := strings.ToLower(ck.in.Target); t != "" {
-		for i, st := range ck.stages {
-			if st.Name == t {
-				return i
-			}
-		}
-		return -1
-	}
-	return len(ck.stages) - 1
+	return ck.rewriteIndex(ck.in.Rewrite.Final())
 }
 
-// stageIndex finds a stage of the rewrite by name (or index) among the
-// stages before stage `before`.
-func (ck *checker) stageIndex(name string, before int) int {
-	name = strings.ToLower(name)
-	for i := 0; i < before && i < len(ck.stages); i++ {
-		if ck.stages[i].Name == name {
-			return i
+// rewriteIndex maps the index of a stage of the file to its index in
+// ck.stages (which holds the live ones); -1 when it is not there.
+func (ck *checker) rewriteIndex(i int) int {
+	if i < 0 || i >= len(ck.file.Stages) {
+		return -1
+	}
+	line := ck.file.Stages[i].Item.Line
+	for k := range ck.stages {
+		if len(ck.stages[k].Location) > 0 && ck.stages[k].Location[0].Start.Line == line {
+			return k
 		}
 	}
 	return -1
 }
 
 // chain is the final stage and the stages it is built FROM, nearest
-// first.
+// first, as indexes of ck.stages (see rewrite.Result.Chain).
 func (ck *checker) chain(final int) []int {
-	out := []int{final}
-	for cur := final; ; {
-		p := ck.stageIndex(ck.stages[cur].BaseName, cur)
-		if p < 0 || slices.Contains(out, p) {
-			return out
+	var out []int
+	for _, i := range ck.in.Rewrite.Chain(ck.fileIndex(final)) {
+		k := ck.rewriteIndex(i)
+		if k < 0 {
+			break
 		}
-		out = append(out, p)
-		cur = p
+		out = append(out, k)
 	}
+	return out
 }
 
+// fileIndex maps an index of ck.stages to the index of the stage in the
+// file.
+func (ck *checker) fileIndex(k int) int {
+	line := ck.stages[k].Location[0].Start.Line
+	i, _ := slices.BinarySearchFunc(ck.file.Stages, line, func(s *analysis.Stage, line int) int { return s.Item.Line - line })
+	return i
+}
+
+// stageNotFound reports live references that name no stage but are
+// close to one: the analysis' one did-you-mean, which the rewrite's
+// errors use too.
 func (ck *checker) stageNotFound() {
-	var candidates []string
-	candidates = append(candidates, ck.stageNames...)
-	for _, st := range ck.stages {
-		if st.Name != "" && !slices.Contains(candidates, st.Name) {
-			candidates = append(candidates, st.Name)
+	f, rw := ck.file, ck.in.Rewrite
+	alive := rw.StageLive
+	var found []int
+	for _, it := range f.Linked() {
+		if it.Kind != syntax.Instruction || !rw.Live(it) || it.Stage < 0 {
+			continue
 		}
-	}
-	if len(candidates) == 0 {
-		return
-	}
-	closest := map[string]string{} // memo: a file names the same images often
-	check := func(st *instructions.Stage, cmd instructions.Command, ref, instr string, loc []parser.Range) {
-		if ref == "" || strings.ContainsAny(ref, ":/@$") || strings.EqualFold(ref, "scratch") || strings.EqualFold(ref, "context") {
-			return
-		}
-		if _, err := strconv.Atoi(ref); err == nil {
-			return
-		}
-		if slices.ContainsFunc(candidates, func(c string) bool { return strings.EqualFold(c, ref) }) ||
-			slices.ContainsFunc(ck.in.NamedContexts, func(c string) bool { return strings.EqualFold(c, ref) }) {
-			return
-		}
-		s, seen := closest[ref]
-		if !seen {
-			s = closestStage(ref, candidates)
-			closest[ref] = s
-		}
-		if s != "" {
-			ck.run(&RuleStageNotFound, loc, cmdComments(st, cmd), RuleStageNotFound.Format(ref, instr, s))
-		}
-	}
-	for i := range ck.stages {
-		st := &ck.stages[i]
-		base, ok := ck.expand(st.BaseName)
-		if ok {
-			check(st, nil, base, "FROM", st.Location)
-		}
-		for _, cmd := range st.Commands {
-			switch c := cmd.(type) {
-			case *instructions.CopyCommand:
-				check(st, c, c.From, "COPY --from=", c.Location())
-			case *instructions.RunCommand:
-				for _, m := range instructions.GetMounts(c) {
-					check(st, c, m.From, "RUN --mount=from=", c.Location())
-				}
+		for k, r := range f.Refs(it) {
+			name, ok := rw.RefName(it, k)
+			if !ok || name == "" || strings.ContainsAny(name, ":/@$") || name == "scratch" || name == "context" {
+				continue
 			}
+			if _, isNumber := analysis.StageNumber(name); isNumber {
+				continue
+			}
+			if found = f.Resolve(found[:0], r.Kind, name, it.Stage, alive); len(found) > 0 {
+				continue
+			}
+			if slices.ContainsFunc(ck.in.NamedContexts, func(c string) bool { return strings.EqualFold(c, name) }) {
+				continue
+			}
+			s := f.SuggestStage(name)
+			if s == "" {
+				continue
+			}
+			instr := map[analysis.RefKind]string{analysis.RefFrom: "FROM", analysis.RefCopy: "COPY --from=", analysis.RefMount: "RUN --mount=from="}[r.Kind]
+			comments := ck.itemComments(it)
+			if it.Keyword == "from" {
+				comments = comments[1:] // the stage's comments are the item's
+			}
+			ck.run(&RuleStageNotFound, itemRange(it), comments, RuleStageNotFound.Format(name, instr, s))
 		}
 	}
 }
@@ -792,6 +391,12 @@ func (ck *checker) installs(st *instructions.Stage) {
 	}
 }
 
+// buildsOnStage reports whether stage k of ck.stages is FROM another
+// stage of the file (it then has no image of its own).
+func (ck *checker) buildsOnStage(k int) bool {
+	return len(ck.in.Rewrite.Chain(ck.fileIndex(k))) > 1
+}
+
 func isRoot(user string) bool {
 	u, _, _ := strings.Cut(strings.TrimSpace(user), ":")
 	return u == "root" || u == "0" || u == ""
@@ -805,7 +410,7 @@ func (ck *checker) finalStageRules(final int) {
 
 	// The image at the bottom of the chain ("" when not known).
 	image := ""
-	if img, ok := ck.expand(root.BaseName); ok && !strings.EqualFold(img, "scratch") && ck.stageIndex(img, len(ck.stages)) < 0 {
+	if img, ok := ck.expand(root.BaseName); ok && !strings.EqualFold(img, "scratch") && !ck.buildsOnStage(chain[len(chain)-1]) {
 		image = img
 	}
 
@@ -834,13 +439,19 @@ func (ck *checker) finalStageRules(final int) {
 			break
 		}
 	}
-	imageUser := false // the base image's config sets a user
-	if user == nil && image != "" && ck.in.ImageUser != nil && !slices.ContainsFunc(ck.in.NamedContexts, func(c string) bool { return strings.EqualFold(c, image) }) {
-		u, ok := ck.in.ImageUser(ck.ctx, image)
-		imageUser = ok && !isRoot(u)
-	}
 	switch {
-	case user == nil && imageUser:
+	case user == nil && image == "" && !strings.EqualFold(root.BaseName, "scratch"):
+		// Built on something whose user is not known here (a stage of
+		// a variable without a value): say nothing.
+	case user == nil && image != "":
+		// The base image's config decides: as the conversion resolved
+		// it, or nothing when that is not known.
+		if ck.in.FinalImageUser == nil {
+			break
+		}
+		if u, ok := ck.in.FinalImageUser(ck.ctx); ok && isRoot(u) {
+			ck.run(&RuleFinalStageRunsAsRoot, st.Location, [][]string{st.Comments}, RuleFinalStageRunsAsRoot.Format(label))
+		}
 	case user == nil:
 		ck.run(&RuleFinalStageRunsAsRoot, st.Location, [][]string{st.Comments}, RuleFinalStageRunsAsRoot.Format(label))
 	case isRoot(user.User):

@@ -33,7 +33,7 @@ func check(t *testing.T, df string, args map[string]string, target string, docke
 		t.Fatal(err)
 	}
 	var out []finding
-	lt, err := Run(context.Background(), &Input{Original: dt, Rewrite: rw, BuildArgs: args, Target: target, Dockerignore: dockerignore, NamedContexts: named, ImageUser: testImageUser}, cfg,
+	lt, err := Run(context.Background(), &Input{Rewrite: rw, BuildArgs: args, Target: target, Dockerignore: dockerignore, NamedContexts: named, FinalImageUser: testImageUser(rw)}, cfg,
 		func(rule, _, url, msg string, loc []parser.Range) {
 			if !strings.HasSuffix(url, "/docs/rules/"+kebab(rule)+".md") {
 				t.Errorf("%s: URL %s", rule, url)
@@ -64,12 +64,20 @@ func kebab(s string) string {
 	return b.String()
 }
 
-// testImageUser: images tagged nonroot run as 65532, as distroless does.
-func testImageUser(_ context.Context, image string) (string, bool) {
-	if strings.HasSuffix(image, ":nonroot") {
-		return "65532", true
+// testImageUser: images tagged nonroot run as 65532, as distroless does;
+// the final image is that of the last FROM line of the rewrite that
+// names an image, as the conversion would resolve it (good enough for
+// these cases, which never chain more than one stage).
+func testImageUser(rw *rewrite.Result) func(context.Context) (string, bool) {
+	return func(context.Context) (string, bool) {
+		user := ""
+		for _, st := range rw.Analysis.Stages {
+			if rw.StageLive(st.Index) && strings.HasSuffix(st.Base, ":nonroot") {
+				user = "65532"
+			}
+		}
+		return user, true
 	}
-	return "", true
 }
 
 var (

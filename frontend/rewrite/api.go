@@ -6,8 +6,9 @@ package rewrite
 
 import (
 	"context"
+	"sync"
 
-	"github.com/org/stagefront/frontend/conditions"
+	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/syntax"
 
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -68,24 +69,17 @@ type Result struct {
 	// transitively: the build must also build each of them, and fail if
 	// any fails. Empty for a file without REQUIRE.
 	Gates []string
-	// CopiesFrom reports whether a live COPY has a --from= flag (naming a
-	// stage, a build context or an image).
-	CopiesFrom bool
-	// File is the engine's parse of the original file, so that tools need
-	// not parse it again. It is shared with the engine's cache: read it,
-	// never change it.
-	File *syntax.File
-	// prep is what Condition reads.
-	prep *prepared
-}
+	// Analysis is the value-independent model of the file this result
+	// evaluated, for the tools that read more of it (checks, subrequests,
+	// the CLI). It is shared: read it, never change it.
+	Analysis *analysis.File
 
-// Condition returns the compiled condition of it, an item of File; nil
-// when it has none.
-func (r *Result) Condition(it *syntax.Item) *conditions.Condition {
-	if r == nil || r.prep == nil || r.prep.info == nil || r.File == nil || it.Index >= len(r.File.Items) || r.File.Items[it.Index] != it {
-		return nil
-	}
-	return r.prep.of(it).cond
+	// eval is the evaluation that made this result, which the methods
+	// below read; for a standard file, which is converted as written, it
+	// is made on first use (with opt).
+	eval     *evaluation
+	evalOnce sync.Once
+	opt      Options
 }
 
 // Flag is one name that a condition reads.

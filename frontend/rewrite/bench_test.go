@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/internal/llbtest"
 )
 
@@ -14,13 +15,13 @@ import (
 // instructions, keywords included (stages of 20).
 func GenerateExtended(n int) []byte { return llbtest.ExtendedDockerfile((n + 19) / 20) }
 
-// rewriteUncached is Rewrite without the content cache, for benchmarks.
-func rewriteUncached(dt []byte, opt Options) (*Result, error) {
-	p, err := prepareUncached("Dockerfile", dt)
-	if err != nil {
+// rewriteWith is Rewrite with the analysis options ao.
+func rewriteWith(dt []byte, ao analysis.Options, opt Options) (*Result, error) {
+	f, err := analysis.Analyze("Dockerfile", dt, ao)
+	if f == nil {
 		return nil, err
 	}
-	return evaluate(context.Background(), p, dt, opt)
+	return Evaluate(context.Background(), f, opt)
 }
 
 // BenchmarkRewrite compares a full rewrite (parse, compile, evaluate,
@@ -40,7 +41,7 @@ func BenchmarkRewrite(b *testing.B) {
 		b.Run(fmt.Sprintf("rewrite/%dk", n/1000), func(b *testing.B) {
 			b.SetBytes(int64(len(dt)))
 			for b.Loop() {
-				if _, err := rewriteUncached(dt, Options{}); err != nil {
+				if _, err := Rewrite(context.Background(), dt, Options{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -50,7 +51,7 @@ func BenchmarkRewrite(b *testing.B) {
 
 func TestGeneratedFileRewrites(t *testing.T) {
 	dt := GenerateExtended(2000)
-	res, err := rewriteUncached(dt, Options{})
+	res, err := Rewrite(context.Background(), dt, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

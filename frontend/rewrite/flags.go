@@ -3,23 +3,20 @@ package rewrite
 import (
 	"strings"
 
+	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/syntax"
 )
 
 // reachable returns the stages the target may build on, whatever the
 // conditions decided: every stage named by any instruction (live or not)
 // of a stage reachable from the target. This is the "target's path" that
-// Flags and outline report on.
+// Flags and outline report on. A live reference counts as this build
+// resolved it; a dead one with its variables expanded in the global
+// scope.
 func (e *evaluation) reachable() []bool {
-	byName := map[string][]int{}
-	for i, s := range e.stages {
-		if s.Name != "" {
-			byName[s.Name] = append(byName[s.Name], i)
-		}
-	}
 	var roots []int
 	if t := strings.ToLower(e.opt.Target); t != "" {
-		roots = byName[t]
+		roots = e.p.StagesNamed(t)
 	} else {
 		last := len(e.stages) - 1
 		for i := range e.stages {
@@ -28,47 +25,22 @@ func (e *evaluation) reachable() []bool {
 			}
 		}
 		if last >= 0 {
-			roots = append([]int{last}, byName[e.stages[last].Name]...)
+			roots = append([]int{last}, e.p.StagesNamed(e.stages[last].Name)...)
 		}
 	}
-	edges := make([][]int, len(e.stages))
-	for _, it := range e.p.linked {
-		if it.Stage < 0 || it.Stage >= len(e.stages) {
-			continue
+	resolve := func(it *syntax.Item, k int) (string, bool) {
+		if e.refs[e.p.Slot(it)] != nil {
+			return e.refName(it, k)
 		}
-		var names []string
-		for _, r := range e.p.of(it).refs {
-			names = append(names, r.name)
-		}
-		names = append(names, it.Args()...)
-		for _, n := range names {
-			if strings.Contains(n, "$") {
-				if v, _, err := e.lex.ProcessWord(n, e.global); err == nil {
-					n = v
-				}
+		n := e.p.Refs(it)[k].Name
+		if strings.Contains(n, "$") {
+			if v, _, err := e.lex.ProcessWord(n, e.global); err == nil {
+				n = v
 			}
-			n = strings.ToLower(n)
-			if i, ok := stageNumber(n); ok && i >= 0 && i < len(e.stages) {
-				edges[it.Stage] = append(edges[it.Stage], i)
-				continue
-			}
-			edges[it.Stage] = append(edges[it.Stage], byName[n]...)
 		}
+		return strings.ToLower(n), true
 	}
-	seen := make([]bool, len(e.stages))
-	var visit func(int)
-	visit = func(i int) {
-		if seen[i] {
-			return
-		}
-		seen[i] = true
-		for _, j := range edges[i] {
-			visit(j)
-		}
-	}
-	for _, r := range roots {
-		visit(r)
-	}
+	seen, _ := e.p.Graph(nil, nil, resolve).Reach(roots...)
 	return seen
 }
 
@@ -77,7 +49,7 @@ func (e *evaluation) flags() []Flag {
 	reach := e.reachable()
 	// Blocks that choose a reachable stage.
 	choosing := map[*syntax.Block]bool{}
-	for i, it := range e.p.file.Stages {
+	for i, it := range e.p.Syntax.Stages {
 		if !reach[i] {
 			continue
 		}
@@ -87,8 +59,8 @@ func (e *evaluation) flags() []Flag {
 	}
 	var out []Flag
 	index := map[string]int{}
-	for _, it := range e.p.scoped {
-		c := e.p.of(it).cond
+	for _, it := range e.p.Scoped() {
+		c := e.p.Condition(it)
 		if c == nil {
 			continue
 		}
@@ -118,34 +90,20 @@ func (e *evaluation) flags() []Flag {
 				d = vals[k]
 			}
 			f := Flag{Name: n, Value: d.value, Defined: d.ok, UsedAt: []int{it.Cond.Line}, Guards: []LineRange{guard}}
-			if decl := e.declarationFor(it, n); decl != nil {
-				f.Line = decl.item.Line
-				f.Doc = decl.kv.DocComment
-				if decl.kv.Value != nil {
-					f.Default = *decl.kv.Value
+			if decl := e.p.Declaration(it, n); decl != nil {
+				f.Line = decl.Item.Line
+				f.Doc = decl.KV.DocComment
+				if decl.KV.Value != nil {
+					f.Default = *decl.KV.Value
 				}
 			} else {
-				f.Automatic = isAutomatic(n)
+				f.Automatic = analysis.IsAutomatic(n)
 			}
 			index[n] = len(out)
 			out = append(out, f)
 		}
 	}
 	return out
-}
-
-// declarationFor finds the ARG that declares name for the condition of it.
-func (e *evaluation) declarationFor(it *syntax.Item, name string) *argDecl {
-	var found *argDecl
-	for i, d := range e.p.argDecls[name] {
-		if d.item.Line > it.Line {
-			break
-		}
-		if d.global || (!stageLevel(it) && d.item.Stage == it.Stage) {
-			found = &e.p.argDecls[name][i]
-		}
-	}
-	return found
 }
 
 // guarded returns the lines the condition of it decides.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/org/stagefront/frontend/analysis"
 )
 
 // df joins lines into a Dockerfile, one "\n" after each.
@@ -500,10 +501,10 @@ func TestCopiesFrom(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.CopiesFrom != tc.want {
-				t.Errorf("CopiesFrom = %v, want %v", res.CopiesFrom, tc.want)
+			if got := res.CopiesFrom(); got != tc.want {
+				t.Errorf("CopiesFrom = %v, want %v", got, tc.want)
 			}
-			if res.File == nil || len(res.File.Items) == 0 {
+			if res.Analysis == nil || len(res.Analysis.Syntax.Items) == 0 {
 				t.Error("no parsed file in the result")
 			}
 		})
@@ -515,13 +516,12 @@ func TestCopiesFrom(t *testing.T) {
 func TestCompileInParallel(t *testing.T) {
 	good := GenerateExtended(400)
 	bad := []byte(strings.Replace(string(good), "V3 != ''", "V4 != ''", 1) + "FROM scratch\nRUN --if=UNKNOWN true\nARG LATE=1\nRUN --if=INCLUDE_DOSC true\n")
-	old, procs := conditionsPerWorker, runtime.GOMAXPROCS(4) // several workers even on one CPU
-	t.Cleanup(func() { conditionsPerWorker = old; runtime.GOMAXPROCS(procs) })
+	procs := runtime.GOMAXPROCS(4) // several workers even on one CPU
+	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
 	for _, dt := range [][]byte{good, bad} {
 		var got [2]string
 		for i, per := range []int{1 << 30, 1} {
-			conditionsPerWorker = per
-			res, err := rewriteUncached(dt, Options{ListFlags: true})
+			res, err := rewriteWith(dt, analysis.Options{ConditionsPerWorker: per}, Options{ListFlags: true})
 			got[i] = fmt.Sprintf("%v\n%s\n%+v\n%+v\n%v", err, res.Dockerfile, res.Flags, res.Stages, res.Gates)
 		}
 		if got[0] != got[1] {

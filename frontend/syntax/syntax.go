@@ -535,3 +535,7 @@ func (it *Item) Describe() string {
 	}
 	return fmt.Sprintf("line %d", it.Line)
 }
+
+// Data returns the file as parsed. The bytes are the caller's: read them,
+// never change them.
+func (f *File) Data() []byte { return f.data }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
@@ -25,10 +26,19 @@ import (
 
 // StubResolver answers every image lookup with a one-layer image for the
 // requested platform (a DiffID, so the stage is not treated as scratch).
-type StubResolver struct{}
+// Like a registry, it only knows fully qualified references
+// (docker.io/library/busybox:latest): a lookup of a name as written
+// (busybox, org/img:1) fails, as it would against a real one.
+type StubResolver struct {
+	// Users gives the USER of an image's config, by reference.
+	Users map[string]string
+}
 
 // ResolveImageConfig implements llb.ImageMetaResolver.
-func (StubResolver) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+func (r StubResolver) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	if named, err := reference.ParseNormalizedNamed(ref); err != nil || named.String() != ref {
+		return "", "", nil, fmt.Errorf("stub resolver: %q is not a normalized image reference (a registry would not find it)", ref)
+	}
 	p := platforms.DefaultSpec()
 	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
 		p = *opt.ImageOpt.Platform
@@ -39,6 +49,7 @@ func (StubResolver) ResolveImageConfig(ctx context.Context, ref string, opt sour
 		Config: ocispecs.ImageConfig{
 			Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 			WorkingDir: "/",
+			User:       r.Users[ref],
 		},
 	}
 	dt, err := json.Marshal(img)

@@ -1,0 +1,127 @@
+package rewrite
+
+import (
+	"context"
+	"slices"
+
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/org/stagefront/frontend/analysis"
+	"github.com/org/stagefront/frontend/syntax"
+)
+
+// What a Result knows of the build beyond the rewritten bytes: which
+// instructions and stages are live, what each live reference names, the
+// build's stage graph and global scope. The checks and the gateway read
+// these instead of working them out again from the rewrite.
+
+// evaluation returns the evaluation behind r, walking a standard file on
+// first use.
+func (r *Result) evaluation() *evaluation {
+	r.evalOnce.Do(func() {
+		if r.eval != nil {
+			return
+		}
+		e := newEvaluation(context.Background(), r.Analysis, r.opt)
+		e.walk()
+		e.indexStages()
+		r.eval = e
+	})
+	return r.eval
+}
+
+// Live reports whether the instruction it (an item of Analysis) is in the
+// rewrite; false for extension lines (IF, REQUIRE, ...), which never are.
+func (r *Result) Live(it *syntax.Item) bool {
+	if it.Kind != syntax.Instruction {
+		return false
+	}
+	return !r.Extended || !r.eval.dead[it.Line-1]
+}
+
+// StageLive reports whether stage i (an index of Analysis.Stages) is in
+// the rewrite.
+func (r *Result) StageLive(i int) bool { return !r.Extended || r.eval.stages[i].Live }
+
+// InstructionFlags are the --flags of the instruction it as the converter
+// reads them in the rewrite: without --if=, with the stage names that
+// variables chose written in.
+func (r *Result) InstructionFlags(it *syntax.Item) []string {
+	if r.Extended {
+		if fl, ok := r.eval.resolvedFlags[it]; ok {
+			return fl
+		}
+	}
+	return it.Flags
+}
+
+// RefName returns what the k-th stage reference of the live item it names
+// in this build, expanded in the instruction's own scope and lower-cased;
+// false when it cannot be known (a variable without a value).
+func (r *Result) RefName(it *syntax.Item, k int) (string, bool) {
+	return r.evaluation().refName(it, k)
+}
+
+// Graph is the stage graph of this build: the live stages, and the live
+// references as this build resolves them.
+func (r *Result) Graph() *analysis.Graph {
+	e := r.evaluation()
+	e.graphOnce.Do(func() {
+		if e.g == nil {
+			e.g = e.graph()
+		}
+	})
+	return e.g
+}
+
+// Final is the stage the build exports (an index of Analysis.Stages): the
+// target, else the last live stage; -1 when there is none.
+func (r *Result) Final() int { return r.evaluation().root() }
+
+// ExpandGlobal expands the variables of word in the global scope of this
+// build, the one the converter expands FROM with: the platform ARGs and
+// the global ARGs, with their build args or defaults. ok is false when a
+// variable has no value there or the word does not expand.
+func (r *Result) ExpandGlobal(word string) (string, bool) {
+	e := r.evaluation()
+	res, err := shell.NewLex(rune(r.Analysis.Syntax.Escape)).ProcessWordWithMatches(word, e.global)
+	if err != nil || len(res.Unmatched) > 0 {
+		return "", false
+	}
+	return res.Result, true
+}
+
+// CopiesFrom reports whether a live COPY has a --from= flag (naming a
+// stage, a build context or an image).
+func (r *Result) CopiesFrom() bool {
+	for _, it := range r.Analysis.Linked() {
+		if it.Keyword != "copy" || !r.Live(it) {
+			continue
+		}
+		for _, ref := range r.Analysis.Refs(it) {
+			if ref.Kind == analysis.RefCopy {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Chain returns stage i and the stages it is built FROM, nearest first
+// (indexes of Analysis.Stages): the FROM edges of the build's graph.
+func (r *Result) Chain(i int) []int {
+	g := r.Graph()
+	out := []int{i}
+	for {
+		next := -1
+		for _, e := range g.Deps(i) {
+			if e.Kind == analysis.RefFrom {
+				next = e.To
+			}
+		}
+		if next < 0 || slices.Contains(out, next) {
+			return out
+		}
+		out = append(out, next)
+		i = next
+	}
+}

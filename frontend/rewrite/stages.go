@@ -1,0 +1,378 @@
+package rewrite
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/org/stagefront/frontend/analysis"
+	"github.com/org/stagefront/frontend/syntax"
+)
+
+// The stages of one evaluation: which are live, what each live reference
+// names, the stage graph of the build, and the errors about them.
+
+// indexStages builds the by-name lookups of liveStage and deadStage; it
+// runs once the walk has decided every stage.
+func (e *evaluation) indexStages() {
+	e.liveByName = map[string]int{}
+	e.deadByName = map[string]int{}
+	for i, s := range e.stages {
+		if s.Name == "" {
+			continue
+		}
+		m := e.deadByName
+		if s.Live {
+			m = e.liveByName
+		}
+		if _, ok := m[s.Name]; !ok {
+			m[s.Name] = i
+			if s.Live {
+				e.liveNames = append(e.liveNames, s.Name)
+			}
+		}
+	}
+}
+
+// liveStage finds the first live stage named name, if it is defined
+// before stage index before (or anywhere, when before < 0).
+func (e *evaluation) liveStage(name string, before int) *Stage {
+	i, ok := e.liveByName[name]
+	if !ok || (before >= 0 && i >= before) {
+		return nil
+	}
+	return &e.stages[i]
+}
+
+// deadStage finds the first dead stage named name, if it is defined
+// before stage index before (or anywhere, when before < 0).
+func (e *evaluation) deadStage(name string, before int) *Stage {
+	i, ok := e.deadByName[name]
+	if !ok || (before >= 0 && i >= before) {
+		return nil
+	}
+	return &e.stages[i]
+}
+
+// checkStages reports two live stages with one name, and a target that is
+// turned off.
+func (e *evaluation) checkStages() {
+	first := map[string]int{}
+	for _, s := range e.stages {
+		if !s.Live || s.Name == "" {
+			continue
+		}
+		if l, ok := first[s.Name]; ok {
+			e.errorf(s.Line, "stage %q is already defined at line %d and both are live with these build args: give one another name, or put them in exclusive branches (IF ... ELSE ... END)", s.Name, l)
+			continue
+		}
+		first[s.Name] = s.Line
+	}
+	if t := strings.ToLower(e.opt.Target); t != "" && e.liveStage(t, -1) == nil {
+		if d := e.deadStage(t, -1); d != nil {
+			e.errorf(d.Line, "target stage %q is turned off by %s: change the build args or choose another --target", t, d.OffBy)
+		}
+	}
+}
+
+// resolveRefs records what the references of a live item name, in the
+// scope of the item itself (see evaluation.refs).
+func (e *evaluation) resolveRefs(it *syntax.Item) {
+	refs := e.p.Refs(it)
+	if len(refs) == 0 {
+		return
+	}
+	out := make([]resolvedRef, len(refs))
+	for k, r := range refs {
+		if it.Kind == syntax.Require {
+			out[k].name, out[k].ok = strings.ToLower(r.Name), true
+		} else {
+			out[k].name, out[k].ok = e.expandRef(r)
+		}
+	}
+	e.refs[e.p.Slot(it)] = out
+}
+
+// refName returns the k-th reference of a live item as resolved in its
+// own scope; false when it was not resolved (dead, or not expandable).
+func (e *evaluation) refName(it *syntax.Item, k int) (string, bool) {
+	rr := e.refs[e.p.Slot(it)]
+	if k >= len(rr) {
+		return "", false
+	}
+	return rr[k].name, rr[k].ok
+}
+
+// graph is the stage graph of this build: the live stages, and the
+// references of the live instructions and REQUIREs as resolved in their
+// own scope.
+func (e *evaluation) graph() *analysis.Graph {
+	return e.p.Graph(
+		func(i int) bool { return e.stages[i].Live },
+		func(it *syntax.Item) bool { return e.refs[e.p.Slot(it)] != nil },
+		e.refName)
+}
+
+// root is the stage the build exports: the target, else the last live
+// stage; -1 when there is none.
+func (e *evaluation) root() int {
+	if t := strings.ToLower(e.opt.Target); t != "" {
+		if s := e.liveStage(t, -1); s != nil {
+			return s.Index
+		}
+		return -1
+	}
+	for i := len(e.stages) - 1; i >= 0; i-- {
+		if e.stages[i].Live {
+			return i
+		}
+	}
+	return -1
+}
+
+// reach returns the live stages the build converts (those the target
+// reaches through FROM, COPY --from, RUN --mount and REQUIRE) and the
+// stages REQUIREs among them name: the gates, in order of discovery.
+func (e *evaluation) reach(g *analysis.Graph) ([]bool, []string) {
+	root := e.root()
+	if root < 0 {
+		return make([]bool, len(e.stages)), nil
+	}
+	reach, gateIdx := g.Reach(root)
+	var gates []string
+	for _, i := range gateIdx {
+		gates = append(gates, e.stages[i].Name)
+	}
+	return reach, gates
+}
+
+// checkRefs reports live instructions that refer to a stage that is off,
+// names chosen by a variable that look like a typo of a stage, and
+// numbered stage references that the rewrite would shift.
+func (e *evaluation) checkRefs(reach []bool) {
+	var found []int
+	for _, it := range e.p.Linked() {
+		if it.Stage < 0 || it.Kind == syntax.Require || e.refs[e.p.Slot(it)] == nil || !reach[it.Stage] {
+			continue
+		}
+		for k, r := range e.p.Refs(it) {
+			name, ok := e.refName(it, k)
+			if !ok {
+				continue
+			}
+			if n, ok := analysis.StageNumber(name); ok && r.Kind == analysis.RefCopy {
+				e.checkNumberedRef(it, r, n)
+				continue
+			}
+			alive := func(i int) bool { return e.stages[i].Live }
+			if found = e.p.Resolve(found[:0], r.Kind, name, it.Stage, alive); len(found) > 0 {
+				continue
+			}
+			before := -1
+			if r.Kind == analysis.RefFrom {
+				before = it.Stage
+			}
+			if d := e.deadStage(name, before); d != nil {
+				e.errorf(it.Line, "%s=%s refers to stage %q (line %d), which is turned off by %s: guard this instruction with the same condition, or make the stage unconditional", r.Kind, r.Name, d.Name, d.Line, d.OffBy)
+				continue
+			}
+			e.checkTypo(it, r, name)
+		}
+	}
+}
+
+// expandRef resolves the variables of a stage reference the way the
+// converter will see it: FROM in the global scope, --from and mounts in
+// the stage's scope (global ARGs included). It returns the lower-cased
+// name, or false when it cannot be resolved here.
+func (e *evaluation) expandRef(r analysis.Ref) (string, bool) {
+	name := r.Name
+	if r.HasVariable() {
+		env := e.global
+		if r.Kind != analysis.RefFrom {
+			env = e.stageEnv()
+		}
+		v, _, err := e.lex.ProcessWord(name, env)
+		if err != nil {
+			return "", false
+		}
+		name = v
+	}
+	return strings.ToLower(name), true
+}
+
+// stageEnv is the current stage's scope over the global one.
+func (e *evaluation) stageEnv() *env {
+	merged := &env{}
+	for _, k := range e.global.keys {
+		if d, ok := e.globalDeclared[k]; ok && d.ok {
+			merged.set(k, d.value)
+		}
+	}
+	if e.stage != nil {
+		st := e.stageScope()
+		for _, k := range st.keys {
+			merged.set(k, st.vals[k])
+		}
+	}
+	return merged
+}
+
+// resolveVarFlag writes the value of the variable in COPY --from=$X or
+// RUN --mount=from=$X into the rewrite (upstream expands neither), so a
+// stage chosen by an ARG works.
+func (e *evaluation) resolveVarFlag(it *syntax.Item, span *syntax.Span) {
+	shown := strings.ToUpper(it.Keyword) + " " + span.Text
+	expand := func(raw string) (string, bool) {
+		v, unmatched, err := e.lex.ProcessWord(raw, e.stageEnv())
+		switch {
+		case err != nil:
+			e.errorf(it.Line, "cannot expand %s: %v", shown, err)
+		case len(unmatched) > 0 || v == "":
+			e.errorf(it.Line, "%s: %s has no value here: declare it with ARG (a global ARG before the first FROM, or in this stage) and give it a default or a --build-arg", shown, strings.Join(slices.Sorted(maps.Keys(unmatched)), ", "))
+		default:
+			return v, true
+		}
+		return "", false
+	}
+	edit := *span
+	var flag string // the flag as the parser reads edit.Text back
+	if raw, ok := strings.CutPrefix(span.Text, "--from="); ok {
+		v, ok := expand(raw)
+		if !ok {
+			return
+		}
+		edit.Text = "--from=" + v
+		flag = edit.Text
+	} else {
+		fields := syntax.MountFields(strings.TrimPrefix(span.Text, "--mount="))
+		for i, f := range fields {
+			if k, raw, _ := strings.Cut(f, "="); strings.EqualFold(k, "from") {
+				v, ok := expand(raw)
+				if !ok {
+					return
+				}
+				fields[i] = k + "=" + v
+			}
+		}
+		word, ok := mountWord(fields)
+		if !ok {
+			e.errorf(it.Line, "cannot rewrite %s with its stage name: write the mount's fields without quotes", span.Text)
+			return
+		}
+		edit.Text = word
+		flag = strings.TrimSuffix(strings.TrimPrefix(word, "'"), "'")
+	}
+	e.strip = append(e.strip, &edit)
+	if e.resolvedFlags == nil {
+		e.resolvedFlags = map[*syntax.Item][]string{}
+	}
+	flags, ok := e.resolvedFlags[it]
+	if !ok {
+		flags = slices.Clone(it.Flags)
+		e.resolvedFlags[it] = flags
+	}
+	if i := slices.Index(flags, span.Text); i >= 0 {
+		flags[i] = flag
+	}
+}
+
+// mountWord renders --mount fields as one Dockerfile flag word that the
+// parser and BuildKit's CSV reader read back as fields.
+func mountWord(fields []string) (string, bool) {
+	quoted := false
+	for i, f := range fields {
+		if strings.ContainsAny(f, ",\"") {
+			fields[i] = `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
+			quoted = true
+		}
+	}
+	word := "--mount=" + strings.Join(fields, ",")
+	if !quoted {
+		return word, true
+	}
+	if strings.Contains(word, "'") {
+		return "", false
+	}
+	return "'" + word + "'", true
+}
+
+// checkTypo reports a reference that names no stage but looks like a
+// misspelt one (no registry, tag, digest or path), before the converter
+// would try to pull it as an image. A FROM that names its base as written
+// is left alone: bare image names (FROM busybox, FROM node) are what
+// FROM usually names, and the converter's pull error and the
+// StageNotFound check say the rest.
+func (e *evaluation) checkTypo(it *syntax.Item, r analysis.Ref, name string) {
+	if name == "" || strings.ContainsAny(name, "/:@.") || name == "scratch" || (r.Kind == analysis.RefFrom && !r.HasVariable()) {
+		return
+	}
+	c := e.p.SuggestStage(name)
+	if c == "" {
+		return
+	}
+	shown := r.Kind.String() + "=" + r.Name
+	if r.Name != name {
+		shown += fmt.Sprintf(" (%q)", name)
+	}
+	e.errorf(it.Line, "%s names no stage of this file; did you mean %q? The stages are: %s. (Without a stage of that name it would be pulled as an image.)", shown, c, strings.Join(e.liveNames, ", "))
+}
+
+func (e *evaluation) checkNumberedRef(it *syntax.Item, r analysis.Ref, n int) {
+	if n < 0 || n >= len(e.stages) {
+		return // upstream reports it
+	}
+	s := e.stages[n]
+	if !s.Live {
+		e.errorf(it.Line, "%s=%d refers to stage %d (line %d), which is turned off by %s: refer to stages by name, and guard this instruction with the same condition", r.Kind, n, n, s.Line, s.OffBy)
+		return
+	}
+	shifted := 0
+	for _, o := range e.stages[:n] {
+		if !o.Live {
+			shifted++
+		}
+	}
+	if shifted > 0 {
+		e.errorf(it.Line, "%s=%d refers to stage %d by number, but %d stage(s) before it are turned off, so its number would change: name it (FROM ... AS name) and refer to the name", r.Kind, n, n, shifted)
+	}
+}
+
+// checkRequires records the stages each live stage requires, and reports
+// live REQUIREs of stages that are off, and cycles.
+func (e *evaluation) checkRequires(g *analysis.Graph) {
+	for i := range e.stages {
+		for _, edge := range g.Requires(i) {
+			e.stages[i].Requires = append(e.stages[i].Requires, Requirement{Stage: e.stages[edge.To].Name, Line: edge.Item.Line})
+		}
+	}
+	for _, it := range e.p.Linked() {
+		if it.Kind != syntax.Require || e.refs[e.p.Slot(it)] == nil {
+			continue
+		}
+		for _, a := range it.Args() {
+			name := strings.ToLower(a)
+			if e.liveStage(name, -1) != nil {
+				continue
+			}
+			if d := e.deadStage(name, -1); d != nil {
+				e.errorf(it.Line, "REQUIRE %s: stage %q (line %d) is turned off by %s: guard the REQUIRE with the same condition (REQUIRE --if=...)", a, d.Name, d.Line, d.OffBy)
+			}
+		}
+	}
+	if cycle := g.RequireCycle(); cycle != nil {
+		labels := make([]string, len(cycle))
+		for i, s := range cycle {
+			labels[i] = e.stageLabel(s)
+		}
+		e.errorf(e.stages[cycle[0]].Line, "REQUIRE cycle: %s: a stage cannot require itself, directly or through the stages it builds on", strings.Join(labels, " -> "))
+	}
+}
+
+func (e *evaluation) stageLabel(i int) string {
+	if n := e.stages[i].Name; n != "" {
+		return n
+	}
+	return fmt.Sprintf("stage %d", i)
+}
