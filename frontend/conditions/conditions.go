@@ -61,7 +61,7 @@ type Condition struct {
 	Paths []string
 	// ReadsContext reports whether it calls exists(), literal path or not.
 	ReadsContext bool
-	program *vm.Program
+	program      *vm.Program
 }
 
 // Values gives a condition the values of its names and the answers of its

@@ -81,4 +81,3 @@ func TestCompileErrors(t *testing.T) {
 		}
 	}
 }
-

@@ -2,16 +2,16 @@ package rewrite
 
 import (
 	"context"
-	"sync"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
-	"github.com/org/stagefront/frontend/conditions"
 	"github.com/org/stagefront/frontend/analysis"
+	"github.com/org/stagefront/frontend/conditions"
 	"github.com/org/stagefront/frontend/syntax"
 	"github.com/org/stagefront/internal/contextfs"
 )
@@ -568,4 +568,3 @@ func (e *evaluation) conditionsOf(it *syntax.Item) []string {
 	}
 	return out
 }
-

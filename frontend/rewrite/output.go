@@ -50,7 +50,6 @@ func (e *evaluation) output(dt []byte) []byte {
 	return out
 }
 
-
 func trimEOL(b []byte) []byte {
 	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
 		b = b[:len(b)-1]
