@@ -39,7 +39,7 @@ func rewriteOptions() rewrite.Options {
 	}
 }
 
-// convertStagefront is what frontend/build's converter does for one
+// convertStagefront is what frontend/builder's converter does for one
 // platform: rewrite the extended file, convert the rewrite upstream's way.
 func convertStagefront(ctx context.Context, dt []byte) (*dockerfile2llb.Result, error) {
 	rw, err := rewrite.Rewrite(ctx, dt, rewriteOptions())
@@ -70,7 +70,7 @@ func rewritten(tb testing.TB, dt []byte) []byte {
 // + dockerfile2llb) with dockerfile2llb alone on its rewrite; the goal is
 // stagefront/upstream <= 1.10 at 200 stages. STAGES sizes: 200 (the goal's)
 // and 20 (the smoke run's). What the gateway adds around the engine (its
-// build rules) is measured by frontend/build's BenchmarkGatewayConvert.
+// build rules) is measured by frontend/builder's BenchmarkGatewayConvert.
 func BenchmarkConvert(b *testing.B) {
 	for _, stages := range []int{20, 200} {
 		dt := generate(stages)

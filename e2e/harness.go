@@ -11,7 +11,7 @@
 //   - Buildctl: `buildctl build --frontend dockerfile.v0`, which forwards to
 //     the Dockerfile's `# syntax=` image, like BuildKit's own tests.
 //   - Buildx: `docker buildx build --builder stagefront`, the user's command.
-//   - InProcess: our build.Build run in the test process through
+//   - InProcess: our builder.Build run in the test process through
 //     client.Build (no image needed: quickest to iterate on the gateway).
 package e2e
 
@@ -40,7 +40,7 @@ import (
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/tonistiigi/fsutil"
 
-	"github.com/org/stagefront/frontend/build"
+	"github.com/org/stagefront/frontend/builder"
 )
 
 // The environment hack/buildkit-up and hack/push-frontend set up.
@@ -377,13 +377,13 @@ func parseRawJSON(s string) []*client.SolveStatus {
 	return out
 }
 
-// InProcess runs stagefront's build.Build in this process against the real
+// InProcess runs stagefront's builder.Build in this process against the real
 // buildkitd (client.Build with LocalMounts), like BuildKit's own "client"
 // test mode. The `# syntax=` line is not followed here (nothing forwards from
 // our own Build), so it may stay in the Dockerfile.
 func InProcess(t testing.TB, o Opts) *Result {
 	t.Helper()
-	return InProcessWith(t, o, build.Build)
+	return InProcessWith(t, o, builder.Build)
 }
 
 // InProcessWith is InProcess with another gateway BuildFunc (e.g. upstream's
@@ -663,7 +663,7 @@ func (r *Result) Executed(substr string) bool {
 }
 
 // NotImplemented reports whether the build failed only because our
-// frontend/build does not do this yet; tests skip on it with a clear message.
+// frontend/builder does not do this yet; tests skip on it with a clear message.
 func (r *Result) NotImplemented() bool {
 	return r.Err != nil && strings.Contains(r.Err.Error()+r.Progress, "not implemented")
 }
@@ -673,7 +673,7 @@ func (r *Result) NotImplemented() bool {
 func (r *Result) SkipIfNotImplemented(t testing.TB) {
 	t.Helper()
 	if r.NotImplemented() {
-		t.Fatalf("frontend/build says not implemented: %s", firstLine(r.Err.Error()))
+		t.Fatalf("frontend/builder says not implemented: %s", firstLine(r.Err.Error()))
 	}
 }
 

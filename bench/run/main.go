@@ -529,7 +529,7 @@ func convertBench() []measure {
 	note := fmt.Sprintf("%s stages: %.1f ms vs %.1f ms (upstream converts the rewrite); the parse alone makes %.2f the floor", size, ours/1e6, up/1e6, 1+parse/up)
 	// The gateway's whole per-platform path (its build rules run beside
 	// the conversion), against upstream with warnings on too.
-	gwGot, _, err := goBench("./frontend/build", "BenchmarkGatewayConvert/.*/"+size+"$", benchtime, count, 4*time.Minute)
+	gwGot, _, err := goBench("./frontend/builder", "BenchmarkGatewayConvert/.*/"+size+"$", benchtime, count, 4*time.Minute)
 	if err == nil {
 		gw, gwUp := median(gwGot["BenchmarkGatewayConvert/gateway/"+size]), median(gwGot["BenchmarkGatewayConvert/upstream/"+size])
 		d["gateway_path_ms"], d["gateway_upstream_ms"], d["gateway_path_ratio"] = round3(gw/1e6), round3(gwUp/1e6), round3(gw/gwUp)

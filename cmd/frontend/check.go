@@ -22,14 +22,10 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/org/stagefront/frontend/build"
+	"github.com/org/stagefront/frontend/builder"
 	"github.com/org/stagefront/frontend/lint"
 	"github.com/org/stagefront/frontend/rewrite"
 )
-
-func init() {
-	commands = append(commands, command{"check", "run BuildKit's build checks and stagefront's on the rewrite for the given build args and platform, offline, and print them as `docker buildx build --call=check` does", runCheck})
-}
 
 // errCheckFailed is returned when check=error=true and a rule fired; the
 // warnings are already printed.
@@ -93,7 +89,7 @@ func check(ctx context.Context, in *input) (*sublint.LintResults, error, error) 
 		}
 		lr := &sublint.LintResults{}
 		idx := lr.AddSource(sm)
-		lr.Error = &sublint.BuildError{Message: err.Error(), Location: pb.Location{SourceIndex: int32(idx), Ranges: build.PBRanges(ranges)}}
+		lr.Error = &sublint.BuildError{Message: err.Error(), Location: pb.Location{SourceIndex: int32(idx), Ranges: builder.PBRanges(ranges)}}
 		return lr, nil, nil
 	}
 

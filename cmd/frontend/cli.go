@@ -40,6 +40,7 @@ type command struct {
 var commands = []command{
 	{"rewrite", "print the rewritten, standard Dockerfile for the given build args and platform", runRewrite},
 	{"outline", "list every flag the conditions on the target's path read: doc comment, default, value and the lines it guards", runOutline},
+	{"check", "run BuildKit's build checks and stagefront's on the rewrite for the given build args and platform, offline, and print them as `docker buildx build --call=check` does", runCheck},
 }
 
 // runCLI runs the stagefront command line and returns the exit code.

@@ -9,14 +9,14 @@ import (
 
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
 	"github.com/moby/buildkit/util/appcontext"
-	"github.com/org/stagefront/frontend/build"
+	"github.com/org/stagefront/frontend/builder"
 )
 
 func main() {
 	if len(os.Args) > 1 || !underBuildKit() {
 		os.Exit(runCLI(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	if err := grpcclient.RunFromEnvironment(appcontext.Context(), build.Build); err != nil {
+	if err := grpcclient.RunFromEnvironment(appcontext.Context(), builder.Build); err != nil {
 		fmt.Fprintf(os.Stderr, "stagefront: %v\n", err)
 		os.Exit(1)
 	}

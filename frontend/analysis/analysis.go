@@ -23,14 +23,23 @@ import (
 	"github.com/org/stagefront/frontend/syntax"
 )
 
-// AutomaticArgs are the platform ARGs conditions may read undeclared.
-var AutomaticArgs = []string{
-	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
-	"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
+// AutomaticArgs returns the platform ARGs conditions may read undeclared.
+func AutomaticArgs() []string {
+	return []string{
+		"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
+		"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
+	}
 }
 
 // IsAutomatic reports whether name is one of AutomaticArgs.
-func IsAutomatic(name string) bool { return slices.Contains(AutomaticArgs, name) }
+func IsAutomatic(name string) bool {
+	switch name {
+	case "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
+		"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT":
+		return true
+	}
+	return false
+}
 
 // Options tune an analysis; the zero value is what builds use.
 type Options struct {

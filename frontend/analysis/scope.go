@@ -104,7 +104,7 @@ func (s scope) Undeclared(name string) string {
 		}
 		return fmt.Sprintf("%s is declared at line %d, %s, so this condition cannot see it: conditions read global ARGs (before the first FROM), ARGs declared earlier in the same stage, and the platform ARGs; declare ARG %s above line %d", name, d.Item.Line, where, name, line)
 	}
-	names := append(s.f.ArgNames(), AutomaticArgs...)
+	names := append(s.f.ArgNames(), AutomaticArgs()...)
 	if c := didyoumean.Closest(name, names, true); c != "" {
 		return fmt.Sprintf("undeclared name %s; did you mean %s? (or declare ARG %s above line %d)", name, c, name, line)
 	}
@@ -121,7 +121,7 @@ func (f *File) compile(opt Options) {
 			todo = append(todo, it)
 		}
 	}
-	names := append(slices.Collect(maps.Keys(f.args)), AutomaticArgs...)
+	names := append(slices.Collect(maps.Keys(f.args)), AutomaticArgs()...)
 	type compiled struct {
 		c   *conditions.Condition
 		err error

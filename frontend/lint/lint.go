@@ -18,7 +18,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -117,6 +116,8 @@ type checker struct {
 	stages   []instructions.Stage
 	metaArgs []instructions.ArgCommand
 	escape   rune
+	// refRe holds refersTo's expression per name.
+	refRe map[string]*regexp.Regexp
 }
 
 type cond struct {
@@ -163,19 +164,20 @@ func lineRange(start, end int) []parser.Range {
 func itemRange(it *syntax.Item) []parser.Range { return lineRange(it.Line, it.EndLine) }
 
 // refersTo reports whether text reads variable name ($name or ${name...}).
-func refersTo(text, name string) bool {
+func (ck *checker) refersTo(text, name string) bool {
 	if !strings.Contains(text, name) {
 		return false
 	}
-	re, ok := refersToRe.Load(name)
+	re, ok := ck.refRe[name]
 	if !ok {
-		re, _ = refersToRe.LoadOrStore(name, regexp.MustCompile(`\$(\{`+regexp.QuoteMeta(name)+`[}:]|`+regexp.QuoteMeta(name)+`\b)`))
+		re = regexp.MustCompile(`\$(\{` + regexp.QuoteMeta(name) + `[}:]|` + regexp.QuoteMeta(name) + `\b)`)
+		if ck.refRe == nil {
+			ck.refRe = map[string]*regexp.Regexp{}
+		}
+		ck.refRe[name] = re
 	}
-	return re.(*regexp.Regexp).MatchString(text)
+	return re.MatchString(text)
 }
-
-// refersToRe caches refersTo's expression per name.
-var refersToRe sync.Map
 
 // expand resolves the variables of word in the build's global scope (the
 // rewrite's, which is the converter's); ok is false when one has no value.

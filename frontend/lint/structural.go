@@ -114,18 +114,18 @@ func (ck *checker) unusedGlobalArgs() {
 			// Stages see a global ARG only in FROM, in other global ARGs,
 			// and in stage names chosen by a variable (COPY --from=$X,
 			// RUN --mount=from=$X), which the engine expands with them.
-			if (it.Keyword == "from" || (it.Keyword == "arg" && it.Stage < 0)) && refersTo(it.Node.Original, name) {
+			if (it.Keyword == "from" || (it.Keyword == "arg" && it.Stage < 0)) && ck.refersTo(it.Node.Original, name) {
 				used = true
 				break
 			}
-			if slices.ContainsFunc(it.VarFlags(), func(sp *syntax.Span) bool { return refersTo(sp.Text, name) }) {
+			if slices.ContainsFunc(it.VarFlags(), func(sp *syntax.Span) bool { return ck.refersTo(sp.Text, name) }) {
 				used = true
 				break
 			}
 		}
 		// Another name in the same ARG may read it: ARG A=1 B=${A}.
 		for _, b := range ck.file.Arg(a.Item).Args {
-			if b.Key != name && b.Value != nil && refersTo(*b.Value, name) {
+			if b.Key != name && b.Value != nil && ck.refersTo(*b.Value, name) {
 				used = true
 			}
 		}
@@ -159,7 +159,7 @@ func (ck *checker) stageArgsOnlyForConditions() {
 				if c := ck.file.Condition(other); c != nil && slices.Contains(c.Names, name) {
 					readByCond = true
 				}
-				if other.Kind == syntax.Instruction && (refersTo(other.Node.Original, name) || slices.ContainsFunc(other.Flags, func(f string) bool { return refersTo(f, name) })) {
+				if other.Kind == syntax.Instruction && (ck.refersTo(other.Node.Original, name) || slices.ContainsFunc(other.Flags, func(f string) bool { return ck.refersTo(f, name) })) {
 					readByInstr = true
 				}
 			}

@@ -15,7 +15,8 @@ import (
 // Closest returns the candidate that name most likely misspells, or ""
 // when none is close: BuildKit's suggest.Search (fewer than three edits),
 // except that a name of three characters or fewer only matches at one
-// edit (with two, any short name would suggest any other), and a
+// edit, and keeps a character (with two, any short name would suggest any
+// other; "B" is no typo of "A"), and a
 // case-sensitive name that differs from a candidate only in case
 // suggests it. Names that equal a candidate have no suggestion. When caseSensitive is false the
 // candidate is returned in the case the candidates list gives it.
@@ -48,7 +49,7 @@ func Closest(name string, candidates []string, caseSensitive bool) string {
 		if !caseSensitive {
 			a, b = strings.ToLower(a), strings.ToLower(b)
 		}
-		if levenshtein.Distance(a, b, nil) > 1 {
+		if d := levenshtein.Distance(a, b, nil); d > 1 || d >= len(name) {
 			return ""
 		}
 	}

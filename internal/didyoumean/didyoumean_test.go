@@ -17,7 +17,8 @@ func TestClosest(t *testing.T) {
 		{"build_env", args, true, "BUILD_ENV"}, // only the case differs
 		{"BUILD_ENV", args, true, ""},          // it is one
 		{"SOMETHING_ELSE", args, true, ""},
-		{"B", args, true, "A"},
+		{"B", args, true, ""}, // one letter for another is no typo
+		{"AB", args, true, "A"},
 		{"XY", args, true, ""}, // two edits from "A": too many for a short name
 		{"biulder", stages, false, "builder"},
 		{"Biuld", stages, false, "build"}, // the candidate's case

@@ -1,0 +1,206 @@
+package builder
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"sync"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/org/stagefront/frontend/analysis"
+	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/pkg/errors"
+)
+
+// converter turns the user's (extended) Dockerfile into LLB for one
+// platform at a time: rewrite for that platform, then the upstream
+// converter on the rewrite, with the ORIGINAL file's source map so that
+// every location shows what the user wrote. Line numbers are the same in
+// both files, which is what makes that valid.
+type converter struct {
+	// orig is the file as the user wrote it.
+	orig []byte
+	// opt is the upstream conversion's options shared by all platforms;
+	// opt.SourceMap maps the original file.
+	opt dockerfile2llb.ConvertOpt
+	// ctxt answers exists(); nil when there is no build context.
+	ctxt rewrite.Context
+	// images are the image configs the build's resolver answered, for
+	// the checks; nil when not known (see imagePeeker).
+	images imagePeeker
+
+	// engine rewrites the file for opt; nil is the real one (evaluate
+	// the analysis). Tests give a fake.
+	engine func(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error)
+	// analysis is the model of orig, made once per build: every
+	// platform, gate and subrequest of the build reads it.
+	analysisOnce sync.Once
+	analysis     *analysis.File
+	analysisErr  error
+}
+
+// analyze returns the analysis of the file, made on first use.
+func (cv *converter) analyze() (*analysis.File, error) {
+	cv.analysisOnce.Do(func() {
+		cv.analysis, cv.analysisErr = analysis.Analyze(cv.filename(), cv.orig, analysis.Options{})
+		if cv.analysis != nil {
+			cv.analysisErr = nil // value-independent errors come with each rewrite
+		}
+	})
+	return cv.analysis, cv.analysisErr
+}
+
+// filename is the Dockerfile's name, as its source map gives it.
+func (cv *converter) filename() string {
+	if cv.opt.SourceMap != nil && cv.opt.SourceMap.Filename != "" {
+		return cv.opt.SourceMap.Filename
+	}
+	return "Dockerfile"
+}
+
+// buildPlatform is the platform of the builder, as the upstream converter
+// picks it.
+func (cv *converter) buildPlatform() ocispecs.Platform {
+	if len(cv.opt.BuildPlatforms) > 0 {
+		return cv.opt.BuildPlatforms[0]
+	}
+	return platforms.Normalize(platforms.DefaultSpec())
+}
+
+// rewriteOptions are the rewrite's inputs for target platform p. A nil p
+// is the build without --platform: the converter then builds for the
+// builder's platform, so conditions see that platform too, and TARGETARCH
+// in a condition always equals TARGETARCH in a RUN of the same build.
+func (cv *converter) rewriteOptions(p *ocispecs.Platform) rewrite.Options {
+	bp := cv.buildPlatform()
+	tp := bp
+	if p != nil {
+		tp = *p
+	}
+	return rewrite.Options{
+		Filename:       cv.filename(),
+		BuildArgs:      maps.Clone(cv.opt.BuildArgs),
+		TargetPlatform: tp,
+		BuildPlatform:  bp,
+		Target:         cv.opt.Target,
+		Context:        cv.ctxt,
+	}
+}
+
+// rewrite runs the engine for platform p. Its errors come back with the
+// user's lines attached.
+func (cv *converter) rewrite(ctx context.Context, p *ocispecs.Platform) (*rewrite.Result, error) {
+	return cv.rewriteWith(ctx, cv.rewriteOptions(p))
+}
+
+// rewriteListingFlags is rewrite with Result.Flags, for outlines.
+func (cv *converter) rewriteListingFlags(ctx context.Context, p *ocispecs.Platform) (*rewrite.Result, error) {
+	opt := cv.rewriteOptions(p)
+	opt.ListFlags = true
+	return cv.rewriteWith(ctx, opt)
+}
+
+func (cv *converter) rewriteWith(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
+	res, err := cv.evaluate(ctx, opt)
+	if err != nil {
+		return nil, withRewriteSource(err, cv.opt.SourceMap)
+	}
+	if res == nil {
+		return nil, errors.New("stagefront: internal error: the rewrite returned no result")
+	}
+	if a, b := bytes.Count(cv.orig, []byte("\n")), bytes.Count(res.Dockerfile, []byte("\n")); a != b {
+		return nil, errors.Errorf("stagefront: internal error: the rewrite has %d lines, the Dockerfile %d", b+1, a+1)
+	}
+	return res, nil
+}
+
+// evaluate is the engine: the rewrite of the analysed file for opt.
+func (cv *converter) evaluate(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
+	if cv.engine != nil {
+		return cv.engine(ctx, opt)
+	}
+	f, err := cv.analyze()
+	if err != nil {
+		return nil, err
+	}
+	return rewrite.Evaluate(ctx, f, opt)
+}
+
+// platformOpt is the upstream ConvertOpt for platform p, as upstream sets
+// it per platform: its own copy of the build args (the converter writes
+// to them) and warnings only when warn is set.
+func (cv *converter) platformOpt(p *ocispecs.Platform, warn bool) dockerfile2llb.ConvertOpt {
+	opt := cv.opt
+	opt.BuildArgs = maps.Clone(opt.BuildArgs)
+	opt.TargetPlatform = p
+	if !warn {
+		opt.Warn = nil
+	}
+	return opt
+}
+
+// toLLB converts the file for platform p (nil: the default platform).
+func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool) (*dockerfile2llb.Result, *rewrite.Result, error) {
+	rw, err := cv.rewrite(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	opt := cv.platformOpt(p, warn)
+	if opt.Warn == nil {
+		res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
+		return res, rw, err
+	}
+	// stagefront's rules (lint.go) and the conversion are independent, so
+	// they run side by side; their warnings are held and sent in the order
+	// of a run one after the other: ours, then upstream's. The one rule
+	// that needs the conversion's result (the final image's user) waits
+	// for it.
+	ours, theirs := &heldWarnings{}, &heldWarnings{}
+	linted := make(chan error, 1)
+	converted := newPendingConversion()
+	go func() { linted <- cv.buildLint(ctx, rw, ours.add, converted) }()
+	opt.Warn = theirs.add
+	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
+	converted.finish(res)
+	lintErr := <-linted
+	ours.send(cv.opt.Warn)
+	theirs.send(cv.opt.Warn)
+	if err != nil {
+		return nil, rw, err
+	}
+	if lintErr != nil {
+		return nil, rw, lintErr
+	}
+	return res, rw, nil
+}
+
+// heldWarnings keeps warnings, from any goroutine, to send them later in
+// the order they came.
+type heldWarnings struct {
+	mu   sync.Mutex
+	held []heldWarning
+}
+
+type heldWarning struct {
+	rule, description, url, msg string
+	location                    []parser.Range
+}
+
+func (h *heldWarnings) add(rule, description, url, msg string, location []parser.Range) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held = append(h.held, heldWarning{rule, description, url, msg, location})
+}
+
+func (h *heldWarnings) send(warn linter.LintWarnFunc) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, w := range h.held {
+		warn(w.rule, w.description, w.url, w.msg, w.location)
+	}
+	h.held = nil
+}

@@ -1,0 +1,105 @@
+// Borrowed from BuildKit v0.34.2, frontend/dockerfile/builder/build.go:
+// wrapSource, and the deferred wrapping of location errors in Build
+// (withLocations).
+
+package builder
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/pkg/errors"
+)
+
+// PBRanges converts parser ranges to the protobuf form source maps use.
+func PBRanges(rs []parser.Range) []*pb.Range {
+	out := make([]*pb.Range, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, &pb.Range{
+			Start: &pb.Position{Line: int32(r.Start.Line), Character: int32(r.Start.Character)},
+			End:   &pb.Position{Line: int32(r.End.Line), Character: int32(r.End.Character)},
+		})
+	}
+	return out
+}
+
+// sourceInfo describes the file sm maps, for errors, warnings and
+// subrequest results.
+func sourceInfo(sm *llb.SourceMap) *pb.SourceInfo {
+	return &pb.SourceInfo{
+		Data:       sm.Data,
+		Filename:   sm.Filename,
+		Language:   sm.Language,
+		Definition: sm.Definition.ToPB(),
+	}
+}
+
+// wrapSource attaches the lines rs of the file sm to err, so that clients
+// print those lines under the message. Without a source map, err is
+// returned as is.
+func wrapSource(err error, sm *llb.SourceMap, rs []parser.Range) error {
+	if sm == nil || err == nil {
+		return err
+	}
+	return errdefs.WithSource(err, &errdefs.Source{Info: sourceInfo(sm), Ranges: PBRanges(rs)})
+}
+
+// withLocations wraps a converter error that carries locations (a
+// parser.LocationError) with one source per location, as upstream does.
+func withLocations(err error, sm *llb.SourceMap) error {
+	var le *parser.LocationError
+	if errors.As(err, &le) {
+		for _, loc := range le.Locations {
+			err = wrapSource(err, sm, loc)
+		}
+	}
+	return err
+}
+
+// withRewriteSource attaches the original lines to a rewrite error: one
+// source per problem, in line order, so `docker buildx build` shows the
+// user's text next to each message. Other errors pass through.
+func withRewriteSource(err error, sm *llb.SourceMap) error {
+	var list rewrite.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			err = wrapSource(err, sm, []parser.Range{e.Range()})
+		}
+		return err
+	}
+	var one *rewrite.Error
+	if errors.As(err, &one) {
+		return wrapSource(err, sm, []parser.Range{one.Range()})
+	}
+	return err
+}
+
+// rewriteRanges returns the location of each problem in a rewrite error,
+// nil when err carries none.
+func rewriteRanges(err error) []parser.Range {
+	var list rewrite.ErrorList
+	if errors.As(err, &list) {
+		return list.Ranges()
+	}
+	var one *rewrite.Error
+	if errors.As(err, &one) {
+		return []parser.Range{one.Range()}
+	}
+	return nil
+}
+
+// catchPanic turns a panic in the current goroutine into *errp, with the
+// stack on stderr (BuildKit shows the frontend's stderr in its log). It
+// must be deferred directly.
+func catchPanic(errp *error) {
+	if r := recover(); r != nil {
+		fmt.Fprintf(os.Stderr, "stagefront: panic: %v\n%s", r, debug.Stack())
+		*errp = errors.Errorf("stagefront: internal error: %v (this is a bug in the stagefront frontend; its stack trace is in the build log)", r)
+	}
+}

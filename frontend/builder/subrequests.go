@@ -1,0 +1,300 @@
+package builder
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/frontend/subrequests/convertllb"
+	"github.com/moby/buildkit/frontend/subrequests/lint"
+	"github.com/moby/buildkit/frontend/subrequests/outline"
+	"github.com/moby/buildkit/frontend/subrequests/targets"
+	"github.com/moby/buildkit/solver/pb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/org/stagefront/frontend/analysis"
+	"github.com/org/stagefront/frontend/rewrite"
+)
+
+// subrequestHandler answers `--call` requests, each on the rewrite for
+// platform p (the first target platform; nil for the builder's).
+func subrequestHandler(cv *converter, p *ocispecs.Platform) dockerui.RequestHandler {
+	return dockerui.RequestHandler{
+		Outline: func(ctx context.Context) (_ *outline.Outline, err error) {
+			defer catchPanic(&err)
+			return cv.outline(ctx, p)
+		},
+		ListTargets: func(ctx context.Context) (_ *targets.List, err error) {
+			defer catchPanic(&err)
+			return cv.targets(ctx, p)
+		},
+		Lint: func(ctx context.Context) (_ *lint.LintResults, err error) {
+			defer catchPanic(&err)
+			return cv.lint(ctx, p)
+		},
+		ConvertLLB: func(ctx context.Context) (_ *convertllb.Result, err error) {
+			defer catchPanic(&err)
+			return cv.convertLLB(ctx, p)
+		},
+	}
+}
+
+// requestOpt is the ConvertOpt subrequests use: upstream's, unchanged
+// (no target platform, warnings on), with build args of its own.
+func (cv *converter) requestOpt() dockerfile2llb.ConvertOpt {
+	return cv.platformOpt(nil, true)
+}
+
+// outline is upstream's outline of the rewrite, plus every flag that a
+// condition on the target's path reads, even when its condition is off.
+func (cv *converter) outline(ctx context.Context, p *ocispecs.Platform) (*outline.Outline, error) {
+	rw, err := cv.rewriteListingFlags(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	o, err := dockerfile2llb.Dockerfile2Outline(ctx, rw.Dockerfile, cv.requestOpt())
+	if err != nil {
+		return nil, err
+	}
+	addFlags(o, rw.Flags, cv.orig)
+	o.Description = withNote(o.Description, gatesNote(rw))
+	return o, nil
+}
+
+// gatesNote says, inside the outline's description, which stages the
+// target REQUIREs (transitively) and where; "" when none.
+func gatesNote(rw *rewrite.Result) string {
+	if len(rw.Gates) == 0 {
+		return ""
+	}
+	gs := make([]string, len(rw.Gates))
+	for i, g := range rw.Gates {
+		gs[i] = g
+		if line := requireLine(rw, g); line > 0 {
+			gs[i] = fmt.Sprintf("%s (line %d)", g, line)
+		}
+	}
+	return "requires: " + strings.Join(gs, ", ") + " (stagefront REQUIRE: built with the target, and must pass)"
+}
+
+// addFlags completes an outline with the condition flags. Args keep
+// upstream's order; flags it already lists get a note in their
+// description, the others are appended in order of first use. Sources
+// become the original file, which the locations refer to.
+func addFlags(o *outline.Outline, flags []rewrite.Flag, orig []byte) {
+	if len(o.Sources) > 0 {
+		o.Sources = [][]byte{orig}
+	}
+	listed := make(map[string]int, len(o.Args))
+	for i, a := range o.Args {
+		listed[a.Name] = i
+	}
+	for _, f := range flags {
+		note := flagNote(f)
+		if i, ok := listed[f.Name]; ok {
+			o.Args[i].Description = withNote(o.Args[i].Description, note)
+			continue
+		}
+		a := outline.Arg{
+			Name:        f.Name,
+			Description: withNote(f.Doc, note),
+			Value:       f.Value,
+		}
+		if f.Line > 0 {
+			a.Location = lineLocation(f.Line)
+		}
+		listed[f.Name] = len(o.Args)
+		o.Args = append(o.Args, a)
+	}
+	if len(o.Args) > 0 && o.Sources == nil {
+		o.Sources = [][]byte{orig}
+	}
+}
+
+// flagNote says, inside an outline description, that a name is read by
+// stagefront conditions and where.
+func flagNote(f rewrite.Flag) string {
+	var b strings.Builder
+	b.WriteString("stagefront condition flag")
+	if f.Automatic {
+		b.WriteString(" (automatic platform ARG)")
+	}
+	switch len(f.UsedAt) {
+	case 0:
+	case 1:
+		b.WriteString(", read by the condition on line " + strconv.Itoa(f.UsedAt[0]))
+	default:
+		b.WriteString(", read by the conditions on lines " + joinInts(f.UsedAt))
+	}
+	if !f.Defined {
+		b.WriteString("; no value given")
+	}
+	return b.String()
+}
+
+func withNote(desc, note string) string {
+	if note == "" {
+		return desc
+	}
+	if desc == "" {
+		return note
+	}
+	return desc + " (" + note + ")"
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+func lineLocation(line int) *pb.Location {
+	return &pb.Location{Ranges: []*pb.Range{{
+		Start: &pb.Position{Line: int32(line)},
+		End:   &pb.Position{Line: int32(line)},
+	}}}
+}
+
+// targets lists every stage of the file, live or not: the live ones as
+// upstream lists them in the rewrite, the ones a condition turned off
+// from the original file (they are targets under other values), each
+// conditional one with its conditions in the description.
+func (cv *converter) targets(ctx context.Context, p *ocispecs.Platform) (*targets.List, error) {
+	rw, err := cv.rewrite(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	l, err := dockerfile2llb.ListTargets(ctx, rw.Dockerfile)
+	if err != nil {
+		return nil, err
+	}
+	return mergeTargets(l, rw, cv.orig), nil
+}
+
+// mergeTargets builds the target list from the rewrite's stages. l is
+// upstream's list for the rewrite (live stages only).
+func mergeTargets(l *targets.List, rw *rewrite.Result, orig []byte) *targets.List {
+	out := &targets.List{Sources: [][]byte{orig}}
+	if len(rw.Stages) == 0 {
+		out.Targets = l.Targets
+		return out
+	}
+	live := map[int]targets.Target{}
+	for _, t := range l.Targets {
+		live[locationLine(t.Location)] = t
+	}
+	used := map[int]bool{}
+	for _, st := range rw.Stages {
+		t, ok := live[st.Line]
+		if ok {
+			used[st.Line] = true
+		} else {
+			t = offTarget(st, rw.Analysis)
+		}
+		t.Description = withStageNote(t.Description, st)
+		out.Targets = append(out.Targets, t)
+	}
+	// Never drop what upstream listed, even if the stages disagree.
+	for _, t := range l.Targets {
+		if !used[locationLine(t.Location)] {
+			out.Targets = append(out.Targets, t)
+		}
+	}
+	return out
+}
+
+func locationLine(loc *pb.Location) int {
+	if loc == nil || len(loc.Ranges) == 0 || loc.Ranges[0].Start == nil {
+		return 0
+	}
+	return int(loc.Ranges[0].Start.Line)
+}
+
+// offTarget describes a stage that is not in the rewrite, from the
+// analysis' parse of its FROM (without stagefront's --if flag).
+func offTarget(st rewrite.Stage, f *analysis.File) targets.Target {
+	t := targets.Target{Name: st.Name, Location: lineLocation(st.Line)}
+	if f == nil || st.Index >= len(f.Stages) || f.Stages[st.Index].Parsed == nil {
+		return t
+	}
+	s := f.Stages[st.Index].Parsed
+	t.Name = s.Name
+	t.Description = s.DocComment
+	t.Base = s.BaseName
+	t.Platform = s.Platform
+	t.Location = &pb.Location{Ranges: PBRanges(s.Location)}
+	return t
+}
+
+// withStageNote appends what stagefront knows about a stage to its
+// description: the conditions it depends on, whether this build turned
+// it off and why, and the stages it REQUIREs.
+func withStageNote(desc string, st rewrite.Stage) string {
+	var parts []string
+	if len(st.Conditions) > 0 {
+		parts = append(parts, "conditional: "+strings.Join(st.Conditions, ", "))
+	}
+	if !st.Live {
+		if st.OffBy != "" {
+			parts = append(parts, "off in this build: "+st.OffBy)
+		} else {
+			parts = append(parts, "off in this build")
+		}
+	}
+	if len(st.Requires) > 0 {
+		rs := make([]string, len(st.Requires))
+		for i, r := range st.Requires {
+			rs[i] = fmt.Sprintf("%s (line %d)", r.Stage, r.Line)
+		}
+		parts = append(parts, "requires: "+strings.Join(rs, ", "))
+	}
+	if len(parts) == 0 {
+		return desc
+	}
+	note := strings.Join(parts, "; ")
+	if desc == "" {
+		return note
+	}
+	return desc + " [" + note + "]"
+}
+
+// lint runs upstream's rules on the rewrite, with the original source
+// map, then ours (checkLint). A rewrite error is reported as upstream
+// reports a build error: in the results, not as a failed request.
+func (cv *converter) lint(ctx context.Context, p *ocispecs.Platform) (*lint.LintResults, error) {
+	rw, err := cv.rewrite(ctx, p)
+	if err != nil {
+		ranges := rewriteRanges(err)
+		if ranges == nil {
+			return nil, err
+		}
+		lr := &lint.LintResults{}
+		idx := lr.AddSource(cv.opt.SourceMap)
+		lr.Error = &lint.BuildError{
+			Message:  err.Error(),
+			Location: pb.Location{SourceIndex: int32(idx), Ranges: PBRanges(ranges)},
+		}
+		return lr, nil
+	}
+	lr, err := dockerfile2llb.DockerfileLint(ctx, rw.Dockerfile, cv.requestOpt())
+	if err != nil {
+		return nil, err
+	}
+	if err := cv.checkLint(ctx, rw, lr); err != nil {
+		return nil, err
+	}
+	return lr, nil
+}
+
+// convertLLB is upstream's convertllb subrequest on the rewrite.
+func (cv *converter) convertLLB(ctx context.Context, p *ocispecs.Platform) (*convertllb.Result, error) {
+	rw, err := cv.rewrite(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return dockerfile2llb.DockerfileConvertLLB(ctx, rw.Dockerfile, cv.requestOpt())
+}
