@@ -3,152 +3,57 @@
 package builder
 
 // Client-mode tests: our Build runs in the test process against the real
-// buildkitd of hack/buildkit-up, no image push needed.
+// buildkitd of hack/buildkit-up, no image push needed, through the shared
+// harness (internal/bkharness).
 //
 //	go test -tags e2e -run E2E ./frontend/builder/
 
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/frontend/dockerfile/builder"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/org/stagefront/frontend/rewrite"
-	"github.com/tonistiigi/fsutil"
+	"github.com/org/stagefront/internal/bkharness"
 )
 
-const buildkitAddr = "unix:///run/stagefront/buildkitd.sock"
-
-func e2eClient(t *testing.T) *bkclient.Client {
+// solve runs fn (our Build, or upstream's) in this process on the real
+// buildkitd, with the context dir, frontend attrs, and a local export
+// when export is set: the shared harness's InProcessWith.
+func solve(t *testing.T, fn gateway.BuildFunc, dir string, attrs map[string]string, export bool) *bkharness.Result {
 	t.Helper()
-	if _, err := os.Stat(strings.TrimPrefix(buildkitAddr, "unix://")); err != nil {
-		t.Skipf("no buildkitd: %v (run hack/buildkit-up)", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := bkclient.New(ctx, buildkitAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Info(ctx); err != nil {
-		t.Skipf("buildkitd does not answer: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// writeTree creates files (path -> content) under a new temp dir.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, content := range files {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-// listTree lists the files under dir, relative, sorted.
-func listTree(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		if !info.IsDir() {
-			rel, _ := filepath.Rel(dir, p)
-			out = append(out, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
-}
-
-type run struct {
-	res      *gateway.Result
-	vertices []string
-	warnings []string
-	outDir   string
-}
-
-// solve runs fn (our Build, or upstream's) with the context dir, attrs,
-// and a local export when export is set.
-func solve(t *testing.T, c *bkclient.Client, fn gateway.BuildFunc, dir string, attrs map[string]string, export bool) (*run, error) {
-	t.Helper()
-	return solveWith(t, c, fn, dir, nil, attrs, export)
+	return solveWith(t, fn, dir, nil, attrs, export)
 }
 
 // solveWith is solve with extra local mounts (name -> dir).
-func solveWith(t *testing.T, c *bkclient.Client, fn gateway.BuildFunc, dir string, locals map[string]string, attrs map[string]string, export bool) (*run, error) {
+func solveWith(t *testing.T, fn gateway.BuildFunc, dir string, locals, attrs map[string]string, export bool) *bkharness.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	fs, err := fsutil.NewFS(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &run{}
-	opt := bkclient.SolveOpt{
-		LocalMounts:   map[string]fsutil.FS{"context": fs, "dockerfile": fs},
-		FrontendAttrs: attrs,
-	}
-	for name, d := range locals {
-		lfs, err := fsutil.NewFS(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opt.LocalMounts[name] = lfs
-	}
+	o := bkharness.Opts{Dir: dir, Locals: locals, FrontendOpts: attrs, Output: bkharness.OutputNone, Progress: "rawjson"}
 	if export {
-		r.outDir = t.TempDir()
-		opt.Exports = []bkclient.ExportEntry{{Type: bkclient.ExporterLocal, OutputDir: r.outDir}}
+		o.Output = bkharness.OutputLocal
 	}
-	ch := make(chan *bkclient.SolveStatus)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for st := range ch {
-			for _, v := range st.Vertexes {
-				r.vertices = append(r.vertices, v.Name)
-			}
-			for _, w := range st.Warnings {
-				r.warnings = append(r.warnings, string(w.Short))
-			}
+	return bkharness.InProcessWith(t, o, fn)
+}
+
+// warningTexts are the short texts of a build's warnings.
+func warningTexts(r *bkharness.Result) []string {
+	var out []string
+	for _, ss := range r.Statuses {
+		for _, w := range ss.Warnings {
+			out = append(out, string(w.Short))
 		}
-	}()
-	_, err = c.Build(ctx, opt, "", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
-		res, err := fn(ctx, gc)
-		r.res = res
-		return res, err
-	}, ch)
-	wg.Wait()
-	return r, err
+	}
+	return out
 }
 
 func TestE2EMultiPlatform(t *testing.T) {
-	c := e2eClient(t)
 	dir := writeTree(t, map[string]string{
 		"Dockerfile": `# syntax=org/stagefront
 FROM scratch
@@ -163,21 +68,23 @@ END
 		"arm.txt":    "arm\n",
 		"amd.txt":    "amd\n",
 	})
-	r, err := solve(t, c, Build, dir, map[string]string{"platform": "linux/amd64,linux/arm64"}, true)
-	if err != nil {
-		t.Fatal(err)
+	r := solve(t, Build, dir, map[string]string{"platform": "linux/amd64,linux/arm64"}, true).Must(t)
+	if _, ok := r.Metadata["refs.platforms"]; !ok {
+		t.Errorf("no platforms metadata: %v", keys(r.Metadata))
 	}
-	if len(r.res.Refs) != 2 || r.res.Refs["linux/amd64"] == nil || r.res.Refs["linux/arm64"] == nil {
-		t.Fatalf("refs = %v", r.res.Refs)
-	}
-	if _, ok := r.res.Metadata["refs.platforms"]; !ok {
-		t.Errorf("no platforms metadata: %v", keys(r.res.Metadata))
-	}
-	got := strings.Join(listTree(t, r.outDir), " ")
+	got := strings.Join(r.Files(t), " ")
 	want := "linux_amd64/amd.txt linux_amd64/common.txt linux_arm64/arm.txt linux_arm64/common.txt"
 	if got != want {
 		t.Errorf("exported %q, want %q", got, want)
 	}
+}
+
+// writeTree creates files (path -> content) under a new temp dir.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	bkharness.WriteFiles(t, dir, files)
+	return dir
 }
 
 func keys[V any](m map[string]V) []string {
@@ -202,7 +109,6 @@ COPY --if=INCLUDE_DOCS --from=docs /site /docs
 `
 
 func TestE2EIncludeDocs(t *testing.T) {
-	c := e2eClient(t)
 	dir := writeTree(t, map[string]string{"Dockerfile": includeDocs, "app.txt": "app\n", "docs/index.html": "docs\n"})
 	for _, tc := range []struct {
 		value string
@@ -213,36 +119,23 @@ func TestE2EIncludeDocs(t *testing.T) {
 		{"false", "app.txt", false},
 	} {
 		t.Run(tc.value, func(t *testing.T) {
-			r, err := solve(t, c, Build, dir, map[string]string{"build-arg:INCLUDE_DOCS": tc.value}, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strings.Join(listTree(t, r.outDir), " "); got != tc.files {
+			r := solve(t, Build, dir, map[string]string{"build-arg:INCLUDE_DOCS": tc.value}, true).Must(t)
+			if got := strings.Join(r.Files(t), " "); got != tc.files {
 				t.Errorf("exported %q, want %q", got, tc.files)
 			}
-			ran := false
-			for _, v := range r.vertices {
-				if strings.Contains(v, "[docs ") {
-					ran = true
-				}
-			}
-			if ran != tc.docs {
-				t.Errorf("docs stage ran = %v, want %v (vertices %q)", ran, tc.docs, r.vertices)
+			if ran := r.Ran("[docs "); ran != tc.docs {
+				t.Errorf("docs stage ran = %v, want %v (vertices %v)", ran, tc.docs, r.Vertices())
 			}
 		})
 	}
 }
 
 func TestE2EOutlineAndTargets(t *testing.T) {
-	c := e2eClient(t)
 	dir := writeTree(t, map[string]string{"Dockerfile": includeDocs, "app.txt": "app\n", "docs/index.html": "docs\n"})
-	r, err := solve(t, c, Build, dir, map[string]string{"requestid": "frontend.outline", "build-arg:INCLUDE_DOCS": "false"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := solve(t, Build, dir, map[string]string{"requestid": "frontend.outline", "build-arg:INCLUDE_DOCS": "false"}, false).Must(t)
 	var o outline.Outline
-	if err := json.Unmarshal(r.res.Metadata["result.json"], &o); err != nil {
-		t.Fatalf("outline result: %v (%v)", err, keys(r.res.Metadata))
+	if err := json.Unmarshal(r.Metadata["result.json"], &o); err != nil {
+		t.Fatalf("outline result: %v (%v)", err, keys(r.Metadata))
 	}
 	found := false
 	for _, a := range o.Args {
@@ -254,26 +147,22 @@ func TestE2EOutlineAndTargets(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Errorf("INCLUDE_DOCS not in outline:\n%s", r.res.Metadata["result.txt"])
+		t.Errorf("INCLUDE_DOCS not in outline:\n%s", r.Metadata["result.txt"])
 	}
 
-	r, err = solve(t, c, Build, dir, map[string]string{"requestid": "frontend.targets"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = solve(t, Build, dir, map[string]string{"requestid": "frontend.targets"}, false).Must(t)
 	var l targets.List
-	if err := json.Unmarshal(r.res.Metadata["result.json"], &l); err != nil {
+	if err := json.Unmarshal(r.Metadata["result.json"], &l); err != nil {
 		t.Fatal(err)
 	}
 	if len(l.Targets) != 2 {
-		t.Errorf("targets:\n%s", r.res.Metadata["result.txt"])
+		t.Errorf("targets:\n%s", r.Metadata["result.txt"])
 	}
 }
 
 func TestE2EBadConditionShowsLine(t *testing.T) {
-	c := e2eClient(t)
 	dir := writeTree(t, map[string]string{"Dockerfile": includeDocs, "app.txt": "app\n", "docs/index.html": "docs\n"})
-	_, err := solve(t, c, Build, dir, map[string]string{"build-arg:INCLUDE_DOCS": "maybe"}, false)
+	err := solve(t, Build, dir, map[string]string{"build-arg:INCLUDE_DOCS": "maybe"}, false).Err
 	if err == nil {
 		t.Fatal("no error for INCLUDE_DOCS=maybe")
 	}
@@ -291,49 +180,35 @@ func TestE2EBadConditionShowsLine(t *testing.T) {
 // TestE2EStandardMatchesUpstream builds a standard Dockerfile with our
 // Build and upstream's, in the same daemon.
 func TestE2EStandardMatchesUpstream(t *testing.T) {
-	c := e2eClient(t)
 	dir := writeTree(t, map[string]string{
 		"Dockerfile": "FROM scratch AS base\nCOPY a.txt /\n\nFROM base as Final\nCOPY b/ /b/\nENV key value\n",
 		"a.txt":      "a\n",
 		"b/c.txt":    "c\n",
 	})
-	ours, err := solve(t, c, Build, dir, map[string]string{"build-arg:SOURCE_DATE_EPOCH": "0"}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, err := solve(t, c, builder.Build, dir, map[string]string{"build-arg:SOURCE_DATE_EPOCH": "0"}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a, b := listTree(t, ours.outDir), listTree(t, up.outDir); strings.Join(a, " ") != strings.Join(b, " ") {
+	ours := solve(t, Build, dir, map[string]string{"build-arg:SOURCE_DATE_EPOCH": "0"}, true).Must(t)
+	up := solve(t, builder.Build, dir, map[string]string{"build-arg:SOURCE_DATE_EPOCH": "0"}, true).Must(t)
+	if a, b := ours.Files(t), up.Files(t); strings.Join(a, " ") != strings.Join(b, " ") {
 		t.Errorf("files: ours %v, upstream %v", a, b)
 	}
-	if a, b := string(ours.res.Metadata["containerimage.config"]), string(up.res.Metadata["containerimage.config"]); a != b {
+	if a, b := string(ours.Metadata["containerimage.config"]), string(up.Metadata["containerimage.config"]); a != b {
 		t.Errorf("image config:\nours     %s\nupstream %s", a, b)
 	}
-	ours.warnings = upstreamShort(ours.warnings)
-	sort.Strings(ours.warnings)
-	sort.Strings(up.warnings)
-	if strings.Join(ours.warnings, "\n") != strings.Join(up.warnings, "\n") || len(up.warnings) == 0 {
-		t.Errorf("warnings:\nours     %q\nupstream %q", ours.warnings, up.warnings)
+	ourW, upW := upstreamShort(warningTexts(ours)), warningTexts(up)
+	sort.Strings(ourW)
+	sort.Strings(upW)
+	if strings.Join(ourW, "\n") != strings.Join(upW, "\n") || len(upW) == 0 {
+		t.Errorf("warnings:\nours     %q\nupstream %q", ourW, upW)
 	}
 	for _, req := range []string{"frontend.outline", "frontend.targets", "frontend.lint"} {
-		o, err := solve(t, c, Build, dir, map[string]string{"requestid": req}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, err := solve(t, c, builder.Build, dir, map[string]string{"requestid": req}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if a, b := sessionFree(t, upstreamOnlyJSON(t, o.res.Metadata["result.json"])), sessionFree(t, u.res.Metadata["result.json"]); a != b {
+		o := solve(t, Build, dir, map[string]string{"requestid": req}, false).Must(t)
+		u := solve(t, builder.Build, dir, map[string]string{"requestid": req}, false).Must(t)
+		if a, b := sessionFree(t, upstreamOnlyJSON(t, o.Metadata["result.json"])), sessionFree(t, u.Metadata["result.json"]); a != b {
 			t.Errorf("%s:\nours     %s\nupstream %s", req, a, b)
 		}
 	}
 }
 
 func TestE2EExists(t *testing.T) {
-	c := e2eClient(t)
 	const df = `# syntax=org/stagefront
 FROM scratch
 COPY app.txt /
@@ -361,11 +236,8 @@ END
 			for k, v := range tc.files {
 				files[k] = v
 			}
-			r, err := solve(t, c, Build, writeTree(t, files), nil, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strings.Join(listTree(t, r.outDir), " "); got != tc.want {
+			r := solve(t, Build, writeTree(t, files), nil, true).Must(t)
+			if got := strings.Join(r.Files(t), " "); got != tc.want {
 				t.Errorf("exported %q, want %q", got, tc.want)
 			}
 		})
@@ -392,10 +264,9 @@ func sessionFree(t *testing.T, dt []byte) string {
 }
 
 func TestE2EPanicIsClearError(t *testing.T) {
-	c := e2eClient(t)
 	b := &Builder{engine: func(context.Context, rewrite.Options) (*rewrite.Result, error) { panic("test panic") }}
 	dir := writeTree(t, map[string]string{"Dockerfile": "FROM scratch\n"})
-	_, err := solve(t, c, b.Build, dir, map[string]string{"platform": "linux/amd64,linux/arm64"}, false)
+	err := solve(t, b.Build, dir, map[string]string{"platform": "linux/amd64,linux/arm64"}, false).Err
 	if err == nil || !strings.Contains(err.Error(), "internal error: test panic") {
 		t.Fatalf("panic gave %v", err)
 	}
@@ -404,7 +275,6 @@ func TestE2EPanicIsClearError(t *testing.T) {
 // TestE2ENamedContext: a --build-context replaces a stage, in a
 // conditional COPY, as upstream resolves it.
 func TestE2ENamedContext(t *testing.T) {
-	c := e2eClient(t)
 	dir := writeTree(t, map[string]string{"Dockerfile": `# syntax=org/stagefront
 ARG WITH_EXTRA=true
 FROM scratch AS extra
@@ -412,11 +282,8 @@ FROM scratch
 COPY --if=WITH_EXTRA --from=extra /x.txt /
 `})
 	extra := writeTree(t, map[string]string{"x.txt": "x\n"})
-	r, err := solveWith(t, c, Build, dir, map[string]string{"extradir": extra}, map[string]string{"context:extra": "local:extradir"}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(listTree(t, r.outDir), " "); got != "x.txt" {
+	r := solveWith(t, Build, dir, map[string]string{"extradir": extra}, map[string]string{"context:extra": "local:extradir"}, true).Must(t)
+	if got := strings.Join(r.Files(t), " "); got != "x.txt" {
 		t.Errorf("exported %q, want x.txt", got)
 	}
 }

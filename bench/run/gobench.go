@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// rewrite_parse_ratio, rewrite_growth and convert_ratio: go test -bench
+// runs of the engine and the gateway's conversion, side by side with
+// BuildKit's parser and upstream's conversion.
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op`)
+
+// goBench runs go test -bench in pkg and returns the ns/op samples of each
+// (sub-)benchmark, in the order the -count repetitions printed them.
+func goBench(pkg, pattern, benchtime string, count int, timeout time.Duration) (map[string][]float64, string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime,
+		"-count", strconv.Itoa(count), "-timeout", (timeout + time.Minute).String(), pkg)
+	out, err := cmd.CombinedOutput()
+	got := map[string][]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if m := benchLine.FindStringSubmatch(sc.Text()); m != nil {
+			f, _ := strconv.ParseFloat(m[2], 64)
+			got[m[1]] = append(got[m[1]], f)
+		}
+	}
+	if ctx.Err() != nil {
+		return got, string(out), fmt.Errorf("go test -bench %s %s: over %s", pattern, pkg, timeout)
+	}
+	if err != nil {
+		return got, string(out), fmt.Errorf("go test -bench %s %s: %v\n%s", pattern, pkg, err, out)
+	}
+	return got, string(out), nil
+}
+
+// rewriteBench runs frontend/rewrite's BenchmarkRewrite: the full rewrite
+// (uncached) against parser.Parse on the same generated extended file.
+func rewriteBench() []measure {
+	small, big := "10k", "100k"
+	count, benchtime := 5, "1s"
+	// 3 runs a sample at 100k, so that each sample runs on a warm heap as
+	// the 10k ones (about 30 runs a sample) do.
+	bigTime, bigCount := "3x", 5
+	if *smoke {
+		// The smoke run sizes are the same files: only fewer samples.
+		count, benchtime, bigTime, bigCount = 1, "1x", "1x", 1
+	}
+	d := map[string]any{}
+	details["rewrite"] = d
+	got, _, err := goBench("./frontend/rewrite", "BenchmarkRewrite/.*/"+small+"$", benchtime, count, 3*time.Minute)
+	if err != nil {
+		return []measure{{Key: "rewrite_parse_ratio", Value: errValue(err)}, {Key: "rewrite_growth", Value: errValue(err)}}
+	}
+	parse, rw := median(got["BenchmarkRewrite/parse/"+small]), median(got["BenchmarkRewrite/rewrite/"+small])
+	d["parse_10k_ms"], d["rewrite_10k_ms"] = round3(parse/1e6), round3(rw/1e6)
+	d["samples_ns"] = got
+	ms := []measure{{Key: "rewrite_parse_ratio", Value: round3(rw / parse),
+		Note: fmt.Sprintf("rewrite %.1f ms, parse %.1f ms (10k instructions)", rw/1e6, parse/1e6)}}
+
+	// 100k: a few runs per sample are enough at this size (and the time
+	// limit keeps a super-linear engine from eating the run). The parser's
+	// own growth is measured beside it, for reference.
+	limit := 4 * time.Minute
+	got2, _, err := goBench("./frontend/rewrite", "BenchmarkRewrite/.*/"+big+"$", bigTime, bigCount, limit)
+	if err != nil {
+		if len(got2[("BenchmarkRewrite/rewrite/"+big)]) == 0 && strings.Contains(err.Error(), "over") {
+			return append(ms, measure{Key: "rewrite_growth", Value: fmt.Sprintf("> %.0f", limit.Seconds()*1e9/float64(bigCount)/rw),
+				Note: "rewrite/100k did not finish in " + limit.String()})
+		}
+		return append(ms, measure{Key: "rewrite_growth", Value: errValue(err)})
+	}
+	rwBig, parseBig := median(got2["BenchmarkRewrite/rewrite/"+big]), median(got2["BenchmarkRewrite/parse/"+big])
+	d["rewrite_100k_ms"], d["parse_100k_ms"] = round3(rwBig/1e6), round3(parseBig/1e6)
+	d["parse_growth"] = round3(parseBig / parse)
+	d["samples_100k_ns"] = got2
+	return append(ms, measure{Key: "rewrite_growth", Value: round3(rwBig / rw),
+		Note: fmt.Sprintf("rewrite 100k %.0f ms / 10k %.1f ms (linear: 10; parser.Parse alone: %.1f)", rwBig/1e6, rw/1e6, parseBig/parse)})
+}
+
+// convertBench runs bench's BenchmarkConvert: rewrite + dockerfile2llb on
+// a generated extended file vs dockerfile2llb on its rewrite.
+func convertBench() []measure {
+	size := "200"
+	count, benchtime := 10, "5x"
+	if *smoke {
+		size, count, benchtime = "20", 1, "2x"
+	}
+	got, _, err := goBench("./bench", "BenchmarkConvert/.*/"+size+"$", benchtime, count, 4*time.Minute)
+	if err != nil {
+		return []measure{{Key: "convert_ratio", Value: errValue(err)}}
+	}
+	ours, up := median(got["BenchmarkConvert/stagefront/"+size]), median(got["BenchmarkConvert/upstream/"+size])
+	parse := median(got["BenchmarkConvert/parse/"+size])
+	d := map[string]any{"stages": size, "stagefront_ms": round3(ours / 1e6), "upstream_ms": round3(up / 1e6),
+		"parse_ms": round3(parse / 1e6), "floor": round3(1 + parse/up), "samples_ns": got}
+	details["convert"] = d
+	note := fmt.Sprintf("%s stages: %.1f ms vs %.1f ms (upstream converts the rewrite); the parse alone makes %.2f the floor", size, ours/1e6, up/1e6, 1+parse/up)
+	// The gateway's whole per-platform path (its build rules run beside
+	// the conversion), against upstream with warnings on too.
+	gwGot, _, err := goBench("./frontend/builder", "BenchmarkGatewayConvert/.*/"+size+"$", benchtime, count, 4*time.Minute)
+	if err == nil {
+		gw, gwUp := median(gwGot["BenchmarkGatewayConvert/gateway/"+size]), median(gwGot["BenchmarkGatewayConvert/upstream/"+size])
+		d["gateway_path_ms"], d["gateway_upstream_ms"], d["gateway_path_ratio"] = round3(gw/1e6), round3(gwUp/1e6), round3(gw/gwUp)
+		d["gateway_samples_ns"] = gwGot
+		note += fmt.Sprintf("; the gateway's whole path, build rules included: %.2f", gw/gwUp)
+	} else {
+		d["gateway_path_ratio"] = errValue(err)
+	}
+	return []measure{{Key: "convert_ratio", Value: round3(ours / up), Note: note}}
+}

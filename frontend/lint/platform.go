@@ -1,0 +1,338 @@
+package lint
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/org/stagefront/frontend/analysis"
+	"github.com/org/stagefront/frontend/syntax"
+)
+
+// The rules on the rewrite for the target platform: the live stages and
+// commands, as BuildKit parses them (rewrite.Result.Instructions), and the
+// build's stage graph.
+
+// cmdComments returns the comments of a stage and one of its commands.
+func cmdComments(st *instructions.Stage, cmd instructions.Command) [][]string {
+	out := [][]string{st.Comments}
+	if c, ok := cmd.(interface{ Comments() []string }); ok {
+		out = append(out, c.Comments())
+	}
+	return out
+}
+
+func (ck *checker) platform() {
+	if len(ck.stages) == 0 {
+		return
+	}
+	ck.stageNotFound()
+	final := ck.finalStage()
+	for i := range ck.stages {
+		ck.installs(&ck.stages[i])
+	}
+	if final >= 0 {
+		ck.finalStageRules(final)
+	}
+	ck.dockerignore()
+}
+
+// finalStage is the index (in ck.stages) of the stage the build exports:
+// the rewrite's, which knows the target and the live stages.
+func (ck *checker) finalStage() int {
+	return ck.rewriteIndex(ck.in.Rewrite.Final())
+}
+
+// rewriteIndex maps the index of a stage of the file to its index in
+// ck.stages (which holds the live ones); -1 when it is not there.
+func (ck *checker) rewriteIndex(i int) int {
+	if i < 0 || i >= len(ck.file.Stages) {
+		return -1
+	}
+	line := ck.file.Stages[i].Item.Line
+	for k := range ck.stages {
+		if len(ck.stages[k].Location) > 0 && ck.stages[k].Location[0].Start.Line == line {
+			return k
+		}
+	}
+	return -1
+}
+
+// chain is the final stage and the stages it is built FROM, nearest
+// first, as indexes of ck.stages (see rewrite.Result.Chain).
+func (ck *checker) chain(final int) []int {
+	var out []int
+	for _, i := range ck.in.Rewrite.Chain(ck.fileIndex(final)) {
+		k := ck.rewriteIndex(i)
+		if k < 0 {
+			break
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// fileIndex maps an index of ck.stages to the index of the stage in the
+// file.
+func (ck *checker) fileIndex(k int) int {
+	line := ck.stages[k].Location[0].Start.Line
+	i, _ := slices.BinarySearchFunc(ck.file.Stages, line, func(s *analysis.Stage, line int) int { return s.Item.Line - line })
+	return i
+}
+
+// stageNotFound reports live references that name no stage but are
+// close to one: the analysis' one did-you-mean, which the rewrite's
+// errors use too.
+func (ck *checker) stageNotFound() {
+	f, rw := ck.file, ck.in.Rewrite
+	alive := rw.StageLive
+	var found []int
+	for _, it := range f.Linked() {
+		if it.Kind != syntax.Instruction || !rw.Live(it) || it.Stage < 0 {
+			continue
+		}
+		for k, r := range f.Refs(it) {
+			name, ok := rw.RefName(it, k)
+			if !ok || name == "" || strings.ContainsAny(name, ":/@$") || name == "scratch" || name == "context" {
+				continue
+			}
+			if _, isNumber := analysis.StageNumber(name); isNumber {
+				continue
+			}
+			if found = f.Resolve(found[:0], r.Kind, name, it.Stage, alive); len(found) > 0 {
+				continue
+			}
+			if slices.ContainsFunc(ck.in.NamedContexts, func(c string) bool { return strings.EqualFold(c, name) }) {
+				continue
+			}
+			s := f.SuggestStage(name)
+			if s == "" {
+				continue
+			}
+			instr := map[analysis.RefKind]string{analysis.RefFrom: "FROM", analysis.RefCopy: "COPY --from=", analysis.RefMount: "RUN --mount=from="}[r.Kind]
+			comments := ck.itemComments(it)
+			if it.Keyword == "from" {
+				comments = comments[1:] // the stage's comments are the item's
+			}
+			ck.run(&RuleStageNotFound, itemRange(it), comments, RuleStageNotFound.Format(name, instr, s))
+		}
+	}
+}
+
+// runScript is the shell text of a RUN: its command line and heredocs.
+func runScript(c *instructions.RunCommand) string {
+	var b strings.Builder
+	b.WriteString(strings.Join(c.CmdLine, " "))
+	for _, f := range c.Files {
+		b.WriteString("\n")
+		b.WriteString(f.Data)
+	}
+	return b.String()
+}
+
+func hasCacheMount(c *instructions.RunCommand) bool {
+	// The parser leaves all but from= for the expansion; expand as is.
+	cp := *c
+	if err := cp.Expand(func(w string) (string, error) { return w, nil }); err != nil {
+		return true // cannot tell: do not nag
+	}
+	for _, m := range instructions.GetMounts(&cp) {
+		if m.Type == instructions.MountTypeCache {
+			return true
+		}
+	}
+	return false
+}
+
+// copiesContext returns the source of a COPY or ADD that copies the
+// whole build context, "" for any other command.
+func copiesContext(cmd instructions.Command) string {
+	var srcs []string
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		if c.From != "" {
+			return ""
+		}
+		srcs = c.SourcePaths
+	case *instructions.AddCommand:
+		srcs = c.SourcePaths
+	default:
+		return ""
+	}
+	for _, s := range srcs {
+		switch strings.TrimRight(s, "/") {
+		case ".", "", "./*", "*", "./.":
+			return s
+		}
+	}
+	return ""
+}
+
+// fromContext reports whether cmd copies anything from the build context.
+func fromContext(cmd instructions.Command) bool {
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		return c.From == "" && len(c.SourcePaths) > 0
+	case *instructions.AddCommand:
+		for _, s := range c.SourcePaths {
+			if !strings.Contains(s, "://") && !strings.HasPrefix(s, "git@") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// installs reports package-manager RUNs without a cache mount, and
+// dependency installs that follow a copy of the whole context.
+func (ck *checker) installs(st *instructions.Stage) {
+	contextCopied := -1
+	var contextCmd instructions.Command
+	reportedOrder := false
+	for _, cmd := range st.Commands {
+		if src := copiesContext(cmd); src != "" && contextCopied < 0 {
+			contextCopied = cmd.Location()[0].Start.Line
+			contextCmd = cmd
+			continue
+		}
+		run, ok := cmd.(*instructions.RunCommand)
+		if !ok {
+			continue
+		}
+		found := findInstalls(runScript(run))
+		if len(found) == 0 {
+			continue
+		}
+		if !hasCacheMount(run) {
+			in := found[0]
+			ck.run(&RulePackageInstallWithoutCache, run.Location(), cmdComments(st, run),
+				RulePackageInstallWithoutCache.Format(in.Text, cacheTargets[in.Manager]))
+		}
+		if contextCopied >= 0 && !reportedOrder {
+			reportedOrder = true
+			ck.run(&RuleContextCopiedBeforeInstall, contextCmd.Location(), cmdComments(st, contextCmd),
+				RuleContextCopiedBeforeInstall.Format(found[0].Text, run.Location()[0].Start.Line))
+		}
+	}
+}
+
+// buildsOnStage reports whether stage k of ck.stages is FROM another
+// stage of the file (it then has no image of its own).
+func (ck *checker) buildsOnStage(k int) bool {
+	return len(ck.in.Rewrite.Chain(ck.fileIndex(k))) > 1
+}
+
+func isRoot(user string) bool {
+	u, _, _ := strings.Cut(strings.TrimSpace(user), ":")
+	return u == "root" || u == "0" || u == ""
+}
+
+func (ck *checker) finalStageRules(final int) {
+	st := &ck.stages[final]
+	label := stageLabel(st.Name, final)
+	chain := ck.chain(final)
+	root := &ck.stages[chain[len(chain)-1]]
+
+	// The image at the bottom of the chain ("" when not known).
+	image := ""
+	if img, ok := ck.expand(root.BaseName); ok && !strings.EqualFold(img, "scratch") && !ck.buildsOnStage(chain[len(chain)-1]) {
+		image = img
+	}
+
+	// FinalStageLatestTag
+	if img := image; img != "" {
+		if named, err := reference.ParseNormalizedNamed(img); err == nil {
+			_, digested := named.(reference.Digested)
+			tagged, isTagged := named.(reference.Tagged)
+			if !digested && (!isTagged || tagged.Tag() == "latest") {
+				ck.run(&RuleFinalStageLatestTag, root.Location, [][]string{root.Comments},
+					RuleFinalStageLatestTag.Format(label, img))
+			}
+		}
+	}
+
+	// FinalStageRunsAsRoot: the last USER along the chain.
+	var user *instructions.UserCommand
+	var userStage *instructions.Stage
+	for _, i := range chain {
+		for _, cmd := range ck.stages[i].Commands {
+			if u, ok := cmd.(*instructions.UserCommand); ok {
+				user, userStage = u, &ck.stages[i]
+			}
+		}
+		if user != nil {
+			break
+		}
+	}
+	switch {
+	case user == nil && image == "" && !strings.EqualFold(root.BaseName, "scratch"):
+		// Built on something whose user is not known here (a stage of
+		// a variable without a value): say nothing.
+	case user == nil && image != "":
+		// The base image's config decides: as the conversion resolved
+		// it, or nothing when that is not known.
+		if ck.in.FinalImageUser == nil {
+			break
+		}
+		if u, ok := ck.in.FinalImageUser(ck.ctx); ok && isRoot(u) {
+			ck.run(&RuleFinalStageRunsAsRoot, st.Location, [][]string{st.Comments}, RuleFinalStageRunsAsRoot.Format(label))
+		}
+	case user == nil:
+		ck.run(&RuleFinalStageRunsAsRoot, st.Location, [][]string{st.Comments}, RuleFinalStageRunsAsRoot.Format(label))
+	case isRoot(user.User):
+		ck.run(&RuleFinalStageRunsAsRoot, user.Location(), cmdComments(userStage, user), RuleFinalStageRunsAsRoot.Format(label))
+	}
+
+	if final == 0 {
+		return // the rest is about multi-stage files
+	}
+
+	// FinalStageCopiesContext: only the final stage's own commands.
+	for _, cmd := range st.Commands {
+		if src := copiesContext(cmd); src != "" {
+			ck.run(&RuleFinalStageCopiesContext, cmd.Location(), cmdComments(st, cmd),
+				RuleFinalStageCopiesContext.Format(label, src))
+		}
+	}
+
+	// BuildToolsInFinalStage: any stage whose filesystem the image keeps.
+	for _, i := range chain {
+		s := &ck.stages[i]
+		for _, cmd := range s.Commands {
+			run, ok := cmd.(*instructions.RunCommand)
+			if !ok {
+				continue
+			}
+			var tools []string
+			for _, in := range findInstalls(runScript(run)) {
+				for _, p := range in.Packages {
+					if buildTools[p] && !slices.Contains(tools, p) {
+						tools = append(tools, p)
+					}
+				}
+			}
+			if len(tools) > 0 {
+				sort.Strings(tools)
+				ck.run(&RuleBuildToolsInFinalStage, run.Location(), cmdComments(s, run),
+					RuleBuildToolsInFinalStage.Format(strings.Join(tools, ", "), stageLabel(s.Name, i)))
+			}
+		}
+	}
+}
+
+func (ck *checker) dockerignore() {
+	if ck.in.Dockerignore == nil || *ck.in.Dockerignore {
+		return
+	}
+	for i := range ck.stages {
+		st := &ck.stages[i]
+		for _, cmd := range st.Commands {
+			if fromContext(cmd) {
+				ck.run(&RuleMissingDockerignore, cmd.Location(), cmdComments(st, cmd), RuleMissingDockerignore.Format())
+				return
+			}
+		}
+	}
+}
