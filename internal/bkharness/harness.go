@@ -43,7 +43,6 @@ import (
 	"github.com/moby/buildkit/client"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/tonistiigi/fsutil"
-
 )
 
 // TB is what the harness needs of a test: testing.TB has it.
