@@ -55,7 +55,9 @@ var indexTmpl = template.Must(template.New("index").Parse(`# stagefront build ch
 
 stagefront runs these checks next to BuildKit's own
 (https://docs.docker.com/go/build-checks/) in ` + "`docker buildx build --call=check`" + `,
-in every build (as warnings), and in ` + "`stagefront check`" + `. They turn the
+in every build of a file that uses an extension (as warnings; a file without
+extensions builds exactly as with upstream, ` + "`check=error=true`" + ` included), and in
+` + "`stagefront check`" + `. They turn the
 Do's and Don'ts and the troubleshooting advice of the multi-stage builds guide
 into findings at your lines. Configure them as BuildKit's:
 ` + "`# check=skip=<Name>,...;error=true`" + ` or ` + "`--build-arg BUILDKIT_DOCKERFILE_CHECK=...`" + `.
