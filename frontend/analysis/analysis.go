@@ -185,7 +185,7 @@ func Analyze(name string, dt []byte, opt Options) (*File, error) {
 			f.byName[s.Name] = append(f.byName[s.Name], i)
 		}
 	}
-	if sf.Extended || f.SelectsByVar {
+	if sf.Extended || f.SelectsByVar || sf.HasVarFlags {
 		f.compile(opt)
 		f.checkRequireNames()
 	}
@@ -195,7 +195,9 @@ func Analyze(name string, dt []byte, opt Options) (*File, error) {
 // Errors are the value-independent problems of the file, sorted by line.
 func (f *File) Errors() syntax.ErrorList { return f.errs }
 
-// Extended reports whether the file uses any extension.
+// Extended reports whether the file uses extension syntax (blocks,
+// --if=, REQUIRE). Whether a stage named by a variable is one depends on
+// the values (see syntax.File.HasVarFlags).
 func (f *File) Extended() bool { return f.Syntax.Extended }
 
 // Condition returns the compiled condition of it; nil when it has none

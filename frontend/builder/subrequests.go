@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/subrequests/convertllb"
 	"github.com/moby/buildkit/frontend/subrequests/lint"
@@ -168,11 +169,45 @@ func (cv *converter) targets(ctx context.Context, p *ocispecs.Platform) (*target
 	if err != nil {
 		return nil, err
 	}
-	l, err := dockerfile2llb.ListTargets(ctx, rw.Dockerfile)
+	l, err := listTargets(rw)
 	if err != nil {
 		return nil, err
 	}
 	return mergeTargets(l, rw, cv.orig), nil
+}
+
+// listTargets is upstream's target list of the rewrite: the live stages,
+// the last one the default. It is dockerfile2llb.ListTargets (BuildKit
+// v0.34.2, frontend/dockerfile/dockerfile2llb/convert.go) on the
+// rewrite's instructions as the analysis parsed them, instead of parsing
+// the rewrite again, and with a linter for `# check=` comments (upstream
+// calls instructions.Parse without one there, which panics on a `# check=`
+// comment above an instruction).
+func listTargets(rw *rewrite.Result) (*targets.List, error) {
+	stages, _, err := rw.Instructions()
+	if err != nil {
+		return nil, err
+	}
+	l := &targets.List{Sources: [][]byte{rw.Dockerfile}}
+	for i, s := range stages {
+		l.Targets = append(l.Targets, targets.Target{
+			Name:        s.Name,
+			Description: s.DocComment,
+			Default:     i == len(stages)-1,
+			Base:        s.BaseName,
+			Platform:    s.Platform,
+			Location:    sourceLocation(s.Location),
+		})
+	}
+	return l, nil
+}
+
+// sourceLocation is dockerfile2llb's toSourceLocation (outline.go).
+func sourceLocation(r []parser.Range) *pb.Location {
+	if len(r) == 0 {
+		return nil
+	}
+	return &pb.Location{Ranges: PBRanges(r)}
 }
 
 // mergeTargets builds the target list from the rewrite's stages. l is

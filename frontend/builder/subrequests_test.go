@@ -154,8 +154,8 @@ func TestOutlineAddsFlags(t *testing.T) {
 
 func TestTargetsListsEveryStage(t *testing.T) {
 	t.Parallel()
-	dt := []byte(extended)
-	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil), engine: fakeEngine(t)}
+	dt := []byte(extended + "REQUIRE docs\n")
+	cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil)}
 	l, err := cv.targets(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestTargetsListsEveryStage(t *testing.T) {
 	want := []targets.Target{
 		{Name: "docs", Description: "builds the documentation", Base: "busybox"},
 		{Name: "dev", Description: `the development image [conditional: IF BUILD_ENV == 'dev' (line 11); off in this build: IF BUILD_ENV == 'dev' (line 11) with BUILD_ENV="prod"]`, Base: "busybox:${VERSION}", Platform: "linux/amd64"},
-		{Name: "final", Default: true, Description: "requires: docs (line 19)", Base: "scratch"},
+		{Name: "final", Default: true, Description: "requires: docs (line 21)", Base: "scratch"},
 	}
 	lines := []int{8, 13, 17}
 	if len(l.Targets) != len(want) {
@@ -178,7 +178,7 @@ func TestTargetsListsEveryStage(t *testing.T) {
 			t.Errorf("target %s at line %d, want %d", g.Name, locationLine(g.Location), lines[i])
 		}
 	}
-	if len(l.Sources) != 1 || string(l.Sources[0]) != extended {
+	if len(l.Sources) != 1 || string(l.Sources[0]) != string(dt) {
 		t.Errorf("targets sources are not the original file")
 	}
 	if _, err := l.ToResult(); err != nil {
@@ -307,5 +307,32 @@ func TestEngineOutlineAndTargets(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "docs,dev,final" {
 		t.Errorf("targets = %v", names)
+	}
+}
+
+// TestCheckCommentAboveInstruction: a `# check=` comment directly above an
+// instruction needs a linter in BuildKit's instruction parser; without
+// one, the gateway crashed on files upstream builds (issue 13).
+func TestCheckCommentAboveInstruction(t *testing.T) {
+	t.Parallel()
+	for _, df := range []string{
+		"ARG base=busybox\nFROM ${base}\n# check=skip=all\nARG password\nRUN echo ok\n",
+		"# syntax=org/stagefront\nARG ON=false\nFROM --if=ON busybox AS off\n# check=skip=all\nARG password\nFROM busybox\n# check=skip=all\nRUN --if=!ON echo ok\n",
+	} {
+		dt := []byte(df)
+		cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil)}
+		ctx := context.Background()
+		if _, _, err := cv.toLLB(ctx, nil, true); err != nil {
+			t.Errorf("build: %v\n%s", err, df)
+		}
+		if _, err := cv.outline(ctx, nil); err != nil {
+			t.Errorf("outline: %v", err)
+		}
+		if _, err := cv.targets(ctx, nil); err != nil {
+			t.Errorf("targets: %v", err)
+		}
+		if lr, err := cv.lint(ctx, nil); err != nil || lr.Error != nil {
+			t.Errorf("lint: %v %+v", err, lr)
+		}
 	}
 }

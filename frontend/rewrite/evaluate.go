@@ -37,19 +37,20 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
 // One File may be evaluated concurrently for several platforms.
 func Evaluate(ctx context.Context, f *analysis.File, opt Options) (*Result, error) {
 	dt := f.Syntax.Data()
-	if !f.Extended() {
-		res := &Result{Dockerfile: dt, Stages: plainStages(f), Analysis: f, opt: opt}
-		errs := slices.Clone(f.Errors())
-		if f.SelectsByVar {
-			errs = append(errs, checkSelection(ctx, f, opt)...)
-		}
-		return res, errs.Err()
+	if !f.Extended() && !f.Syntax.HasVarFlags {
+		return evaluateStandard(ctx, f, opt)
 	}
 	e := newEvaluation(ctx, f, opt)
 	if ec, ok := opt.Context.(ExpectingContext); ok && len(f.Paths) > 0 {
 		ec.Expect(f.Paths)
 	}
 	e.walk()
+	if !f.Extended() && len(e.resolvedFlags) == 0 {
+		// The stages named by variables are no extension for these
+		// values (no ARG with a value names them): the file is converted
+		// as written, and upstream reports what it makes of them.
+		return evaluateStandard(ctx, f, opt)
+	}
 	e.indexStages()
 	e.checkStages()
 	e.g = e.graph()
@@ -62,6 +63,17 @@ func Evaluate(ctx context.Context, f *analysis.File, opt Options) (*Result, erro
 		res.Flags = e.flags()
 	}
 	errs := append(slices.Clone(f.Errors()), e.errs...)
+	return res, errs.Err()
+}
+
+// evaluateStandard is the result of a file that uses no extension for
+// these values: the file as written.
+func evaluateStandard(ctx context.Context, f *analysis.File, opt Options) (*Result, error) {
+	res := &Result{Dockerfile: f.Syntax.Data(), Stages: plainStages(f), Analysis: f, opt: opt}
+	errs := slices.Clone(f.Errors())
+	if f.SelectsByVar {
+		errs = append(errs, checkSelection(ctx, f, opt)...)
+	}
 	return res, errs.Err()
 }
 

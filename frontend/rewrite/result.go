@@ -14,8 +14,8 @@ import (
 // build's stage graph and global scope. The checks and the gateway read
 // these instead of working them out again from the rewrite.
 
-// evaluation returns the evaluation behind r, walking a standard file on
-// first use.
+// evaluation returns the evaluation behind r, walking the file on first
+// use when r was not made by Evaluate's walk (a standard file).
 func (r *Result) evaluation() *evaluation {
 	r.evalOnce.Do(func() {
 		if r.eval != nil {
@@ -35,19 +35,19 @@ func (r *Result) Live(it *syntax.Item) bool {
 	if it.Kind != syntax.Instruction {
 		return false
 	}
-	return !r.Extended || !r.eval.dead[it.Line-1]
+	return !r.Extended || !r.evaluation().dead[it.Line-1]
 }
 
 // StageLive reports whether stage i (an index of Analysis.Stages) is in
 // the rewrite.
-func (r *Result) StageLive(i int) bool { return !r.Extended || r.eval.stages[i].Live }
+func (r *Result) StageLive(i int) bool { return !r.Extended || r.evaluation().stages[i].Live }
 
 // InstructionFlags are the --flags of the instruction it as the converter
 // reads them in the rewrite: without --if=, with the stage names that
 // variables chose written in.
 func (r *Result) InstructionFlags(it *syntax.Item) []string {
 	if r.Extended {
-		if fl, ok := r.eval.resolvedFlags[it]; ok {
+		if fl, ok := r.evaluation().resolvedFlags[it]; ok {
 			return fl
 		}
 	}

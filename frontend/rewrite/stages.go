@@ -2,7 +2,6 @@ package rewrite
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -189,31 +188,46 @@ func (e *evaluation) checkRefs(reach []bool) {
 func (e *evaluation) expandRef(r analysis.Ref) (string, bool) {
 	name := r.Name
 	if r.HasVariable() {
-		env := e.global
-		if r.Kind != analysis.RefFrom {
-			env = e.stageEnv()
+		var ok bool
+		if r.Kind == analysis.RefFrom {
+			v, _, err := e.lex.ProcessWord(name, e.global)
+			name, ok = v, err == nil
+		} else {
+			name, ok = e.expandStageName(name)
 		}
-		v, _, err := e.lex.ProcessWord(name, env)
-		if err != nil {
+		if !ok {
 			return "", false
 		}
-		name = v
 	}
 	return strings.ToLower(name), true
 }
 
-// stageEnv is the current stage's scope over the global one.
-func (e *evaluation) stageEnv() *env {
+// expandStageName expands the stage name of a COPY --from=$X or RUN
+// --mount=from=$X. It is an extension only where every variable is an ARG
+// with a value here (a global ARG, or one of this stage): otherwise it is
+// false, and the flag is left as written for the converter, whose own
+// error ("variable expansion is not supported for --from") stands, as
+// with upstream. An ENV is no ARG: it is not read.
+func (e *evaluation) expandStageName(word string) (string, bool) {
+	res, err := e.lex.ProcessWordWithMatches(word, e.argEnv())
+	if err != nil || len(res.Unmatched) > 0 || len(res.Matched) == 0 || res.Result == "" {
+		return "", false
+	}
+	return res.Result, true
+}
+
+// argEnv holds the ARGs with a value at this point of the walk: the
+// global ones, and the current stage's over them.
+func (e *evaluation) argEnv() *env {
 	merged := &env{}
 	for _, k := range e.global.keys {
 		if d, ok := e.globalDeclared[k]; ok && d.ok {
 			merged.set(k, d.value)
 		}
 	}
-	if e.stage != nil {
-		st := e.stageScope()
-		for _, k := range st.keys {
-			merged.set(k, st.vals[k])
+	for k, d := range e.stageDeclared {
+		if d.ok {
+			merged.set(k, d.value)
 		}
 	}
 	return merged
@@ -221,21 +235,10 @@ func (e *evaluation) stageEnv() *env {
 
 // resolveVarFlag writes the value of the variable in COPY --from=$X or
 // RUN --mount=from=$X into the rewrite (upstream expands neither), so a
-// stage chosen by an ARG works.
+// stage chosen by an ARG works. A variable that is no ARG with a value
+// leaves the flag as written, for the converter (see expandStageName).
 func (e *evaluation) resolveVarFlag(it *syntax.Item, span *syntax.Span) {
-	shown := strings.ToUpper(it.Keyword) + " " + span.Text
-	expand := func(raw string) (string, bool) {
-		v, unmatched, err := e.lex.ProcessWord(raw, e.stageEnv())
-		switch {
-		case err != nil:
-			e.errorf(it.Line, "cannot expand %s: %v", shown, err)
-		case len(unmatched) > 0 || v == "":
-			e.errorf(it.Line, "%s: %s has no value here: declare it with ARG (a global ARG before the first FROM, or in this stage) and give it a default or a --build-arg", shown, strings.Join(slices.Sorted(maps.Keys(unmatched)), ", "))
-		default:
-			return v, true
-		}
-		return "", false
-	}
+	expand := e.expandStageName
 	edit := *span
 	var flag string // the flag as the parser reads edit.Text back
 	if raw, ok := strings.CutPrefix(span.Text, "--from="); ok {

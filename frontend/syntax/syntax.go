@@ -167,8 +167,14 @@ type File struct {
 	Items  []*Item
 	// Stages are the FROM items, in file order.
 	Stages []*Item
-	// Extended reports whether any extension is used.
+	// Extended reports whether any extension syntax is used (blocks,
+	// --if=, REQUIRE). A COPY --from=$X or RUN --mount=from=$X is not
+	// counted: it is an extension only where X is an ARG with a value,
+	// which the values of a build decide (see HasVarFlags).
 	Extended bool
+	// HasVarFlags reports whether an instruction names its stage with a
+	// variable (see Item.VarFlags).
+	HasVarFlags bool
 	// Blocks and Branches count the IF blocks and their branches.
 	Blocks, Branches int
 	// Warnings are the parser's warnings.
@@ -286,7 +292,7 @@ func (p *parseState) item(n *parser.Node) {
 	words, argsAt := flagWords(p.words[:0], l.text, p.f.Escape)
 	p.words = words
 	if varFlag {
-		p.f.Extended = true
+		p.f.HasVarFlags = true
 		p.varFlags(it, l, words)
 	}
 	if it.Kind == Instruction && !hasGuard {
