@@ -173,3 +173,20 @@ COPY --from=0 /out/ /
 		t.Errorf("exported %q, want deep inside-link one-level (no top, and nothing through a link out of the context)", got)
 	}
 }
+
+// TestRealNamesCheckCommentAboveInstruction: a `# check=` comment directly
+// above an instruction crashed the gateway (issue 13); the build and its
+// subrequests work as with upstream.
+func TestRealNamesCheckCommentAboveInstruction(t *testing.T) {
+	df := SyntaxStagefront + "\nARG base=busybox\nFROM ${base}\n# check=skip=all\nARG password\nRUN echo ok\n"
+	r := Buildx(t, Opts{Dockerfile: df, Output: OutputNone, Progress: "rawjson"}).Must(t)
+	if errs := errorSteps(r); len(errs) > 0 {
+		t.Errorf("error steps: %q", errs)
+	}
+	for _, call := range []string{"outline", "targets", "check"} {
+		r := Buildx(t, Opts{Dockerfile: df, Output: OutputNone, Call: call, Files: map[string]string{".dockerignore": "x\n"}})
+		if strings.Contains(r.Stdout+r.Progress, "internal error") || strings.Contains(r.Stdout+r.Progress, "nil pointer") {
+			t.Errorf("--call=%s: %v\n%s", call, r.Err, tail(r.Stdout+r.Progress, 20))
+		}
+	}
+}
