@@ -80,8 +80,10 @@ type File struct {
 	linked, scoped []*syntax.Item
 	// args are all ARG declarations by name, in file order.
 	args map[string][]ArgDecl
-	// byName lists the stages of each name, in file order.
+	// byName lists the stages of each name, in file order; names the
+	// distinct names, in file order.
 	byName map[string][]int
+	names  []string
 }
 
 // Stage is one FROM of the file.
@@ -182,6 +184,9 @@ func Analyze(name string, dt []byte, opt Options) (*File, error) {
 	}
 	for i, s := range f.Stages {
 		if s.Name != "" {
+			if len(f.byName[s.Name]) == 0 {
+				f.names = append(f.names, s.Name)
+			}
 			f.byName[s.Name] = append(f.byName[s.Name], i)
 		}
 	}
@@ -226,15 +231,8 @@ func (f *File) Scoped() []*syntax.Item { return f.scoped }
 func (f *File) StagesNamed(name string) []int { return f.byName[name] }
 
 // StageNames lists the distinct stage names of the file, in file order.
-func (f *File) StageNames() []string {
-	var out []string
-	for _, s := range f.Stages {
-		if s.Name != "" && f.byName[s.Name][0] == s.Index {
-			out = append(out, s.Name)
-		}
-	}
-	return out
-}
+// The slice is the File's: read it, never change it.
+func (f *File) StageNames() []string { return f.names }
 
 // StageOf returns the stage an item belongs to; nil before the first FROM.
 func (f *File) StageOf(it *syntax.Item) *Stage {

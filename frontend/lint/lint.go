@@ -110,9 +110,8 @@ type checker struct {
 
 	// The rewrite for the target platform, as BuildKit parses it (nil
 	// when there is no rewrite or BuildKit rejects it).
-	stages   []instructions.Stage
-	metaArgs []instructions.ArgCommand
-	escape   rune
+	stages []instructions.Stage
+	escape rune
 	// refRe holds refersTo's expression per name.
 	refRe map[string]*regexp.Regexp
 }
@@ -134,11 +133,12 @@ func (ck *checker) load() {
 	if ck.in.Rewrite == nil {
 		return
 	}
-	stages, metaArgs, err := ck.in.Rewrite.Instructions()
+	// The rules on the rewrite read these commands only.
+	stages, _, err := ck.in.Rewrite.InstructionsOf("run", "copy", "add", "user")
 	if err != nil {
 		return // the conversion reports it
 	}
-	ck.stages, ck.metaArgs = stages, metaArgs
+	ck.stages = stages
 }
 
 // run reports rule at loc, with the `# check=` comments of the stage and

@@ -89,6 +89,7 @@ func (ck *checker) stageNotFound() {
 	f, rw := ck.file, ck.in.Rewrite
 	alive := rw.StageLive
 	var found []int
+	suggested := map[string]string{} // a file names the same images often
 	for _, it := range f.Linked() {
 		if it.Kind != syntax.Instruction || !rw.Live(it) || it.Stage < 0 {
 			continue
@@ -107,7 +108,11 @@ func (ck *checker) stageNotFound() {
 			if slices.ContainsFunc(ck.in.NamedContexts, func(c string) bool { return strings.EqualFold(c, name) }) {
 				continue
 			}
-			s := f.SuggestStage(name)
+			s, seen := suggested[name]
+			if !seen {
+				s = f.SuggestStage(name)
+				suggested[name] = s
+			}
 			if s == "" {
 				continue
 			}

@@ -144,6 +144,8 @@ type evaluation struct {
 	// liveNames lists the live names in file order.
 	liveByName, deadByName map[string]int
 	liveNames              []string
+	// typos memoizes the did-you-mean of each name that is no stage.
+	typos map[string]string
 	// resolvedFlags are the --flags of the live items whose stage name was
 	// a variable, as the converter reads them in the rewrite.
 	resolvedFlags map[*syntax.Item][]string

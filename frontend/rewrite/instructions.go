@@ -1,6 +1,8 @@
 package rewrite
 
 import (
+	"slices"
+
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -20,10 +22,21 @@ import (
 // (frontend/dockerfile/instructions/parse.go, BuildKit v0.34.2) over the
 // live items instead of the AST's children.
 func (r *Result) Instructions() (stages []instructions.Stage, metaArgs []instructions.ArgCommand, err error) {
+	return r.InstructionsOf()
+}
+
+// InstructionsOf is Instructions with the commands of the given keywords
+// only (lower-cased, as "run"), for tools that read only those: the other
+// instructions are not parsed. FROM and the global ARGs are always there;
+// no keywords is every instruction.
+func (r *Result) InstructionsOf(keywords ...string) (stages []instructions.Stage, metaArgs []instructions.ArgCommand, err error) {
 	f := r.Analysis
 	lint := linter.New(&linter.Config{}) // reads `# check=` comments, reports nothing
 	for _, it := range f.Syntax.Items {
 		if !r.Live(it) {
+			continue
+		}
+		if len(keywords) > 0 && it.Keyword != "from" && it.Stage >= 0 && !slices.Contains(keywords, it.Keyword) {
 			continue
 		}
 		var cmd any

@@ -311,7 +311,14 @@ func (e *evaluation) checkTypo(it *syntax.Item, r analysis.Ref, name string) {
 	if name == "" || strings.ContainsAny(name, "/:@.") || name == "scratch" || (r.Kind == analysis.RefFrom && !r.HasVariable()) {
 		return
 	}
-	c := e.p.SuggestStage(name)
+	c, seen := e.typos[name]
+	if !seen {
+		c = e.p.SuggestStage(name)
+		if e.typos == nil {
+			e.typos = map[string]string{}
+		}
+		e.typos[name] = c
+	}
 	if c == "" {
 		return
 	}
