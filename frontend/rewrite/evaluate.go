@@ -107,7 +107,7 @@ func plainStages(f *analysis.File) []Stage {
 	return out
 }
 
-// evaluation is one rewrite of a prepared file for one set of values.
+// evaluation is one rewrite of an analysed file for one set of values.
 type evaluation struct {
 	ctx  context.Context
 	p    *analysis.File
