@@ -164,8 +164,10 @@ func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool)
 	converted := newPendingConversion()
 	go func() { linted <- cv.buildLint(ctx, rw, ours.add, converted) }()
 	opt.Warn = theirs.add
-	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
-	converted.finish(res)
+	res, err := func() (res *dockerfile2llb.Result, err error) {
+		defer func() { converted.finish(res) }() // also when the conversion panics
+		return dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
+	}()
 	lintErr := <-linted
 	ours.send(cv.opt.Warn)
 	theirs.send(cv.opt.Warn)
