@@ -133,8 +133,17 @@ func (ck *checker) load() {
 	if ck.in.Rewrite == nil {
 		return
 	}
-	// The rules on the rewrite read these commands only.
-	stages, _, err := ck.in.Rewrite.InstructionsOf("run", "copy", "add", "user")
+	// The rules on the rewrite read these commands only, RUN from the item.
+	rw := ck.in.Rewrite
+	stages, _, err := rw.InstructionsWith(func(it *syntax.Item) (instructions.Command, bool) {
+		switch it.Keyword {
+		case "copy", "add", "user":
+			return nil, false
+		case "run":
+			return &runCmd{it: it, flags: rw.InstructionFlags(it)}, true
+		}
+		return nil, true
+	})
 	if err != nil {
 		return // the conversion reports it
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/syntax"
 )
@@ -126,26 +127,48 @@ func (ck *checker) stageNotFound() {
 	}
 }
 
-// runScript is the shell text of a RUN: its command line and heredocs.
-func runScript(c *instructions.RunCommand) string {
+// runCmd is a RUN as the rules read it: from the item BuildKit's parser
+// made, not through BuildKit's RUN instruction parser (the costliest of
+// all, and the rules need only the script and the mounts).
+type runCmd struct {
+	it    *syntax.Item
+	flags []string
+}
+
+func (c *runCmd) Name() string             { return "run" }
+func (c *runCmd) Location() []parser.Range { return analysis.Location(c.it) }
+func (c *runCmd) Comments() []string       { return c.it.Node.PrevComment }
+
+// script is the shell text of the RUN: its command line (the words after
+// the flags, exec form or shell form) and its heredocs.
+func (c *runCmd) script() string {
 	var b strings.Builder
-	b.WriteString(strings.Join(c.CmdLine, " "))
-	for _, f := range c.Files {
+	for n := c.it.Node.Next; n != nil; n = n.Next {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(n.Value)
+	}
+	for _, h := range c.it.Node.Heredocs {
 		b.WriteString("\n")
-		b.WriteString(f.Data)
+		b.WriteString(h.Content)
 	}
 	return b.String()
 }
 
-func hasCacheMount(c *instructions.RunCommand) bool {
-	// The parser leaves all but from= for the expansion; expand as is.
-	cp := *c
-	if err := cp.Expand(func(w string) (string, error) { return w, nil }); err != nil {
-		return true // cannot tell: do not nag
-	}
-	for _, m := range instructions.GetMounts(&cp) {
-		if m.Type == instructions.MountTypeCache {
-			return true
+// hasCacheMount reports whether one of the RUN's mounts is a cache;
+// true when a mount's type is a variable (cannot tell: do not nag).
+func (c *runCmd) hasCacheMount() bool {
+	for _, fl := range c.flags {
+		v, ok := strings.CutPrefix(fl, "--mount=")
+		if !ok {
+			continue
+		}
+		for _, field := range syntax.MountFields(v) {
+			k, t, _ := strings.Cut(field, "=")
+			if strings.EqualFold(strings.TrimSpace(k), "type") && (strings.EqualFold(t, string(instructions.MountTypeCache)) || strings.Contains(t, "$")) {
+				return true
+			}
 		}
 	}
 	return false
@@ -202,15 +225,15 @@ func (ck *checker) installs(st *instructions.Stage) {
 			contextCmd = cmd
 			continue
 		}
-		run, ok := cmd.(*instructions.RunCommand)
+		run, ok := cmd.(*runCmd)
 		if !ok {
 			continue
 		}
-		found := findInstalls(runScript(run))
+		found := findInstalls(run.script())
 		if len(found) == 0 {
 			continue
 		}
-		if !hasCacheMount(run) {
+		if !run.hasCacheMount() {
 			in := found[0]
 			ck.run(&RulePackageInstallWithoutCache, run.Location(), cmdComments(st, run),
 				RulePackageInstallWithoutCache.Format(in.Text, cacheTargets[in.Manager]))
@@ -306,12 +329,12 @@ func (ck *checker) finalStageRules(final int) {
 	for _, i := range chain {
 		s := &ck.stages[i]
 		for _, cmd := range s.Commands {
-			run, ok := cmd.(*instructions.RunCommand)
+			run, ok := cmd.(*runCmd)
 			if !ok {
 				continue
 			}
 			var tools []string
-			for _, in := range findInstalls(runScript(run)) {
+			for _, in := range findInstalls(run.script()) {
 				for _, p := range in.Packages {
 					if buildTools[p] && !slices.Contains(tools, p) {
 						tools = append(tools, p)

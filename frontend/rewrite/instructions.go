@@ -1,12 +1,11 @@
 package rewrite
 
 import (
-	"slices"
-
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/org/stagefront/frontend/analysis"
+	"github.com/org/stagefront/frontend/syntax"
 	"github.com/pkg/errors"
 )
 
@@ -22,30 +21,40 @@ import (
 // (frontend/dockerfile/instructions/parse.go, BuildKit v0.34.2) over the
 // live items instead of the AST's children.
 func (r *Result) Instructions() (stages []instructions.Stage, metaArgs []instructions.ArgCommand, err error) {
-	return r.InstructionsOf()
+	return r.InstructionsWith(nil)
 }
 
-// InstructionsOf is Instructions with the commands of the given keywords
-// only (lower-cased, as "run"), for tools that read only those: the other
-// instructions are not parsed. FROM and the global ARGs are always there;
-// no keywords is every instruction.
-func (r *Result) InstructionsOf(keywords ...string) (stages []instructions.Stage, metaArgs []instructions.ArgCommand, err error) {
+// InstructionsWith is Instructions with the commands of the items that
+// read gives (a Command, or nil to leave the item out; ok false to parse it
+// as Instructions does), for tools that read only some commands, or read
+// some from the item itself: the others are not parsed. FROM and the
+// global ARGs are always parsed.
+func (r *Result) InstructionsWith(read func(it *syntax.Item) (cmd instructions.Command, ok bool)) (stages []instructions.Stage, metaArgs []instructions.ArgCommand, err error) {
 	f := r.Analysis
 	lint := linter.New(&linter.Config{}) // reads `# check=` comments, reports nothing
 	for _, it := range f.Syntax.Items {
 		if !r.Live(it) {
 			continue
 		}
-		if len(keywords) > 0 && it.Keyword != "from" && it.Stage >= 0 && !slices.Contains(keywords, it.Keyword) {
-			continue
-		}
 		var cmd any
 		switch {
 		case it.Keyword == "from" && f.StageOf(it) != nil && f.StageOf(it).Parsed != nil:
 			cmd = f.StageOf(it).Parsed
-		case it.Keyword == "arg" && f.Arg(it) != nil:
+		case it.Keyword == "arg" && it.Stage < 0 && f.Arg(it) != nil:
 			cmd = f.Arg(it)
-		default:
+		}
+		if cmd == nil && read != nil && it.Keyword != "from" && it.Stage >= 0 {
+			if c, ok := read(it); ok {
+				if c == nil {
+					continue
+				}
+				cmd = c
+			}
+		}
+		if cmd == nil && it.Keyword == "arg" && f.Arg(it) != nil {
+			cmd = f.Arg(it)
+		}
+		if cmd == nil {
 			n := *it.Node
 			n.Flags = r.InstructionFlags(it)
 			if cmd, err = instructions.ParseInstructionWithLinter(&n, lint); err != nil {
