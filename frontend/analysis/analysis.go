@@ -13,7 +13,6 @@ package analysis
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -100,14 +99,6 @@ type Stage struct {
 	// Parsed is BuildKit's parse of the FROM, without stagefront's --if=;
 	// nil when BuildKit rejects it (the converter then reports it).
 	Parsed *instructions.Stage
-}
-
-// Label names the stage in messages: its name, or "stage N".
-func (s *Stage) Label() string {
-	if s.Name != "" {
-		return s.Name
-	}
-	return "stage " + strconv.Itoa(s.Index)
 }
 
 // ArgDecl is one name declared by an ARG instruction.

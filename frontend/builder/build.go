@@ -1,4 +1,4 @@
-// Package build is stagefront's gateway frontend: BuildKit's Dockerfile
+// Package builder is stagefront's gateway frontend: BuildKit's Dockerfile
 // orchestration, converting the rewrite of the extended file per platform.
 //
 // It does what the upstream frontend's builder.Build does, in the same

@@ -111,7 +111,6 @@ type checker struct {
 	// The rewrite for the target platform, as BuildKit parses it (nil
 	// when there is no rewrite or BuildKit rejects it).
 	stages []instructions.Stage
-	escape rune
 	// refRe holds refersTo's expression per name.
 	refRe map[string]*regexp.Regexp
 }
@@ -123,7 +122,6 @@ type cond struct {
 
 func (ck *checker) load() {
 	f := ck.file
-	ck.escape = rune(f.Syntax.Escape)
 	for _, it := range f.Scoped() {
 		if c := f.Condition(it); c != nil {
 			ck.conds = append(ck.conds, cond{it, c})
