@@ -35,18 +35,11 @@ type imagePeeker interface {
 }
 
 // finalBase returns the image the final stage of the rewrite is built on
-// (the bottom of its chain of FROM stages), expanded in the build's
-// global scope, and the platform its FROM asks for (nil: the target's);
-// false when that is scratch or not known.
+// (rewrite.Result.FinalBase) and the platform its FROM asks for (nil: the
+// target's); false when that is scratch or not known.
 func finalBase(rw *rewrite.Result) (string, *ocispecs.Platform, bool) {
-	final := rw.Final()
-	if final < 0 {
-		return "", nil, false
-	}
-	chain := rw.Chain(final)
-	st := rw.Analysis.Stages[chain[len(chain)-1]]
-	base, ok := rw.ExpandGlobal(st.Base)
-	if !ok || base == "" || strings.EqualFold(base, "scratch") {
+	base, st, ok := rw.FinalBase()
+	if !ok {
 		return "", nil, false
 	}
 	if st.Platform == "" {

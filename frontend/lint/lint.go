@@ -165,8 +165,6 @@ func lineRange(start, end int) []parser.Range {
 	return []parser.Range{{Start: parser.Position{Line: start}, End: parser.Position{Line: end}}}
 }
 
-func itemRange(it *syntax.Item) []parser.Range { return lineRange(it.Line, it.EndLine) }
-
 // refersTo reports whether text reads variable name ($name or ${name...}).
 func (ck *checker) refersTo(text, name string) bool {
 	if !strings.Contains(text, name) {
@@ -181,13 +179,4 @@ func (ck *checker) refersTo(text, name string) bool {
 		ck.refRe[name] = re
 	}
 	return re.MatchString(text)
-}
-
-// expand resolves the variables of word in the build's global scope (the
-// rewrite's, which is the converter's); ok is false when one has no value.
-func (ck *checker) expand(word string) (string, bool) {
-	if !strings.Contains(word, "$") {
-		return word, true
-	}
-	return ck.in.Rewrite.ExpandGlobal(word)
 }

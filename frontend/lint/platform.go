@@ -122,7 +122,7 @@ func (ck *checker) stageNotFound() {
 			if it.Keyword == "from" {
 				comments = comments[1:] // the stage's comments are the item's
 			}
-			ck.run(&RuleStageNotFound, itemRange(it), comments, RuleStageNotFound.Format(name, instr, s))
+			ck.run(&RuleStageNotFound, analysis.Location(it), comments, RuleStageNotFound.Format(name, instr, s))
 		}
 	}
 }
@@ -246,12 +246,6 @@ func (ck *checker) installs(st *instructions.Stage) {
 	}
 }
 
-// buildsOnStage reports whether stage k of ck.stages is FROM another
-// stage of the file (it then has no image of its own).
-func (ck *checker) buildsOnStage(k int) bool {
-	return len(ck.in.Rewrite.Chain(ck.fileIndex(k))) > 1
-}
-
 func isRoot(user string) bool {
 	u, _, _ := strings.Cut(strings.TrimSpace(user), ":")
 	return u == "root" || u == "0" || u == ""
@@ -264,10 +258,7 @@ func (ck *checker) finalStageRules(final int) {
 	root := &ck.stages[chain[len(chain)-1]]
 
 	// The image at the bottom of the chain ("" when not known).
-	image := ""
-	if img, ok := ck.expand(root.BaseName); ok && !strings.EqualFold(img, "scratch") && !ck.buildsOnStage(chain[len(chain)-1]) {
-		image = img
-	}
+	image, _, _ := ck.in.Rewrite.FinalBase()
 
 	// FinalStageLatestTag
 	if img := image; img != "" {

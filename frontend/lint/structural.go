@@ -130,7 +130,7 @@ func (ck *checker) unusedGlobalArgs() {
 			}
 		}
 		if !used {
-			ck.run(&RuleUnusedGlobalArg, itemRange(a.Item), [][]string{a.Item.Node.PrevComment}, RuleUnusedGlobalArg.Format(name))
+			ck.run(&RuleUnusedGlobalArg, analysis.Location(a.Item), [][]string{a.Item.Node.PrevComment}, RuleUnusedGlobalArg.Format(name))
 		}
 	}
 }
@@ -168,7 +168,7 @@ func (ck *checker) stageArgsOnlyForConditions() {
 			}
 			global := slices.ContainsFunc(ck.globals, func(g analysis.ArgDecl) bool { return g.KV.Key == name })
 			st := ck.file.StageOf(it)
-			ck.run(&RuleStageArgOnlyForConditions, itemRange(it), ck.itemComments(it),
+			ck.run(&RuleStageArgOnlyForConditions, analysis.Location(it), ck.itemComments(it),
 				RuleStageArgOnlyForConditions.Format(name, stageLabel(st.Name, it.Stage), global))
 		}
 	}
@@ -251,7 +251,7 @@ func (ck *checker) unreachableStages() {
 			// stage that references it is the one to report.
 			continue
 		}
-		ck.run(&RuleUnreachableStage, itemRange(st.Item), [][]string{st.Item.Node.PrevComment},
+		ck.run(&RuleUnreachableStage, analysis.Location(st.Item), [][]string{st.Item.Node.PrevComment},
 			RuleUnreachableStage.Format(stageLabel(st.Name, i)))
 	}
 }

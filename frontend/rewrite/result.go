@@ -3,6 +3,7 @@ package rewrite
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/org/stagefront/frontend/analysis"
@@ -124,4 +125,27 @@ func (r *Result) Chain(i int) []int {
 		out = append(out, next)
 		i = next
 	}
+}
+
+// FinalBase returns the image the exported stage is built on: the base of
+// the bottom of its chain of FROM stages (see Chain), expanded in the
+// build's global scope, and that stage. ok is false when there is no
+// exported stage, the base is scratch, or a variable in it has no value.
+func (r *Result) FinalBase() (image string, st *analysis.Stage, ok bool) {
+	final := r.Final()
+	if final < 0 {
+		return "", nil, false
+	}
+	chain := r.Chain(final)
+	st = r.Analysis.Stages[chain[len(chain)-1]]
+	image = st.Base
+	if strings.Contains(image, "$") {
+		if image, ok = r.ExpandGlobal(image); !ok {
+			return "", nil, false
+		}
+	}
+	if image == "" || strings.EqualFold(image, "scratch") {
+		return "", nil, false
+	}
+	return image, st, true
 }
