@@ -38,7 +38,7 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
 func Evaluate(ctx context.Context, f *analysis.File, opt Options) (*Result, error) {
 	dt := f.Syntax.Data()
 	if !f.Extended() && !f.Syntax.HasVarFlags {
-		return evaluateStandard(ctx, f, opt)
+		return evaluateStandard(ctx, f, opt, nil)
 	}
 	e := newEvaluation(ctx, f, opt)
 	if ec, ok := opt.Context.(ExpectingContext); ok && len(f.Paths) > 0 {
@@ -49,7 +49,7 @@ func Evaluate(ctx context.Context, f *analysis.File, opt Options) (*Result, erro
 		// The stages named by variables are no extension for these
 		// values (no ARG with a value names them): the file is converted
 		// as written, and upstream reports what it makes of them.
-		return evaluateStandard(ctx, f, opt)
+		return evaluateStandard(ctx, f, opt, e)
 	}
 	e.indexStages()
 	e.checkStages()
@@ -67,30 +67,46 @@ func Evaluate(ctx context.Context, f *analysis.File, opt Options) (*Result, erro
 }
 
 // evaluateStandard is the result of a file that uses no extension for
-// these values: the file as written.
-func evaluateStandard(ctx context.Context, f *analysis.File, opt Options) (*Result, error) {
+// these values: the file as written. e is the walk of the file when there
+// was one (nil: none yet); a file whose FROM names a variable is walked
+// for checkSelection, and the result keeps the walk.
+func evaluateStandard(ctx context.Context, f *analysis.File, opt Options, e *evaluation) (*Result, error) {
 	res := &Result{Dockerfile: f.Syntax.Data(), Stages: plainStages(f), Analysis: f, opt: opt}
 	errs := slices.Clone(f.Errors())
+	if f.SelectsByVar && e == nil {
+		e = newEvaluation(ctx, f, opt)
+		e.walk()
+	}
+	if e != nil {
+		e.indexStages()
+		res.eval = e
+	}
 	if f.SelectsByVar {
-		errs = append(errs, checkSelection(ctx, f, opt)...)
+		errs = append(errs, checkSelection(e)...)
 	}
 	return res, errs.Err()
 }
 
-// checkSelection evaluates a standard file whose FROM names a variable,
-// for the one check that applies to it: a selected stage name with a
-// typo. Everything else is left to the converter, with upstream's errors.
-func checkSelection(ctx context.Context, f *analysis.File, opt Options) syntax.ErrorList {
-	e := newEvaluation(ctx, f, opt)
-	e.walk()
-	e.indexStages()
-	reach, _ := e.reach(e.graph())
+// checkSelection checks the walk of a standard file whose FROM names a
+// variable for the one error that applies to it: a selected stage name
+// with a typo. Everything else is left to the converter, with upstream's
+// errors.
+func checkSelection(e *evaluation) syntax.ErrorList {
+	f := e.p
+	e.g = e.graph()
+	reach, _ := e.reach(e.g)
+	alive := func(i int) bool { return e.stages[i].Live }
+	var found []int
 	for _, it := range f.Syntax.Stages {
 		if !reach[it.Stage] {
 			continue
 		}
 		for k, r := range f.Refs(it) {
-			if name, ok := e.refName(it, k); ok && r.HasVariable() && e.liveStage(name, it.Stage) == nil {
+			name, ok := e.refName(it, k)
+			if !ok || !r.HasVariable() {
+				continue
+			}
+			if found = f.Resolve(found[:0], r.Kind, name, it.Stage, alive); len(found) == 0 {
 				e.checkTypo(it, r, name)
 			}
 		}
