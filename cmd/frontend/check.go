@@ -181,7 +181,7 @@ func cliSourceMap(ctx context.Context, name string, dt []byte) (*llb.SourceMap, 
 }
 
 func rewriteErrorRanges(err error) []parser.Range {
-	var list rewrite.ErrorList
+	var list *rewrite.ErrorList
 	var one *rewrite.Error
 	switch {
 	case errors.As(err, &list):

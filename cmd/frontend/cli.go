@@ -67,12 +67,15 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.run(context.Background(), in, stdout)
 		in.context.Close()
 		if err != nil {
-			var el rewrite.ErrorList
-			if errors.As(err, &el) {
-				for _, e := range el {
-					fmt.Fprintln(stderr, e.Error())
-				}
-			} else {
+			var el *rewrite.ErrorList
+			var cf *errCheckFailed
+			switch {
+			case errors.As(err, &el):
+				fmt.Fprintln(stderr, el.Error())
+			case errors.As(err, &cf), strings.HasPrefix(err.Error(), in.filename+":"):
+				// The message names the file and line already.
+				fmt.Fprintln(stderr, err)
+			default:
 				fmt.Fprintf(stderr, "%s: %v\n", in.filename, err)
 			}
 			return 1

@@ -12,6 +12,7 @@
 package analysis
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -83,6 +84,12 @@ type File struct {
 	// distinct names, in file order.
 	byName map[string][]int
 	names  []string
+	// argNames are the keys of args, sorted, and the platform ARGs: the
+	// names a did-you-mean for a condition chooses from.
+	argNames []string
+	// suggestions answers did-you-mean questions within a bounded amount
+	// of work (see suggester).
+	suggestions suggester
 }
 
 // Stage is one FROM of the file.
@@ -127,15 +134,14 @@ type itemInfo struct {
 // the File still returned for tools. File keeps dt: do not change it.
 func Analyze(name string, dt []byte, opt Options) (*File, error) {
 	sf, err := syntax.Parse(name, dt)
-	var errs syntax.ErrorList
+	f := &File{Syntax: sf, byName: map[string][]int{}}
 	if err != nil {
-		el, ok := err.(syntax.ErrorList)
-		if !ok {
+		el, ok := err.(*syntax.ErrorList)
+		if !ok || sf == nil {
 			return nil, err
 		}
-		errs = el
+		f.errs.Merge(el)
 	}
-	f := &File{Syntax: sf, errs: errs, byName: map[string][]int{}}
 	if !sf.Extended {
 		// A standard file is converted as written. Only a FROM that picks
 		// its base with a variable needs a look: when the value is a typo
@@ -149,11 +155,10 @@ func Analyze(name string, dt []byte, opt Options) (*File, error) {
 	f.args = map[string][]ArgDecl{}
 
 	for _, it := range sf.Items {
-		if it.Block != nil && it.Kind != syntax.End {
+		if it.Kind == syntax.If {
+			// Each block's branches once, from the IF that opens it.
 			for _, br := range it.Block.Branches {
-				if br.Item == it {
-					f.note(it).opens = br
-				}
+				f.note(br.Item).opens = br
 			}
 		}
 		switch {
@@ -181,6 +186,7 @@ func Analyze(name string, dt []byte, opt Options) (*File, error) {
 			f.byName[s.Name] = append(f.byName[s.Name], i)
 		}
 	}
+	f.argNames = append(slices.Sorted(maps.Keys(f.args)), AutomaticArgs()...)
 	if sf.Extended || f.SelectsByVar || sf.HasVarFlags {
 		f.compile(opt)
 		f.checkRequireNames()
@@ -189,7 +195,7 @@ func Analyze(name string, dt []byte, opt Options) (*File, error) {
 }
 
 // Errors are the value-independent problems of the file, sorted by line.
-func (f *File) Errors() syntax.ErrorList { return f.errs }
+func (f *File) Errors() *syntax.ErrorList { return &f.errs }
 
 // Extended reports whether the file uses extension syntax (blocks,
 // --if=, REQUIRE). Whether a stage named by a variable is one depends on

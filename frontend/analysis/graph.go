@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 
@@ -119,6 +118,9 @@ type Edge struct {
 func (f *File) Graph(alive func(int) bool, keep func(*syntax.Item) bool, resolve func(it *syntax.Item, k int) (string, bool)) *Graph {
 	g := &Graph{f: f, deps: make([][]Edge, len(f.Stages)), reqs: make([][]Edge, len(f.Stages))}
 	var targets []int
+	// required[t] is 1 + the last stage that requires t: the items of a
+	// stage come together, so this finds a REQUIRE repeated in a stage.
+	var required []int32
 	for _, it := range f.linked {
 		if it.Stage < 0 || it.Stage >= len(f.Stages) || (keep != nil && !keep(it)) {
 			continue
@@ -132,7 +134,11 @@ func (f *File) Graph(alive func(int) bool, keep func(*syntax.Item) bool, resolve
 			for _, to := range targets {
 				e := Edge{To: to, Item: it, Kind: r.Kind}
 				if r.Kind == RefRequire {
-					if !slices.ContainsFunc(g.reqs[it.Stage], func(o Edge) bool { return o.To == to }) {
+					if required == nil {
+						required = make([]int32, len(f.Stages))
+					}
+					if required[to] != int32(it.Stage)+1 {
+						required[to] = int32(it.Stage) + 1
 						g.reqs[it.Stage] = append(g.reqs[it.Stage], e)
 					}
 				} else {

@@ -30,18 +30,21 @@ func StageLevel(it *syntax.Item) bool {
 // decided at stage level, see StageLevel), else the last global one; nil
 // for an automatic ARG or a name it cannot see.
 func (f *File) Declaration(it *syntax.Item, name string) *ArgDecl {
-	var found *ArgDecl
-	decls := f.args[name]
-	for i := range decls {
-		d := &decls[i]
-		if d.Item.Line > it.Line {
-			break
-		}
-		if d.Global || (!StageLevel(it) && d.Item.Stage == it.Stage) {
-			found = d
-		}
+	decls := f.args[name] // in file order: the global ones first
+	// The declarations above it: the last of them, if it is in its stage
+	// and the condition reads stage ARGs; else the last global one.
+	above := sort.Search(len(decls), func(i int) bool { return decls[i].Item.Line > it.Line })
+	if above == 0 {
+		return nil
 	}
-	return found
+	if last := &decls[above-1]; last.Global || (!StageLevel(it) && last.Item.Stage == it.Stage) {
+		return last
+	}
+	globals := sort.Search(above, func(i int) bool { return !decls[i].Global })
+	if globals == 0 {
+		return nil
+	}
+	return &decls[globals-1]
 }
 
 // GlobalArgs lists the ARG declarations before the first FROM, in file
@@ -61,8 +64,9 @@ func (f *File) GlobalArgs() []ArgDecl {
 	return out
 }
 
-// ArgNames lists every name an ARG of the file declares, sorted.
-func (f *File) ArgNames() []string { return slices.Sorted(maps.Keys(f.args)) }
+// ArgNames lists every name an ARG of the file declares, sorted. The
+// slice is the File's: read it, never change it.
+func (f *File) ArgNames() []string { return f.argNames[:len(f.argNames)-len(AutomaticArgs())] }
 
 // scope is the set of names the condition of an item may read: the global
 // ARGs declared above it, the platform ARGs, and unless its condition is
@@ -104,8 +108,7 @@ func (s scope) Undeclared(name string) string {
 		}
 		return fmt.Sprintf("%s is declared at line %d, %s, so this condition cannot see it: conditions read global ARGs (before the first FROM), ARGs declared earlier in the same stage, and the platform ARGs; declare ARG %s above line %d", name, d.Item.Line, where, name, line)
 	}
-	names := append(s.f.ArgNames(), AutomaticArgs()...)
-	if c := didyoumean.Closest(name, names, true); c != "" {
+	if c := s.f.suggestions.closest(name, s.f.argNames, true); c != "" {
 		return fmt.Sprintf("undeclared name %s; did you mean %s? (or declare ARG %s above line %d)", name, c, name, line)
 	}
 	return fmt.Sprintf("undeclared name %s: declare ARG %s above line %d (before the first FROM for a global ARG, or in this stage)", name, name, line)
@@ -143,6 +146,7 @@ func (f *File) compile(opt Options) {
 		wg.Go(func() { compileAll(w*len(todo)/workers, (w+1)*len(todo)/workers) })
 	}
 	wg.Wait()
+	seenPath := map[string]bool{}
 	for i, it := range todo {
 		if out[i].err != nil {
 			f.condError(it, out[i].err)
@@ -150,7 +154,8 @@ func (f *File) compile(opt Options) {
 		}
 		f.note(it).cond = out[i].c
 		for _, p := range out[i].c.Paths {
-			if clean, err := contextfs.Clean(p); err == nil && !slices.Contains(f.Paths, clean) {
+			if clean, err := contextfs.Clean(p); err == nil && !seenPath[clean] {
+				seenPath[clean] = true
 				f.Paths = append(f.Paths, clean)
 			}
 		}
@@ -163,6 +168,14 @@ func (f *File) condError(it *syntax.Item, err error) {
 	msg := err.Error()
 	if ce, ok := err.(*conditions.Error); ok && ce.Column > 0 && it.Cond.Column > 0 {
 		col = it.Cond.Column + ce.Column - 1
+	}
+	if it.Cond.QuotesDropped {
+		fix := `--if="exists('docs/')"`
+		if sp := it.Strip(); sp != nil {
+			raw := strings.TrimRight(string(f.Syntax.Line(sp.Line)[sp.From:sp.To]), " \t")
+			fix = `--if="` + strings.ReplaceAll(strings.TrimPrefix(raw, "--if="), `"`, `'`) + `"`
+		}
+		msg = fmt.Sprintf("BuildKit's flag parser removed the quotes inside this --if= value: quote the whole value, as in %s (as it reads now: %s)", fix, msg)
 	}
 	f.errs.Add(f.Syntax.Name, it.Cond.Line, col, "%s: %s", CondLabel(it), msg)
 }
@@ -179,7 +192,6 @@ func CondLabel(it *syntax.Item) string {
 
 // checkRequireNames reports REQUIRE names that are no stage of the file.
 func (f *File) checkRequireNames() {
-	var names []string
 	for _, it := range f.linked {
 		if it.Kind != syntax.Require {
 			continue
@@ -188,14 +200,11 @@ func (f *File) checkRequireNames() {
 			if len(f.byName[strings.ToLower(a)]) > 0 {
 				continue
 			}
-			if names == nil {
-				names = f.StageNames()
-			}
 			msg := fmt.Sprintf("REQUIRE names %q, which is not a stage of this file", a)
 			if c := f.SuggestStage(a); c != "" {
 				msg += fmt.Sprintf("; did you mean %q?", c)
-			} else if len(names) > 0 {
-				msg += fmt.Sprintf("; the named stages are %s", strings.Join(names, ", "))
+			} else if len(f.names) > 0 {
+				msg += "; the named stages are " + ListNames(f.names)
 			}
 			f.errs.Add(f.Syntax.Name, it.Line, 0, "%s", msg)
 		}
@@ -206,5 +215,57 @@ func (f *File) checkRequireNames() {
 // or "": the one did-you-mean for stage names, shared by the rewrite's
 // errors and the checks' warnings so that both suggest the same stage.
 func (f *File) SuggestStage(name string) string {
-	return didyoumean.Closest(strings.ToLower(name), f.StageNames(), false)
+	return f.suggestions.closest(strings.ToLower(name), f.names, false)
+}
+
+// MaxListed is how many names a message lists before "and N more".
+const MaxListed = 10
+
+// ListNames renders names for a message: the first MaxListed, joined
+// with ", ", then "and N more".
+func ListNames(names []string) string {
+	if len(names) <= MaxListed {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:MaxListed], ", "), len(names)-MaxListed)
+}
+
+// suggestBudget is how many name comparisons the did-you-mean questions
+// about one file may make in all. A file asks a handful; a hostile one
+// with many misspelt names over many stages would otherwise cost their
+// product. Past it, names get no suggestion.
+const suggestBudget = 1 << 20
+
+// suggester answers did-you-mean questions about one file: each name
+// once, and all of them within suggestBudget comparisons. It is safe for
+// concurrent use (conditions are compiled, and evaluations run, in
+// parallel).
+type suggester struct {
+	mu   sync.Mutex
+	memo map[suggestKey]string
+	used int
+}
+
+type suggestKey struct {
+	name          string
+	caseSensitive bool
+}
+
+func (s *suggester) closest(name string, candidates []string, caseSensitive bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := suggestKey{name, caseSensitive}
+	if c, ok := s.memo[k]; ok {
+		return c
+	}
+	c := ""
+	if s.used+len(candidates) <= suggestBudget {
+		s.used += len(candidates)
+		c = didyoumean.Closest(name, candidates, caseSensitive)
+	}
+	if s.memo == nil {
+		s.memo = map[suggestKey]string{}
+	}
+	s.memo[k] = c
+	return c
 }

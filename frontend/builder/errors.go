@@ -66,9 +66,9 @@ func withLocations(err error, sm *llb.SourceMap) error {
 // source per problem, in line order, so `docker buildx build` shows the
 // user's text next to each message. Other errors pass through.
 func withRewriteSource(err error, sm *llb.SourceMap) error {
-	var list rewrite.ErrorList
+	var list *rewrite.ErrorList
 	if errors.As(err, &list) {
-		for _, e := range list {
+		for _, e := range list.Errors() {
 			err = wrapSource(err, sm, []parser.Range{e.Range()})
 		}
 		return err
@@ -83,7 +83,7 @@ func withRewriteSource(err error, sm *llb.SourceMap) error {
 // rewriteRanges returns the location of each problem in a rewrite error,
 // nil when err carries none.
 func rewriteRanges(err error) []parser.Range {
-	var list rewrite.ErrorList
+	var list *rewrite.ErrorList
 	if errors.As(err, &list) {
 		return list.Ranges()
 	}

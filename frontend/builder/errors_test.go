@@ -9,6 +9,7 @@ import (
 
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/frontend/syntax"
 )
 
 func TestRewriteErrorsShowOriginalLines(t *testing.T) {
@@ -18,12 +19,12 @@ func TestRewriteErrorsShowOriginalLines(t *testing.T) {
 		err   error
 		lines []int
 	}{
-		{"list", rewrite.ErrorList{
-			{File: "Dockerfile", Line: 3, Column: 6, Msg: "unexpected end of expression"},
-			{File: "Dockerfile", Line: 6, Msg: "B is not declared"},
-		}, []int{3, 6}},
+		{"list", syntax.NewErrorList(
+			&rewrite.Error{File: "Dockerfile", Line: 3, Column: 6, Msg: "unexpected end of expression"},
+			&rewrite.Error{File: "Dockerfile", Line: 6, Msg: "B is not declared"},
+		), []int{3, 6}},
 		{"one error", &rewrite.Error{File: "Dockerfile", Line: 5, Msg: "END without IF"}, []int{5}},
-		{"wrapped list", wrapErr{rewrite.ErrorList{{File: "Dockerfile", Line: 4, Msg: "x"}}}, []int{4}},
+		{"wrapped list", wrapErr{syntax.NewErrorList(&rewrite.Error{File: "Dockerfile", Line: 4, Msg: "x"})}, []int{4}},
 		{"plain error", errors.New("boom"), nil},
 	}
 	for _, tc := range tests {

@@ -3,17 +3,20 @@ package rewrite
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/frontend/dockerfile/command"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/conditions"
 	"github.com/org/stagefront/frontend/syntax"
 	"github.com/org/stagefront/internal/contextfs"
+	"github.com/org/stagefront/internal/didyoumean"
 )
 
 // Rewrite turns the extended Dockerfile dt into a standard one for the
@@ -62,7 +65,9 @@ func Evaluate(ctx context.Context, f *analysis.File, opt Options) (*Result, erro
 	if opt.ListFlags {
 		res.Flags = e.flags()
 	}
-	errs := append(slices.Clone(f.Errors()), e.errs...)
+	var errs syntax.ErrorList
+	errs.Merge(f.Errors())
+	errs.Merge(&e.errs)
 	return res, errs.Err()
 }
 
@@ -72,7 +77,8 @@ func Evaluate(ctx context.Context, f *analysis.File, opt Options) (*Result, erro
 // for checkSelection, and the result keeps the walk.
 func evaluateStandard(ctx context.Context, f *analysis.File, opt Options, e *evaluation) (*Result, error) {
 	res := &Result{Dockerfile: f.Syntax.Data(), Stages: plainStages(f), Analysis: f, opt: opt}
-	errs := slices.Clone(f.Errors())
+	var errs syntax.ErrorList
+	errs.Merge(f.Errors())
 	if f.SelectsByVar && e == nil {
 		e = newEvaluation(ctx, f, opt)
 		e.walk()
@@ -82,7 +88,7 @@ func evaluateStandard(ctx context.Context, f *analysis.File, opt Options, e *eva
 		res.eval = e
 	}
 	if f.SelectsByVar {
-		errs = append(errs, checkSelection(e)...)
+		errs.Merge(checkSelection(e))
 	}
 	return res, errs.Err()
 }
@@ -91,7 +97,7 @@ func evaluateStandard(ctx context.Context, f *analysis.File, opt Options, e *eva
 // variable for the one error that applies to it: a selected stage name
 // with a typo. Everything else is left to the converter, with upstream's
 // errors.
-func checkSelection(e *evaluation) syntax.ErrorList {
+func checkSelection(e *evaluation) *syntax.ErrorList {
 	f := e.p
 	e.g = e.graph()
 	reach, _ := e.reach(e.g)
@@ -111,7 +117,7 @@ func checkSelection(e *evaluation) syntax.ErrorList {
 			}
 		}
 	}
-	return e.errs
+	return &e.errs
 }
 
 // plainStages lists the stages of a file without extensions.
@@ -160,6 +166,9 @@ type evaluation struct {
 	// liveNames lists the live names in file order.
 	liveByName, deadByName map[string]int
 	liveNames              []string
+	// deadCount[i] counts the stages before stage i that are off, once
+	// asked (see deadBefore).
+	deadCount []int32
 	// typos memoizes the did-you-mean of each name that is no stage.
 	typos map[string]string
 	// resolvedFlags are the --flags of the live items whose stage name was
@@ -332,6 +341,9 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	if isFrom {
 		e.stages[e.cur].Live = live
 	}
+	if !live && it.Kind == syntax.Instruction {
+		e.checkKnown(it)
+	}
 	if !live || it.Kind == syntax.Require {
 		e.kill(it)
 		if live && it.Kind == syntax.Require && e.cur >= 0 {
@@ -354,6 +366,23 @@ func (e *evaluation) instruction(it *syntax.Item) {
 		e.pendingEnv = append(e.pendingEnv, it)
 	}
 }
+
+// checkKnown reports an unknown instruction on a line that is off for
+// these values: the converter, which reports it where it is live, never
+// sees it, and the typo would wait for the build that turns it on.
+func (e *evaluation) checkKnown(it *syntax.Item) {
+	if _, ok := command.Commands[it.Keyword]; ok {
+		return
+	}
+	msg := "unknown instruction: " + it.Node.Value
+	if c := didyoumean.Closest(it.Keyword, knownInstructions, false); c != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.ToUpper(c))
+	}
+	e.errorf(it.Line, "%s: this line is off for these build args, so BuildKit would not report it until a build turns it on", msg)
+}
+
+// knownInstructions are the Dockerfile instructions, for a did-you-mean.
+var knownInstructions = slices.Sorted(maps.Keys(command.Commands))
 
 // stageScope returns the current stage's ARG and ENV values, applying
 // the ENVs seen since the last call: most stages never need them, so they

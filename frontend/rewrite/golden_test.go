@@ -56,7 +56,7 @@ func TestGolden(t *testing.T) {
 				if err == nil {
 					t.Fatalf("no error; want:\n%s", want)
 				}
-				if _, ok := err.(ErrorList); !ok {
+				if _, ok := err.(*ErrorList); !ok {
 					t.Errorf("the error is a %T, not an ErrorList", err)
 				}
 				if got := err.Error() + "\n"; got != string(want) {

@@ -10,10 +10,15 @@ import (
 // output writes the rewritten file: dead lines become "#" (keeping their
 // line ending), --if= flags are cut out, everything else is as written.
 func (e *evaluation) output(dt []byte) []byte {
-	strips := map[int][]*syntax.Span{}
-	for _, s := range e.strip {
-		strips[s.Line] = append(strips[s.Line], s)
-	}
+	// The edits, by line then column: the walk makes them in file order,
+	// but a line's guard and its resolved --from= may come either way.
+	strips := e.strip
+	slices.SortStableFunc(strips, func(a, b *syntax.Span) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.From - b.From
+	})
 	notes := map[int]string{}
 	if e.opt.Annotate {
 		for _, it := range e.requires {
@@ -23,6 +28,12 @@ func (e *evaluation) output(dt []byte) []byte {
 	out := make([]byte, 0, len(dt))
 	for i := range e.p.Syntax.NumLines() {
 		line := e.p.Syntax.Line(i)
+		n := 0
+		for n < len(strips) && strips[n].Line == i {
+			n++
+		}
+		spans := strips[:n]
+		strips = strips[n:]
 		switch {
 		case notes[i] != "":
 			out = append(out, notes[i]...)
@@ -33,10 +44,8 @@ func (e *evaluation) output(dt []byte) []byte {
 			}
 			out = append(out, '#')
 			out = append(out, line[len(trimEOL(line)):]...)
-		case strips[i] != nil:
+		case len(spans) > 0:
 			prev := 0
-			spans := strips[i]
-			slices.SortFunc(spans, func(a, b *syntax.Span) int { return a.From - b.From })
 			for _, s := range spans {
 				out = append(out, line[prev:s.From]...)
 				out = append(out, s.Text...)

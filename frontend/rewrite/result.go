@@ -79,13 +79,15 @@ func (r *Result) Graph() *analysis.Graph {
 func (r *Result) Final() int { return r.evaluation().root() }
 
 // ExpandGlobal expands the variables of word in the global scope of this
-// build, the one the converter expands FROM with: the platform ARGs and
-// the global ARGs, with their build args or defaults. ok is false when a
-// variable has no value there or the word does not expand.
+// build, as the converter expands a FROM's base and platform: the
+// platform ARGs and the global ARGs, with their build args or defaults; a
+// variable with no value there expands to nothing, as upstream's does
+// (its UndefinedArgInFrom check warns of it). ok is false when the word
+// does not expand (a syntax error the converter reports).
 func (r *Result) ExpandGlobal(word string) (string, bool) {
 	e := r.evaluation()
 	res, err := shell.NewLex(rune(r.Analysis.Syntax.Escape)).ProcessWordWithMatches(word, e.global)
-	if err != nil || len(res.Unmatched) > 0 {
+	if err != nil {
 		return "", false
 	}
 	return res.Result, true
@@ -130,7 +132,7 @@ func (r *Result) Chain(i int) []int {
 // FinalBase returns the image the exported stage is built on: the base of
 // the bottom of its chain of FROM stages (see Chain), expanded in the
 // build's global scope, and that stage. ok is false when there is no
-// exported stage, the base is scratch, or a variable in it has no value.
+// exported stage, the base is scratch, or it does not expand.
 func (r *Result) FinalBase() (image string, st *analysis.Stage, ok bool) {
 	final := r.Final()
 	if final < 0 {

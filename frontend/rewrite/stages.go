@@ -217,20 +217,38 @@ func (e *evaluation) expandStageName(word string) (string, bool) {
 }
 
 // argEnv holds the ARGs with a value at this point of the walk: the
-// global ones, and the current stage's over them.
-func (e *evaluation) argEnv() *env {
-	merged := &env{}
-	for _, k := range e.global.keys {
-		if d, ok := e.globalDeclared[k]; ok && d.ok {
-			merged.set(k, d.value)
+// global ones, and the current stage's over them. It reads the walk's
+// declarations as they are, so it costs nothing to make.
+func (e *evaluation) argEnv() argScope { return argScope{e} }
+
+// argScope is the shell.EnvGetter of argEnv.
+type argScope struct{ e *evaluation }
+
+func (a argScope) Get(k string) (string, bool) {
+	if d, ok := a.e.stageDeclared[k]; ok && d.ok {
+		return d.value, true
+	}
+	if d, ok := a.e.globalDeclared[k]; ok && d.ok {
+		return d.value, true
+	}
+	return "", false
+}
+
+// Keys lists the names with a value, the global ones first (the lexer
+// asks only for the rare ${!prefix*} forms).
+func (a argScope) Keys() []string {
+	var keys []string
+	for _, k := range a.e.global.keys {
+		if d, ok := a.e.globalDeclared[k]; ok && d.ok {
+			keys = append(keys, k)
 		}
 	}
-	for k, d := range e.stageDeclared {
-		if d.ok {
-			merged.set(k, d.value)
+	for k, d := range a.e.stageDeclared {
+		if g, ok := a.e.globalDeclared[k]; d.ok && !(ok && g.ok) {
+			keys = append(keys, k)
 		}
 	}
-	return merged
+	return keys
 }
 
 // resolveVarFlag writes the value of the variable in COPY --from=$X or
@@ -326,7 +344,7 @@ func (e *evaluation) checkTypo(it *syntax.Item, r analysis.Ref, name string) {
 	if r.Name != name {
 		shown += fmt.Sprintf(" (%q)", name)
 	}
-	e.errorf(it.Line, "%s names no stage of this file; did you mean %q? The stages are: %s. (Without a stage of that name it would be pulled as an image.)", shown, c, strings.Join(e.liveNames, ", "))
+	e.errorf(it.Line, "%s names no stage of this file; did you mean %q? The stages are: %s. (Without a stage of that name it would be pulled as an image.)", shown, c, analysis.ListNames(e.liveNames))
 }
 
 func (e *evaluation) checkNumberedRef(it *syntax.Item, r analysis.Ref, n int) {
@@ -338,12 +356,7 @@ func (e *evaluation) checkNumberedRef(it *syntax.Item, r analysis.Ref, n int) {
 		e.errorf(it.Line, "%s=%d refers to stage %d (line %d), which is turned off by %s: refer to stages by name, and guard this instruction with the same condition", r.Kind, n, n, s.Line, s.OffBy)
 		return
 	}
-	shifted := 0
-	for _, o := range e.stages[:n] {
-		if !o.Live {
-			shifted++
-		}
-	}
+	shifted := e.deadBefore(n)
 	if shifted > 0 {
 		e.errorf(it.Line, "%s=%d refers to stage %d by number, but %d stage(s) before it are turned off, so its number would change: name it (FROM ... AS name) and refer to the name", r.Kind, n, n, shifted)
 	}
@@ -376,7 +389,18 @@ func (e *evaluation) checkRequires(g *analysis.Graph) {
 		for i, s := range cycle {
 			labels[i] = e.stageLabel(s)
 		}
-		e.errorf(e.stages[cycle[0]].Line, "REQUIRE cycle: %s: a stage cannot require itself, directly or through the stages it builds on", strings.Join(labels, " -> "))
+		// The error is at the cycle's first REQUIRE, the line to change.
+		line := e.stages[cycle[0]].Line
+	find:
+		for i := 0; i+1 < len(cycle); i++ {
+			for _, edge := range g.Requires(cycle[i]) {
+				if edge.To == cycle[i+1] {
+					line = edge.Item.Line
+					break find
+				}
+			}
+		}
+		e.errorf(line, "REQUIRE cycle: %s: a stage cannot require itself, directly or through the stages it builds on", strings.Join(labels, " -> "))
 	}
 }
 
@@ -385,4 +409,18 @@ func (e *evaluation) stageLabel(i int) string {
 		return n
 	}
 	return fmt.Sprintf("stage %d", i)
+}
+
+// deadBefore counts the stages before stage n that are off.
+func (e *evaluation) deadBefore(n int) int {
+	if e.deadCount == nil {
+		e.deadCount = make([]int32, len(e.stages)+1)
+		for i, s := range e.stages {
+			e.deadCount[i+1] = e.deadCount[i]
+			if !s.Live {
+				e.deadCount[i+1]++
+			}
+		}
+	}
+	return int(e.deadCount[n])
 }

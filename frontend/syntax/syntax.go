@@ -5,6 +5,7 @@ package syntax
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,6 +40,10 @@ type Cond struct {
 	// Line is 1-based; Column is the 1-based byte column of the text's
 	// first byte in that line, 0 when the text was quoted or spans lines.
 	Line, Column int
+	// QuotesDropped reports a --if= whose value had quotes inside it that
+	// BuildKit's flag parser removed, as in --if=exists("docs"): the
+	// likely cause of an error in the condition.
+	QuotesDropped bool
 }
 
 // Span is a range of bytes within one line, to replace in the output.
@@ -144,15 +149,17 @@ type Branch struct {
 	// ID numbers the file's branches from 0, in file order, for
 	// per-branch tables (File.Branches counts them).
 	ID int
+	// depth is how many blocks enclose the branch's body.
+	depth int
 }
 
-// Depth returns how many blocks enclose the branch's body.
+// Depth returns how many blocks enclose the branch's body (0 for nil, the
+// top level).
 func (b *Branch) Depth() int {
-	d := 0
-	for ; b != nil; b = b.Block.Parent {
-		d++
+	if b == nil {
+		return 0
 	}
-	return d
+	return b.depth
 }
 
 // File is a parsed extended Dockerfile.
@@ -187,20 +194,46 @@ type File struct {
 func Parse(name string, dt []byte) (*File, error) {
 	res, err := parser.Parse(bytes.NewReader(dt))
 	if err != nil {
-		return nil, err
+		return nil, parserError(name, err)
 	}
 	f := &File{Name: name, data: dt, ends: lineEnds(dt), Escape: byte(res.EscapeToken), Warnings: res.Warnings}
 	var errs ErrorList
 	p := &parseState{f: f, errs: &errs, stage: -1, slab: make([]Item, len(res.AST.Children))}
 	f.Items = make([]*Item, 0, len(res.AST.Children))
 	for _, n := range res.AST.Children {
-		p.item(n)
+		if !p.item(n) {
+			// Work past a fatal error could only report more of it.
+			return nil, errs.Err()
+		}
 	}
 	for b := p.open; b != nil; b = b.Block.Parent {
 		it := b.Block.Branches[0].Item
 		errs.Add(name, it.Line, 0, "IF without END: close the block opened here with END")
 	}
 	return f, errs.Err()
+}
+
+// parserError gives an error of BuildKit's parser the line it is about,
+// as an ErrorList of one: the parser attaches its location to the error,
+// but for a parser directive (# syntax=, # escape=, # check= repeated, a
+// bad escape token) and for a line too long for it, that location is the
+// line before (it counts the lines read so far). An error without a
+// location is returned as it is.
+func parserError(name string, err error) error {
+	var le *parser.LocationError
+	if !errors.As(err, &le) || len(le.Locations) == 0 || len(le.Locations[0]) == 0 {
+		return err
+	}
+	line := le.Locations[0][0].Start.Line
+	msg := errors.Unwrap(le)
+	if msg == nil {
+		return err
+	}
+	text := msg.Error()
+	if strings.Contains(text, "parser directive") || strings.HasPrefix(text, "invalid escape token") || strings.HasPrefix(text, "dockerfile line greater than max allowed size") {
+		line++
+	}
+	return NewErrorList(&Error{File: name, Line: max(line, 1), Msg: text})
 }
 
 // lineEnds returns the offset after every newline of dt, and the end of
@@ -248,7 +281,8 @@ func (p *parseState) errorf(line, col int, format string, args ...any) {
 	p.errs.Add(p.f.Name, line, col, format, args...)
 }
 
-func (p *parseState) item(n *parser.Node) {
+// item reads one instruction; false after a fatal error (see block).
+func (p *parseState) item(n *parser.Node) bool {
 	it := &p.slab[len(p.f.Items)]
 	*it = Item{Node: n, Index: len(p.f.Items), Keyword: lowerKeyword(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, Stage: p.stage}
 	switch it.Keyword {
@@ -264,13 +298,18 @@ func (p *parseState) item(n *parser.Node) {
 		p.stage++
 		it.Stage = p.stage
 		p.f.Stages = append(p.f.Stages, it)
-		for b := p.open; b != nil; b = b.Block.Parent {
+		// The enclosing blocks of a block that holds a FROM hold it too:
+		// stop at the first one already marked.
+		for b := p.open; b != nil && !b.Block.HasFrom; b = b.Block.Parent {
 			b.Block.HasFrom = true
 		}
 	}
 	p.f.Items = append(p.f.Items, it)
 	if it.Kind != Instruction {
 		p.f.Extended = true
+	}
+	if it.Kind == Instruction {
+		p.misplaced(it)
 	}
 	hasGuard := slices.ContainsFunc(n.Flags, isGuardFlag)
 	if hasGuard {
@@ -285,7 +324,7 @@ func (p *parseState) item(n *parser.Node) {
 	}
 	varFlag := slices.ContainsFunc(it.Flags, func(f string) bool { return isVarFlag(it.Keyword, f) })
 	if it.Kind == Instruction && !hasGuard && !varFlag {
-		return
+		return true
 	}
 	l := &p.line
 	l.join(p.f, n.StartLine-1, n.EndLine-1)
@@ -296,7 +335,7 @@ func (p *parseState) item(n *parser.Node) {
 		p.varFlags(it, l, words)
 	}
 	if it.Kind == Instruction && !hasGuard {
-		return
+		return true
 	}
 	args := string(bytes.TrimSpace(l.text[argsAt:]))
 	switch it.Kind {
@@ -307,13 +346,60 @@ func (p *parseState) item(n *parser.Node) {
 		}
 	case If, Else, End:
 		if len(words) > 0 {
-			p.errorf(it.Line, 0, "%s takes no flags: write the condition after it, as in IF INCLUDE_DOCS", strings.ToUpper(it.Keyword))
+			if it.Kind == If {
+				p.errorf(it.Line, 0, "IF takes no flags: write the condition after it, as in IF INCLUDE_DOCS")
+			} else {
+				p.errorf(it.Line, 0, "%s takes no flags and no condition: write ELSE IF <condition> for another branch, and END alone to close the block", strings.ToUpper(it.Keyword))
+			}
 		}
-		p.block(it, l, argsAt, args)
+		return p.block(it, l, argsAt, args)
 	}
+	return true
 }
 
 func isGuardFlag(fl string) bool { return fl == "--if" || strings.HasPrefix(fl, "--if=") }
+
+// argsNotCommands are the instructions whose arguments are no command
+// line, so that an argument --if=... can only be a guard written too late.
+var argsNotCommands = map[string]bool{"copy": true, "add": true, "from": true, "workdir": true, "user": true, "expose": true, "volume": true, "stopsignal": true}
+
+// misplaced reports extensions written where this build cannot decide
+// them: inside ONBUILD, whose trigger runs in another build (which knows
+// nothing of stagefront and would reject it), and a --if= after the
+// arguments, which BuildKit takes for an argument.
+func (p *parseState) misplaced(it *Item) {
+	n := it.Node
+	if it.Keyword == "onbuild" && n.Next != nil && len(n.Next.Children) > 0 {
+		trigger := n.Next.Children[0]
+		switch kw := lowerKeyword(trigger.Value); {
+		case slices.ContainsFunc(trigger.Flags, isGuardFlag):
+			p.f.Extended = true
+			p.errorf(it.Line, 0, "--if= inside ONBUILD would be left in the trigger, which runs in the builds FROM this image, where it is an unknown flag: guard the ONBUILD itself, as in ONBUILD --if=... %s ...", strings.ToUpper(kw))
+		case kw == "if" || kw == "else" || kw == "end" || kw == "require":
+			p.f.Extended = true
+			p.errorf(it.Line, 0, "ONBUILD %s: a trigger runs in the builds FROM this image, which know no %s; ONBUILD takes a Dockerfile instruction (guard the ONBUILD itself with --if=)", strings.ToUpper(kw), strings.ToUpper(kw))
+		}
+		return
+	}
+	if !argsNotCommands[it.Keyword] {
+		return
+	}
+	for a := n.Next; a != nil; a = a.Next {
+		if !isGuardFlag(a.Value) {
+			continue
+		}
+		p.f.Extended = true
+		line := it.Line
+		for i := it.Line - 1; i < it.EndLine && i < p.f.NumLines(); i++ {
+			if bytes.Contains(p.f.Line(i), []byte("--if")) {
+				line = i + 1
+				break
+			}
+		}
+		p.errorf(line, 0, "%s here is an argument of %s, not a guard: BuildKit reads flags only before the arguments; write it right after %s, on its first line", a.Value, strings.ToUpper(it.Keyword), strings.ToUpper(it.Keyword))
+		return
+	}
+}
 
 // lowerKeyword lower-cases an instruction name, without allocating for
 // the known names.
@@ -358,7 +444,11 @@ func (p *parseState) guard(it *Item, l *logical, words []word) {
 			continue
 		}
 		text, ok := strings.CutPrefix(w.value, "--if=")
-		if !ok || strings.TrimSpace(text) == "" {
+		if !ok {
+			p.errorf(it.Line, 0, "--if needs = and the condition right after it, as in --if=INCLUDE_DOCS (BuildKit reads --if A as a flag without a value, then A as the command)")
+			continue
+		}
+		if strings.TrimSpace(text) == "" {
 			p.errorf(it.Line, 0, "empty condition in --if=: write one, as in --if=INCLUDE_DOCS or --if=\"TARGETARCH == 'arm64'\"")
 			continue
 		}
@@ -386,12 +476,26 @@ func (p *parseState) guard(it *Item, l *logical, words []word) {
 		it.rare = &g.rare
 		if raw := p.f.Line(fromLine)[fromCol:]; bytes.HasPrefix(raw, []byte("--if=")) && bytes.HasPrefix(raw[len("--if="):], []byte(text)) {
 			g.cond.Column = fromCol + len("--if=") + 1
+		} else if fromLine == toLine {
+			g.cond.QuotesDropped = quotesDropped(p.f.Line(fromLine)[fromCol:toCol], text)
 		}
 		it.Cond = &g.cond
 	}
 	if want := len(it.Node.Flags) - len(it.Flags); found != want {
 		p.errorf(it.Line, 0, "cannot find the --if= flag in the text of this instruction: write it right after the instruction name, on its first line")
 	}
+}
+
+// quotesDropped reports whether the flag word raw, as written, has
+// quotes inside its value that the parsed value text lost (a pair around
+// the whole value is the right way to quote it, and is not counted).
+func quotesDropped(raw []byte, text string) bool {
+	v := bytes.TrimRight(bytes.TrimPrefix(raw, []byte("--if=")), " \t")
+	n := bytes.Count(v, []byte{'\''}) + bytes.Count(v, []byte{'"'})
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		n -= 2
+	}
+	return strings.Count(text, "'")+strings.Count(text, `"`) < n
 }
 
 // cutWord splits s at its first run of blanks.
@@ -456,21 +560,23 @@ func (p *parseState) require(it *Item, args string) {
 	}
 }
 
-// block handles IF, ELSE [IF] and END.
-func (p *parseState) block(it *Item, l *logical, argsAt int, args string) {
+// block handles IF, ELSE [IF] and END; false when the IF nests deeper
+// than MaxDepth, which is fatal.
+func (p *parseState) block(it *Item, l *logical, argsAt int, args string) bool {
 	switch it.Kind {
 	case If:
+		if depth := p.open.Depth() + 1; depth > MaxDepth {
+			p.errorf(it.Line, 0, "IF blocks nest %d deep; the limit is %d: flatten them with && or ELSE IF", depth, MaxDepth)
+			return false
+		}
 		b := &Block{Parent: p.open, ID: p.f.Blocks}
 		p.f.Blocks++
 		p.openBranch(b, it)
-		if depth := p.open.Depth(); depth > MaxDepth {
-			p.errorf(it.Line, 0, "IF blocks nest %d deep; the limit is %d: flatten them with && or ELSE IF", depth, MaxDepth)
-		}
 		it.Cond = p.condition(it, l, argsAt, args)
 	case Else:
 		if p.open == nil {
 			p.errorf(it.Line, 0, "%s without IF: open a block with IF <condition> first", strings.ToUpper(it.Keyword))
-			return
+			return true
 		}
 		last := p.open.Block.Branches[len(p.open.Block.Branches)-1].Item
 		b := p.open.Block
@@ -495,16 +601,17 @@ func (p *parseState) block(it *Item, l *logical, argsAt int, args string) {
 		}
 		if p.open == nil {
 			p.errorf(it.Line, 0, "END without IF: remove it, or open a block with IF <condition>")
-			return
+			return true
 		}
 		it.Block = p.open.Block
 		it.Block.End = it
 		p.open = it.Block.Parent
 	}
+	return true
 }
 
 func (p *parseState) openBranch(b *Block, it *Item) {
-	br := &Branch{Block: b, Item: it, Index: len(b.Branches), ID: p.f.Branches}
+	br := &Branch{Block: b, Item: it, Index: len(b.Branches), ID: p.f.Branches, depth: b.Parent.Depth() + 1}
 	p.f.Branches++
 	b.Branches = append(b.Branches, br)
 	it.Block = b

@@ -4,8 +4,9 @@
 // that hack/buildkit-up starts (buildkitd on unix:///run/stagefront/buildkitd.sock,
 // a registry on localhost:5000 that buildkitd uses as the docker.io mirror,
 // and the docker buildx builder "stagefront"), with the frontend image that
-// hack/push-frontend pushed. The e2e suite runs with hack/e2e, the
-// benchmarks with hack/bench.
+// hack/push-frontend pushed; $STAGEFRONT_BUILDKIT_ADDR and
+// $STAGEFRONT_BUILDER point it at another daemon (see Addr). The e2e suite
+// runs with hack/e2e, the benchmarks with hack/bench.
 //
 // Three ways to build, all taking the same Opts and returning a Result:
 //
@@ -76,6 +77,62 @@ const (
 	SyntaxStagefront = "# syntax=org/stagefront"
 	SyntaxUpstream   = "# syntax=docker/dockerfile:upstream"
 )
+
+// The daemon the harness builds on is BuildkitAddr with the buildx builder
+// BuilderName unless these are set (hack/buildkit-old sets both, to run
+// the core e2e checks on an older BuildKit beside the current one).
+const (
+	EnvBuildkitAddr = "STAGEFRONT_BUILDKIT_ADDR" // e.g. unix:///run/stagefront/buildkitd-old.sock
+	EnvBuilder      = "STAGEFRONT_BUILDER"       // the docker buildx builder on that daemon
+)
+
+// Addr is the buildkitd address the harness builds on: $STAGEFRONT_BUILDKIT_ADDR,
+// else BuildkitAddr.
+func Addr() string {
+	if a := os.Getenv(EnvBuildkitAddr); a != "" {
+		return a
+	}
+	return BuildkitAddr
+}
+
+// Builder is the docker buildx builder Buildx uses: $STAGEFRONT_BUILDER,
+// else BuilderName.
+func Builder() string {
+	if b := os.Getenv(EnvBuilder); b != "" {
+		return b
+	}
+	return BuilderName
+}
+
+var (
+	builderOnce sync.Once
+	builderErr  error
+)
+
+// checkBuilder makes sure that buildctl, in-process builds and buildx all
+// reach the same daemon: when the address is overridden, the builder must
+// be too, and it must point at that address.
+func checkBuilder() error {
+	builderOnce.Do(func() {
+		if Addr() == BuildkitAddr && Builder() == BuilderName {
+			return
+		}
+		if os.Getenv(EnvBuilder) == "" || os.Getenv(EnvBuildkitAddr) == "" {
+			builderErr = fmt.Errorf("set both %s and %s (%s=%q, %s=%q): buildctl and buildx would build on different daemons",
+				EnvBuildkitAddr, EnvBuilder, EnvBuildkitAddr, os.Getenv(EnvBuildkitAddr), EnvBuilder, os.Getenv(EnvBuilder))
+			return
+		}
+		out, err := exec.Command("docker", "buildx", "inspect", Builder()).CombinedOutput()
+		if err != nil {
+			builderErr = fmt.Errorf("docker buildx inspect %s: %v\n%s", Builder(), err, out)
+			return
+		}
+		if !regexp.MustCompile(`(?m)^Endpoint:\s+` + regexp.QuoteMeta(Addr()) + `\s*$`).Match(out) {
+			builderErr = fmt.Errorf("buildx builder %s (%s) does not build on %s=%s:\n%s", Builder(), EnvBuilder, EnvBuildkitAddr, Addr(), out)
+		}
+	})
+	return builderErr
+}
 
 // Busybox is the named context that substitutes the `busybox` base of a
 // test Dockerfile with BusyboxImage, so Dockerfiles keep a real base name.
@@ -272,8 +329,11 @@ func sortedKeys(m map[string]string) []string {
 // `# syntax=` line picks the frontend image.
 func Buildctl(t TB, o Opts) *Result {
 	t.Helper()
+	if err := checkBuilder(); err != nil {
+		t.Fatal(err)
+	}
 	ctxDir, r := prepare(t, &o)
-	args := []string{"--addr", BuildkitAddr, "build", "--frontend", "dockerfile.v0",
+	args := []string{"--addr", Addr(), "build", "--frontend", "dockerfile.v0",
 		"--local", "context=" + ctxDir, "--local", "dockerfile=" + dockerfileDir(ctxDir, o),
 		"--progress=" + o.Progress}
 	if o.Filename != "Dockerfile" {
@@ -311,13 +371,17 @@ func Buildctl(t TB, o Opts) *Result {
 	return r
 }
 
-// Buildx runs `docker buildx build --builder stagefront`, as a user would.
+// Buildx runs `docker buildx build --builder stagefront` (Builder()), as a
+// user would.
 // Default attestations are off (BUILDX_NO_DEFAULT_ATTESTATIONS=1) so the
 // export holds only the image's files; set Env to change that.
 func Buildx(t TB, o Opts) *Result {
 	t.Helper()
+	if err := checkBuilder(); err != nil {
+		t.Fatal(err)
+	}
 	ctxDir, r := prepare(t, &o)
-	args := []string{"buildx", "build", "--builder", BuilderName,
+	args := []string{"buildx", "build", "--builder", Builder(),
 		"--progress=" + o.Progress, "-f", filepath.Join(dockerfileDir(ctxDir, o), o.Filename)}
 	for _, k := range sortedKeys(o.BuildArgs) {
 		args = append(args, "--build-arg", k+"="+o.BuildArgs[k])
@@ -417,12 +481,15 @@ func parseRawJSON(s string) []*client.SolveStatus {
 // Dockerfile.
 func InProcessWith(t TB, o Opts, f gateway.BuildFunc) *Result {
 	t.Helper()
+	if err := checkBuilder(); err != nil {
+		t.Fatal(err)
+	}
 	ctxDir, r := prepare(t, &o)
 	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
 	defer cancel()
-	c, err := client.New(ctx, BuildkitAddr)
+	c, err := client.New(ctx, Addr())
 	if err != nil {
-		t.Fatalf("client.New(%s): %v", BuildkitAddr, err)
+		t.Fatalf("client.New(%s): %v", Addr(), err)
 	}
 	defer c.Close()
 
