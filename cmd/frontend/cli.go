@@ -98,8 +98,8 @@ type input struct {
 
 // analyze is the analysis of the file: Analyze's result, and the error of
 // a file BuildKit's parser rejects.
-func (in *input) analyze() (*analysis.File, error) {
-	f, err := analysis.Analyze(in.filename, in.data, analysis.Options{})
+func (in *input) analyze(ctx context.Context) (*analysis.File, error) {
+	f, err := analysis.Analyze(ctx, in.filename, in.data, analysis.Options{})
 	if f == nil {
 		return nil, err
 	}
@@ -108,12 +108,16 @@ func (in *input) analyze() (*analysis.File, error) {
 
 // rewrite analyses the file and evaluates it for opt.
 func (in *input) rewrite(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
-	f, err := in.analyze()
+	f, err := in.analyze(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return rewrite.Evaluate(ctx, f, opt)
 }
+
+// maxFileSize is BuildKit's limit on a Dockerfile a build reads
+// (dockerui.ReadFile: containerd's default gRPC message size).
+const maxFileSize = 16 << 20
 
 type multiFlag []string
 
@@ -142,14 +146,24 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 	}
 	in := &input{filename: *file}
 	var err error
+	var src io.Reader = stdin
 	if *file == "-" {
 		in.filename = "Dockerfile"
-		in.data, err = io.ReadAll(stdin)
 	} else {
-		in.data, err = os.ReadFile(*file)
+		f, err := os.Open(*file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		src = f
 	}
-	if err != nil {
+	// A build reads at most maxFileSize bytes of a Dockerfile (BuildKit's
+	// own limit, one gRPC message): the CLI holds files to the same.
+	if in.data, err = io.ReadAll(io.LimitReader(src, maxFileSize+1)); err != nil {
 		return nil, err
+	}
+	if len(in.data) > maxFileSize {
+		return nil, fmt.Errorf("%s exceeds maximum allowed size of %d bytes (the most BuildKit reads of a Dockerfile)", in.filename, maxFileSize)
 	}
 	in.opt = rewrite.Options{Filename: in.filename, Target: *target, BuildArgs: map[string]string{}}
 	for _, a := range buildArgs {

@@ -12,6 +12,7 @@
 package analysis
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -78,6 +79,9 @@ type File struct {
 	// depends on or that have a condition (FROM, ARG, conditions), both
 	// in file order: the passes that need only them skip the rest.
 	linked, scoped []*syntax.Item
+	// refs are the stage references of each linked item, in the order of
+	// linked.
+	refs [][]Ref
 	// args are all ARG declarations by name, in file order.
 	args map[string][]ArgDecl
 	// byName lists the stages of each name, in file order; names the
@@ -116,24 +120,32 @@ type ArgDecl struct {
 	KV     instructions.KeyValuePairOptional
 }
 
-// itemInfo is what the analysis found about one item.
+// itemInfo is what the analysis found about one item. A file of guarded
+// lines has one per line: keep it small.
 type itemInfo struct {
 	// cond is the item's compiled condition (nil: none, or it failed).
 	cond *conditions.Condition
 	// arg is the parsed ARG instruction.
 	arg *instructions.ArgCommand
-	// refs are the stages the item names.
-	refs []Ref
 	// opens is the branch an IF, ELSE IF or ELSE opens.
 	opens *syntax.Branch
+	// link is 1 + the item's position in linked (and in refs), 0 when it
+	// names no stage.
+	link int32
 }
 
 // Analyze parses dt with BuildKit's parser, finds the extensions and
 // builds the model. The returned error is BuildKit's parser error (and the
 // File nil), or the ErrorList of every value-independent problem, with
 // the File still returned for tools. File keeps dt: do not change it.
-func Analyze(name string, dt []byte, opt Options) (*File, error) {
+//
+// A cancelled ctx stops the analysis between its steps (BuildKit's parse
+// of the file is one step) and returns context.Cause(ctx).
+func Analyze(ctx context.Context, name string, dt []byte, opt Options) (*File, error) {
 	sf, err := syntax.Parse(name, dt)
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
 	f := &File{Syntax: sf, byName: map[string][]int{}}
 	if err != nil {
 		el, ok := err.(*syntax.ErrorList)
@@ -150,7 +162,17 @@ func Analyze(name string, dt []byte, opt Options) (*File, error) {
 			return it.Node.Next != nil && strings.Contains(it.Node.Next.Value, "$")
 		})
 	}
-	f.info = make([]itemInfo, 1, 1+len(sf.Items)/4)
+	// One entry per item that may be noted, allocated at once: a file of
+	// guarded lines notes every line, and growing the table by doubling
+	// would make the analysis' peak memory half again as large.
+	noted := 1
+	for _, it := range sf.Items {
+		if it.Kind != syntax.Instruction || it.Cond != nil || it.Keyword == "from" || it.Keyword == "arg" ||
+			((it.Keyword == "copy" || it.Keyword == "run") && len(it.Flags) > 0) {
+			noted++
+		}
+	}
+	f.info = make([]itemInfo, 1, noted)
 	f.slot = make([]int32, len(sf.Items))
 	f.args = map[string][]ArgDecl{}
 
@@ -165,15 +187,13 @@ func Analyze(name string, dt []byte, opt Options) (*File, error) {
 		case it.Kind == syntax.Instruction:
 			f.instruction(it)
 		case it.Kind == syntax.Require:
-			in := f.note(it)
+			var refs []Ref
 			for _, a := range it.Args() {
-				in.refs = append(in.refs, Ref{Kind: RefRequire, Name: a})
+				refs = append(refs, Ref{Kind: RefRequire, Name: a})
 			}
+			f.link(it, refs)
 		}
 		info := f.of(it)
-		if len(info.refs) > 0 {
-			f.linked = append(f.linked, it)
-		}
 		if it.Cond != nil || info.arg != nil || it.Keyword == "from" {
 			f.scoped = append(f.scoped, it)
 		}
@@ -187,8 +207,13 @@ func Analyze(name string, dt []byte, opt Options) (*File, error) {
 		}
 	}
 	f.argNames = append(slices.Sorted(maps.Keys(f.args)), AutomaticArgs()...)
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
 	if sf.Extended || f.SelectsByVar || sf.HasVarFlags {
-		f.compile(opt)
+		if err := f.compile(ctx, opt); err != nil {
+			return nil, err
+		}
 		f.checkRequireNames()
 	}
 	return f, f.errs.Err()
@@ -210,7 +235,22 @@ func (f *File) Condition(it *syntax.Item) *conditions.Condition { return f.of(it
 func (f *File) Arg(it *syntax.Item) *instructions.ArgCommand { return f.of(it).arg }
 
 // Refs returns the stage references of it, in the order written.
-func (f *File) Refs(it *syntax.Item) []Ref { return f.of(it).refs }
+func (f *File) Refs(it *syntax.Item) []Ref {
+	if l := f.of(it).link; l > 0 {
+		return f.refs[l-1]
+	}
+	return nil
+}
+
+// link records the stage references of it (none: nothing to record).
+func (f *File) link(it *syntax.Item, refs []Ref) {
+	if len(refs) == 0 {
+		return
+	}
+	f.note(it).link = int32(len(f.linked)) + 1
+	f.linked = append(f.linked, it)
+	f.refs = append(f.refs, refs)
+}
 
 // Opens returns the branch an IF, ELSE IF or ELSE opens; nil for other
 // items and for an ELSE without IF.
@@ -218,6 +258,10 @@ func (f *File) Opens(it *syntax.Item) *syntax.Branch { return f.of(it).opens }
 
 // Linked are the items with stage references, in file order.
 func (f *File) Linked() []*syntax.Item { return f.linked }
+
+// LinkIndex returns the position of it in Linked, for per-reference
+// tables; -1 when it has no stage references.
+func (f *File) LinkIndex(it *syntax.Item) int { return int(f.of(it).link) - 1 }
 
 // Scoped are the items a condition's scope depends on or that have a
 // condition (FROM, ARG, conditions), in file order.
@@ -270,7 +314,7 @@ func (f *File) instruction(it *syntax.Item) {
 		}
 	case *instructions.Stage:
 		f.Stages = append(f.Stages, &Stage{Item: it, Index: len(f.Stages), Name: c.Name, Base: c.BaseName, Platform: c.Platform, Parsed: c})
-		f.note(it).refs = []Ref{{Kind: RefFrom, Name: c.BaseName}}
+		f.link(it, []Ref{{Kind: RefFrom, Name: c.BaseName}})
 	case *instructions.ArgCommand:
 		f.note(it).arg = c
 		for _, kv := range c.Args {
@@ -303,20 +347,20 @@ func silentLinter() *linter.Linter { return linter.New(&linter.Config{}) }
 
 // flagRefs reads the stages COPY --from= and RUN --mount=from= name.
 func (f *File) flagRefs(it *syntax.Item) {
+	var refs []Ref
 	for _, fl := range it.Flags {
 		if v, ok := strings.CutPrefix(fl, "--from="); ok && it.Keyword == "copy" {
-			in := f.note(it)
-			in.refs = append(in.refs, Ref{Kind: RefCopy, Name: v})
+			refs = append(refs, Ref{Kind: RefCopy, Name: v})
 		}
 		if v, ok := strings.CutPrefix(fl, "--mount="); ok && it.Keyword == "run" {
 			for _, field := range syntax.MountFields(v) {
 				if k, v, _ := strings.Cut(field, "="); strings.EqualFold(k, "from") && v != "" {
-					in := f.note(it)
-					in.refs = append(in.refs, Ref{Kind: RefMount, Name: v})
+					refs = append(refs, Ref{Kind: RefMount, Name: v})
 				}
 			}
 		}
 	}
+	f.link(it, refs)
 }
 
 // Location is the range of lines of an item, as BuildKit's source maps

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,7 +12,7 @@ import (
 
 func analyze(t *testing.T, lines ...string) *File {
 	t.Helper()
-	f, err := Analyze("Dockerfile", []byte(strings.Join(lines, "\n")+"\n"), Options{})
+	f, err := Analyze(context.Background(), "Dockerfile", []byte(strings.Join(lines, "\n")+"\n"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestCheckCommentAboveInstruction(t *testing.T) {
 // TestErrorsOfTheFile: value-independent errors come with the File.
 func TestErrorsOfTheFile(t *testing.T) {
 	t.Parallel()
-	f, err := Analyze("Dockerfile", []byte("FROM busybox AS tester\nFROM scratch\nREQUIRE testr\nRUN --if=NOPE true\n"), Options{})
+	f, err := Analyze(context.Background(), "Dockerfile", []byte("FROM busybox AS tester\nFROM scratch\nREQUIRE testr\nRUN --if=NOPE true\n"), Options{})
 	if f == nil || err == nil {
 		t.Fatalf("Analyze = %v, %v", f, err)
 	}
@@ -186,7 +187,7 @@ func TestErrorsOfTheFile(t *testing.T) {
 			t.Errorf("errors lack %q:\n%s", want, got)
 		}
 	}
-	if _, err := Analyze("Dockerfile", []byte("# escape=x\nFROM scratch\n"), Options{}); err == nil {
+	if _, err := Analyze(context.Background(), "Dockerfile", []byte("# escape=x\nFROM scratch\n"), Options{}); err == nil {
 		t.Errorf("a parser error is not returned")
 	}
 }

@@ -125,7 +125,7 @@ func (f *File) Graph(alive func(int) bool, keep func(*syntax.Item) bool, resolve
 		if it.Stage < 0 || it.Stage >= len(f.Stages) || (keep != nil && !keep(it)) {
 			continue
 		}
-		for k, r := range f.of(it).refs {
+		for k, r := range f.Refs(it) {
 			name, ok := resolve(it, k)
 			if !ok {
 				continue
@@ -154,7 +154,7 @@ func (f *File) Graph(alive func(int) bool, keep func(*syntax.Item) bool, resolve
 // variable chooses it. It is the resolve of Graph for questions that
 // hold for any values.
 func (f *File) Literal(it *syntax.Item, k int) (string, bool) {
-	r := f.of(it).refs[k]
+	r := f.Refs(it)[k]
 	if r.HasVariable() {
 		return "", false
 	}

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"runtime"
@@ -117,7 +118,7 @@ func (s scope) Undeclared(name string) string {
 // compile compiles every condition against the names in scope where it is
 // written. Conditions are independent of each other, so a file with many
 // is compiled by several goroutines, each with a compiler of its own.
-func (f *File) compile(opt Options) {
+func (f *File) compile(ctx context.Context, opt Options) error {
 	var todo []*syntax.Item
 	for _, it := range f.scoped {
 		if it.Cond != nil && it.Cond.Text != "" {
@@ -133,6 +134,9 @@ func (f *File) compile(opt Options) {
 	compileAll := func(from, to int) {
 		cc := conditions.NewCompiler(names)
 		for i := from; i < to; i++ {
+			if i%256 == 0 && ctx.Err() != nil {
+				return
+			}
 			out[i].c, out[i].err = cc.Compile(todo[i].Cond.Text, scope{f: f, at: todo[i]})
 		}
 	}
@@ -146,6 +150,9 @@ func (f *File) compile(opt Options) {
 		wg.Go(func() { compileAll(w*len(todo)/workers, (w+1)*len(todo)/workers) })
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	seenPath := map[string]bool{}
 	for i, it := range todo {
 		if out[i].err != nil {
@@ -160,9 +167,12 @@ func (f *File) compile(opt Options) {
 			}
 		}
 	}
+	return nil
 }
 
-// condError records an error of the condition of it, with its column.
+// condError records an error of the condition of it, with its column:
+// a conditions.Error's Column is a 1-based byte offset within the text,
+// and Cond.Column the byte column of the text's first byte in its line.
 func (f *File) condError(it *syntax.Item, err error) {
 	col := 0
 	msg := err.Error()
@@ -181,14 +191,19 @@ func (f *File) condError(it *syntax.Item, err error) {
 }
 
 // CondLabel names a condition in messages, as in `IF A == 'x'` or
-// `--if=A`.
+// `--if=A`; a text longer than condLabelLength bytes is cut short, with
+// "…".
 func CondLabel(it *syntax.Item) string {
+	text := conditions.Shorten(it.Cond.Text, condLabelLength)
 	switch it.Kind {
 	case syntax.If, syntax.ElseIf:
-		return fmt.Sprintf("%s %s", it.Kind, it.Cond.Text)
+		return fmt.Sprintf("%s %s", it.Kind, text)
 	}
-	return "--if=" + it.Cond.Text
+	return "--if=" + text
 }
+
+// condLabelLength is the longest condition text CondLabel quotes whole.
+const condLabelLength = 80
 
 // checkRequireNames reports REQUIRE names that are no stage of the file.
 func (f *File) checkRequireNames() {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"maps"
 	"sync"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
@@ -44,9 +45,9 @@ type converter struct {
 }
 
 // analyze returns the analysis of the file, made on first use.
-func (cv *converter) analyze() (*analysis.File, error) {
+func (cv *converter) analyze(ctx context.Context) (*analysis.File, error) {
 	cv.analysisOnce.Do(func() {
-		cv.analysis, cv.analysisErr = analysis.Analyze(cv.filename(), cv.orig, analysis.Options{})
+		cv.analysis, cv.analysisErr = analysis.Analyze(ctx, cv.filename(), cv.orig, analysis.Options{})
 		if cv.analysis != nil {
 			cv.analysisErr = nil // value-independent errors come with each rewrite
 		}
@@ -118,12 +119,26 @@ func (cv *converter) rewriteWith(ctx context.Context, opt rewrite.Options) (*rew
 	return res, nil
 }
 
-// evaluate is the engine: the rewrite of the analysed file for opt.
+// MaxRewriteTime is the time budget of stagefront's own work on a file
+// for one platform: the analysis and the rewrite (image lookups and the
+// conversion are BuildKit's, and wait on the network). Every step is
+// linear in the file's size, so a file BuildKit accepts (16 MiB at most)
+// takes a few seconds; past the budget the build fails with
+// errRewriteTime rather than hold a shared builder.
+const MaxRewriteTime = 30 * time.Second
+
+// errRewriteTime is the cause of a rewrite stopped by MaxRewriteTime.
+var errRewriteTime = errors.Errorf("stagefront: the rewrite of this Dockerfile took longer than its budget of %s and was stopped: make the file smaller, or report it as a bug if it is not large", MaxRewriteTime)
+
+// evaluate is the engine: the rewrite of the analysed file for opt,
+// within MaxRewriteTime.
 func (cv *converter) evaluate(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, MaxRewriteTime, errRewriteTime)
+	defer cancel()
 	if cv.engine != nil {
 		return cv.engine(ctx, opt)
 	}
-	f, err := cv.analyze()
+	f, err := cv.analyze(ctx)
 	if err != nil {
 		return nil, err
 	}

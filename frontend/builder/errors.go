@@ -68,8 +68,18 @@ func withLocations(err error, sm *llb.SourceMap) error {
 func withRewriteSource(err error, sm *llb.SourceMap) error {
 	var list *rewrite.ErrorList
 	if errors.As(err, &list) {
+		// Each source carries the whole file: past maxErrorSources bytes,
+		// the rest of the errors show their line in the message only, so
+		// that the error stays far below gRPC's message size limit.
+		sent := 0
 		for _, e := range list.Errors() {
+			if sent > 0 && sm != nil && sent+len(sm.Data) > maxErrorSources {
+				break
+			}
 			err = wrapSource(err, sm, []parser.Range{e.Range()})
+			if sm != nil {
+				sent += len(sm.Data)
+			}
 		}
 		return err
 	}
@@ -79,6 +89,10 @@ func withRewriteSource(err error, sm *llb.SourceMap) error {
 	}
 	return err
 }
+
+// maxErrorSources bounds the bytes of file an error carries in its
+// sources (see withRewriteSource).
+const maxErrorSources = 2 << 20
 
 // rewriteRanges returns the location of each problem in a rewrite error,
 // nil when err carries none.

@@ -81,7 +81,7 @@ func extendedResult(f *analysis.File) *rewrite.Result {
 // fakeEngine returns extendedResult, whatever the values, with the real
 // analysis of extended.
 func fakeEngine(t *testing.T) func(context.Context, rewrite.Options) (*rewrite.Result, error) {
-	f, err := analysis.Analyze("Dockerfile", []byte(extended), analysis.Options{})
+	f, err := analysis.Analyze(context.Background(), "Dockerfile", []byte(extended), analysis.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

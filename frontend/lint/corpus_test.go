@@ -43,7 +43,7 @@ func TestCorpus(t *testing.T) {
 		if strings.Contains(f, "testdata/fuzz") {
 			dt = fuzzSeed(dt)
 		}
-		fa, _ := analysis.Analyze("Dockerfile", dt, analysis.Options{})
+		fa, _ := analysis.Analyze(context.Background(), "Dockerfile", dt, analysis.Options{})
 		if fa == nil {
 			continue // BuildKit's parser rejects it: nothing to check
 		}

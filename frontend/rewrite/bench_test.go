@@ -17,7 +17,7 @@ func GenerateExtended(n int) []byte { return llbtest.ExtendedDockerfile((n + 19)
 
 // rewriteWith is Rewrite with the analysis options ao.
 func rewriteWith(dt []byte, ao analysis.Options, opt Options) (*Result, error) {
-	f, err := analysis.Analyze("Dockerfile", dt, ao)
+	f, err := analysis.Analyze(context.Background(), "Dockerfile", dt, ao)
 	if f == nil {
 		return nil, err
 	}

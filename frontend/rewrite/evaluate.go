@@ -27,7 +27,7 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
 	if opt.Filename == "" {
 		opt.Filename = "Dockerfile"
 	}
-	f, err := analysis.Analyze(opt.Filename, dt, analysis.Options{})
+	f, err := analysis.Analyze(ctx, opt.Filename, dt, analysis.Options{})
 	if f == nil {
 		return nil, err
 	}
@@ -47,7 +47,9 @@ func Evaluate(ctx context.Context, f *analysis.File, opt Options) (*Result, erro
 	if ec, ok := opt.Context.(ExpectingContext); ok && len(f.Paths) > 0 {
 		ec.Expect(f.Paths)
 	}
-	e.walk()
+	if err := e.walk(); err != nil {
+		return nil, err
+	}
 	if !f.Extended() && len(e.resolvedFlags) == 0 {
 		// The stages named by variables are no extension for these
 		// values (no ARG with a value names them): the file is converted
@@ -81,7 +83,9 @@ func evaluateStandard(ctx context.Context, f *analysis.File, opt Options, e *eva
 	errs.Merge(f.Errors())
 	if f.SelectsByVar && e == nil {
 		e = newEvaluation(ctx, f, opt)
-		e.walk()
+		if err := e.walk(); err != nil {
+			return nil, err
+		}
 	}
 	if e != nil {
 		e.indexStages()
@@ -154,10 +158,10 @@ type evaluation struct {
 	strip      []*syntax.Span
 	stages     []Stage
 	cur        int // index of the current stage, -1 before the first FROM
-	// seen records, by the item's slot in the analysis, the values each
-	// condition read (in the order of its Names), for Flags and messages;
-	// nil when its condition was not looked at (see seenBy).
-	seen     [][]declared
+	// seen records the values each condition read (in the order of its
+	// Names), for Flags and messages; none for a condition that was not
+	// looked at or that record keeps nothing for (see seenBy).
+	seen     map[*syntax.Item][]declared
 	seenSlab []declared
 	exists   map[string]existsAnswer
 	// requires are the live REQUIRE items, in file order.
@@ -216,8 +220,7 @@ func newEvaluation(ctx context.Context, p *analysis.File, opt Options) *evaluati
 		taken:          make([]bool, p.Syntax.Blocks),
 		dead:           make([]bool, p.Syntax.NumLines()),
 		cur:            -1,
-		seen:           make([][]declared, p.NumSlots()),
-		refs:           make([][]resolvedRef, p.NumSlots()),
+		refs:           make([][]resolvedRef, len(p.Linked())),
 		exists:         map[string]existsAnswer{},
 	}
 	for _, kv := range e.platformArgs() {
@@ -269,9 +272,13 @@ func (e *evaluation) live(b *syntax.Branch) bool {
 	return b == nil || e.branchLive[b.ID]
 }
 
-// walk decides every item, in file order.
-func (e *evaluation) walk() {
-	for _, it := range e.p.Syntax.Items {
+// walk decides every item, in file order. A cancelled context stops it,
+// with context.Cause.
+func (e *evaluation) walk() error {
+	for i, it := range e.p.Syntax.Items {
+		if i%4096 == 0 && e.ctx.Err() != nil {
+			return context.Cause(e.ctx)
+		}
 		switch it.Kind {
 		case syntax.If, syntax.ElseIf, syntax.Else:
 			e.keyword(it)
@@ -282,6 +289,7 @@ func (e *evaluation) walk() {
 			e.instruction(it)
 		}
 	}
+	return nil
 }
 
 // keyword decides the branch an IF, ELSE IF or ELSE opens.
@@ -484,10 +492,14 @@ func (e *evaluation) lookup(it *syntax.Item, name string) declared {
 	return declared{}
 }
 
-// record notes the values the condition of it reads, live or not.
+// record notes the values the condition of it reads, live or not: for
+// the conditions that messages explain (blocks and FROM guards, see
+// whyDead), and for all of them when the flags are listed. A guard of
+// another instruction is explained by nothing, so a file of a million
+// guarded lines keeps no values for them.
 func (e *evaluation) record(it *syntax.Item) {
 	c := e.p.Condition(it)
-	if c == nil {
+	if c == nil || !(e.opt.ListFlags || it.Kind != syntax.Instruction || it.Keyword == "from") {
 		return
 	}
 	if e.seenSlab == nil || cap(e.seenSlab)-len(e.seenSlab) < len(c.Names) {
@@ -497,13 +509,16 @@ func (e *evaluation) record(it *syntax.Item) {
 	for _, n := range c.Names {
 		e.seenSlab = append(e.seenSlab, e.lookup(it, n))
 	}
-	e.seen[e.p.Slot(it)] = e.seenSlab[start:len(e.seenSlab):len(e.seenSlab)]
+	if e.seen == nil {
+		e.seen = map[*syntax.Item][]declared{}
+	}
+	e.seen[it] = e.seenSlab[start:len(e.seenSlab):len(e.seenSlab)]
 }
 
 // seenBy returns the values the condition of it read; nil when it was
 // not looked at.
 func (e *evaluation) seenBy(it *syntax.Item) []declared {
-	return e.seen[e.p.Slot(it)]
+	return e.seen[it]
 }
 
 // eval evaluates the condition of it; errors are recorded and count as

@@ -29,7 +29,7 @@ func (e *evaluation) reachable() []bool {
 		}
 	}
 	resolve := func(it *syntax.Item, k int) (string, bool) {
-		if e.refs[e.p.Slot(it)] != nil {
+		if e.refs[e.p.LinkIndex(it)] != nil {
 			return e.refName(it, k)
 		}
 		n := e.p.Refs(it)[k].Name

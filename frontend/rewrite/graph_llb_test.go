@@ -46,7 +46,7 @@ func TestGraphMatchesLLB(t *testing.T) {
 	p := platforms.MustParse("linux/amd64")
 	compared := 0
 	for _, in := range inputs {
-		f, _ := analysis.Analyze("Dockerfile", in.dt, analysis.Options{})
+		f, _ := analysis.Analyze(context.Background(), "Dockerfile", in.dt, analysis.Options{})
 		if f == nil {
 			continue
 		}

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -298,5 +299,30 @@ func TestExpectedPaths(t *testing.T) {
 	}
 	if got := strings.Join(c.asked, " "); got != "docs" {
 		t.Errorf("asked %q, want only docs (answers are kept)", got)
+	}
+}
+
+// A cancelled build stops the rewrite: Analyze and Evaluate return the
+// context's cause instead of finishing the file.
+func TestCancelledContextStopsTheRewrite(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("ARG A=1\nFROM busybox\n")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&b, "RUN --if=A echo %d\n", i)
+	}
+	dt := []byte(b.String())
+	cause := errors.New("the build was cancelled")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(cause)
+	if _, err := Rewrite(ctx, dt, Options{}); !errors.Is(err, cause) {
+		t.Errorf("Rewrite with a cancelled context: %v, want %v", err, cause)
+	}
+	f, err := analysis.Analyze(context.Background(), "Dockerfile", dt, analysis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Evaluate(ctx, f, Options{}); !errors.Is(err, cause) {
+		t.Errorf("Evaluate with a cancelled context: %v, want %v", err, cause)
 	}
 }

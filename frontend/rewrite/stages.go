@@ -90,13 +90,13 @@ func (e *evaluation) resolveRefs(it *syntax.Item) {
 			out[k].name, out[k].ok = e.expandRef(r)
 		}
 	}
-	e.refs[e.p.Slot(it)] = out
+	e.refs[e.p.LinkIndex(it)] = out
 }
 
 // refName returns the k-th reference of a live item as resolved in its
 // own scope; false when it was not resolved (dead, or not expandable).
 func (e *evaluation) refName(it *syntax.Item, k int) (string, bool) {
-	rr := e.refs[e.p.Slot(it)]
+	rr := e.refs[e.p.LinkIndex(it)]
 	if k >= len(rr) {
 		return "", false
 	}
@@ -109,7 +109,7 @@ func (e *evaluation) refName(it *syntax.Item, k int) (string, bool) {
 func (e *evaluation) graph() *analysis.Graph {
 	return e.p.Graph(
 		func(i int) bool { return e.stages[i].Live },
-		func(it *syntax.Item) bool { return e.refs[e.p.Slot(it)] != nil },
+		func(it *syntax.Item) bool { return e.refs[e.p.LinkIndex(it)] != nil },
 		e.refName)
 }
 
@@ -152,7 +152,7 @@ func (e *evaluation) reach(g *analysis.Graph) ([]bool, []string) {
 func (e *evaluation) checkRefs(reach []bool) {
 	var found []int
 	for _, it := range e.p.Linked() {
-		if it.Stage < 0 || it.Kind == syntax.Require || e.refs[e.p.Slot(it)] == nil || !reach[it.Stage] {
+		if it.Stage < 0 || it.Kind == syntax.Require || e.refs[e.p.LinkIndex(it)] == nil || !reach[it.Stage] {
 			continue
 		}
 		for k, r := range e.p.Refs(it) {
@@ -371,7 +371,7 @@ func (e *evaluation) checkRequires(g *analysis.Graph) {
 		}
 	}
 	for _, it := range e.p.Linked() {
-		if it.Kind != syntax.Require || e.refs[e.p.Slot(it)] == nil {
+		if it.Kind != syntax.Require || e.refs[e.p.LinkIndex(it)] == nil {
 			continue
 		}
 		for _, a := range it.Args() {

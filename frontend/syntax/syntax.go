@@ -4,6 +4,7 @@
 package syntax
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -16,6 +17,11 @@ import (
 
 // MaxDepth is the deepest nesting of IF blocks accepted.
 const MaxDepth = 64
+
+// MaxStages is the most stages (FROMs) an extended file may have. Files
+// without extensions are converted as written: BuildKit's limits are
+// theirs.
+const MaxStages = 10000
 
 // Kind says what an item of the file is.
 type Kind int
@@ -84,17 +90,25 @@ type Item struct {
 }
 
 type rareFields struct {
-	strip    *Span
+	strip *Span
+	// extra holds what even fewer items have: a guard alone needs none.
+	extra *extraFields
+}
+
+type extraFields struct {
 	varFlags []*Span
 	args     []string
 }
 
-// more returns the item's rare fields, allocating them on first write.
-func (it *Item) more() *rareFields {
+// more returns the item's rarest fields, allocating them on first write.
+func (it *Item) more() *extraFields {
 	if it.rare == nil {
 		it.rare = &rareFields{}
 	}
-	return it.rare
+	if it.rare.extra == nil {
+		it.rare.extra = &extraFields{}
+	}
+	return it.rare.extra
 }
 
 // Strip is where the --if= flag was written, to remove it; nil when the
@@ -111,18 +125,18 @@ func (it *Item) Strip() *Span {
 // parser gives it, for the rewrite to resolve: upstream does not expand
 // variables there.
 func (it *Item) VarFlags() []*Span {
-	if it.rare == nil {
+	if it.rare == nil || it.rare.extra == nil {
 		return nil
 	}
-	return it.rare.varFlags
+	return it.rare.extra.varFlags
 }
 
 // Args are the stage names of a REQUIRE.
 func (it *Item) Args() []string {
-	if it.rare == nil {
+	if it.rare == nil || it.rare.extra == nil {
 		return nil
 	}
-	return it.rare.args
+	return it.rare.extra.args
 }
 
 // Block is one IF ... END chain.
@@ -194,7 +208,7 @@ type File struct {
 func Parse(name string, dt []byte) (*File, error) {
 	res, err := parser.Parse(bytes.NewReader(dt))
 	if err != nil {
-		return nil, parserError(name, err)
+		return nil, parserError(name, dt, err)
 	}
 	f := &File{Name: name, data: dt, ends: lineEnds(dt), Escape: byte(res.EscapeToken), Warnings: res.Warnings}
 	var errs ErrorList
@@ -205,6 +219,11 @@ func Parse(name string, dt []byte) (*File, error) {
 			// Work past a fatal error could only report more of it.
 			return nil, errs.Err()
 		}
+	}
+	if f.Extended && len(f.Stages) > MaxStages {
+		var one ErrorList
+		one.Add(name, f.Stages[MaxStages].Line, 0, "this is stage %d; an extended Dockerfile may have at most %d: split the file", MaxStages+1, MaxStages)
+		return nil, one.Err()
 	}
 	for b := p.open; b != nil; b = b.Block.Parent {
 		it := b.Block.Branches[0].Item
@@ -219,7 +238,7 @@ func Parse(name string, dt []byte) (*File, error) {
 // bad escape token) and for a line too long for it, that location is the
 // line before (it counts the lines read so far). An error without a
 // location is returned as it is.
-func parserError(name string, err error) error {
+func parserError(name string, dt []byte, err error) error {
 	var le *parser.LocationError
 	if !errors.As(err, &le) || len(le.Locations) == 0 || len(le.Locations[0]) == 0 {
 		return err
@@ -230,10 +249,32 @@ func parserError(name string, err error) error {
 		return err
 	}
 	text := msg.Error()
-	if strings.Contains(text, "parser directive") || strings.HasPrefix(text, "invalid escape token") || strings.HasPrefix(text, "dockerfile line greater than max allowed size") {
+	switch {
+	case strings.Contains(text, "parser directive") || strings.HasPrefix(text, "invalid escape token"):
 		line++
+	case strings.HasPrefix(text, "dockerfile line greater than max allowed size"):
+		if l := firstLongLine(dt); l > 0 {
+			line = l
+		}
 	}
 	return NewErrorList(&Error{File: name, Line: max(line, 1), Msg: text})
+}
+
+// firstLongLine returns the 1-based number of the first line longer than
+// BuildKit's parser reads (its scanner's buffer, line ending included),
+// 0 when there is none.
+func firstLongLine(dt []byte) int {
+	for n := 1; len(dt) > 0; n++ {
+		i := bytes.IndexByte(dt, '\n')
+		if i < 0 {
+			i = len(dt) - 1
+		}
+		if i+1 > bufio.MaxScanTokenSize-1 {
+			return n
+		}
+		dt = dt[i+1:]
+	}
+	return 0
 }
 
 // lineEnds returns the offset after every newline of dt, and the end of
