@@ -14,8 +14,6 @@ package lint
 
 import (
 	"context"
-	"regexp"
-	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
@@ -82,17 +80,24 @@ func Run(ctx context.Context, in *Input, cfg *linter.Config, warn linter.LintWar
 	if c.SkipAll && !c.ExperimentalAll && len(c.ExperimentalRules) == 0 {
 		return lt, nil
 	}
+	_, err := runChecks(ctx, in, lt)
+	return lt, err
+}
+
+// runChecks runs the checks, reporting through lt; the checker is
+// returned for the tests, which read its work count.
+func runChecks(ctx context.Context, in *Input, lt *linter.Linter) (*checker, error) {
 	ck := &checker{ctx: ctx, in: in, lt: lt, file: in.Analysis}
 	if ck.file == nil && in.Rewrite != nil {
 		ck.file = in.Rewrite.Analysis
 	}
 	if ck.file == nil {
-		return lt, errors.New("stagefront checks: no analysis of the file")
+		return ck, errors.New("stagefront checks: no analysis of the file")
 	}
 	ck.load()
 	ck.structural()
 	ck.platform()
-	return lt, nil
+	return ck, nil
 }
 
 // checker holds one run's views of the file.
@@ -111,8 +116,22 @@ type checker struct {
 	// The rewrite for the target platform, as BuildKit parses it (nil
 	// when there is no rewrite or BuildKit rejects it).
 	stages []instructions.Stage
-	// refRe holds refersTo's expression per name.
-	refRe map[string]*regexp.Regexp
+	// stageAt maps the line of a stage of ck.stages to its index (see
+	// rewriteIndex).
+	stageAt map[int]int
+
+	// commentCfg caches commentConfig's answer per comment block.
+	commentCfg map[commentKey]*linter.Linter
+	// noConfig is a linter with nothing configured, to read `# check=`
+	// comments into.
+	noConfig *linter.Linter
+
+	// work counts the steps of the checks' loops (items, names, stages,
+	// commands, findings): the tests check it grows linearly with the
+	// file. A Dockerfile is untrusted input in a shared builder, so no
+	// check may loop over one part of the file for each of another:
+	// they index what they look for in one pass instead.
+	work int
 }
 
 type cond struct {
@@ -123,6 +142,7 @@ type cond struct {
 func (ck *checker) load() {
 	f := ck.file
 	for _, it := range f.Scoped() {
+		ck.work++
 		if c := f.Condition(it); c != nil {
 			ck.conds = append(ck.conds, cond{it, c})
 		}
@@ -149,13 +169,77 @@ func (ck *checker) load() {
 }
 
 // run reports rule at loc, with the `# check=` comments of the stage and
-// of the instruction merged into the configuration.
+// of the instruction merged into the configuration. It is what
+//
+//	lt := ck.lt
+//	for _, c := range comments {
+//		lt = lt.WithMergedConfigFromComments(c)
+//	}
+//	lt.Run(rule, loc, msg)
+//
+// does, without its cost per finding: reading the comments again and
+// copying the skipped rules (which a `# check=skip=` directive of the
+// file makes as long as it likes) for every finding.
 func (ck *checker) run(rule linter.LinterRuleI, loc []parser.Range, comments [][]string, msg string) {
-	lt := ck.lt
+	ck.work++
+	var buf [2]*linter.Linter
+	layers := buf[:0]
 	for _, c := range comments {
-		lt = lt.WithMergedConfigFromComments(c)
+		if l := ck.commentConfig(c); l != nil {
+			layers = append(layers, l)
+		}
 	}
-	lt.Run(rule, loc, msg) // merged linters share CalledRules with ck.lt
+	if len(layers) == 0 {
+		ck.lt.Run(rule, loc, msg)
+		return
+	}
+	// The merged configuration is the union of all: skipped (or enabled,
+	// for an experimental rule) when any says so. Decide for this rule,
+	// then run it on a copy of ck.lt that says just that (it shares
+	// ck.lt's CalledRules, as a merged linter does).
+	name := rule.RuleName()
+	lt := *ck.lt
+	for _, l := range layers {
+		lt.SkipAll = lt.SkipAll || l.SkipAll
+		lt.ExperimentalAll = lt.ExperimentalAll || l.ExperimentalAll
+		if _, ok := l.SkippedRules[name]; ok {
+			lt.SkipAll = true
+		}
+		if _, ok := l.ExperimentalRules[name]; ok {
+			lt.ExperimentalAll = true
+		}
+	}
+	lt.Run(rule, loc, msg)
+}
+
+// commentKey identifies a block of comments (one node's PrevComment).
+type commentKey struct {
+	first *string
+	n     int
+}
+
+// commentConfig returns the configuration a block of `# check=` comments
+// adds (nil when they add none), as upstream's
+// WithMergedConfigFromComments reads it, reading each block once.
+func (ck *checker) commentConfig(c []string) *linter.Linter {
+	if len(c) == 0 {
+		return nil
+	}
+	k := commentKey{&c[0], len(c)}
+	if l, ok := ck.commentCfg[k]; ok {
+		return l
+	}
+	if ck.noConfig == nil {
+		ck.noConfig = linter.New(&linter.Config{})
+		ck.commentCfg = map[commentKey]*linter.Linter{}
+	}
+	ck.work += len(c)
+	l := ck.noConfig.WithMergedConfigFromComments(c)
+	if l == ck.noConfig {
+		l = nil // no directive, or one upstream ignores
+	}
+	ck.commentCfg[k] = l
+	return l
 }
 
 func lineRange(start, end int) []parser.Range {
@@ -163,20 +247,4 @@ func lineRange(start, end int) []parser.Range {
 		end = start
 	}
 	return []parser.Range{{Start: parser.Position{Line: start}, End: parser.Position{Line: end}}}
-}
-
-// refersTo reports whether text reads variable name ($name or ${name...}).
-func (ck *checker) refersTo(text, name string) bool {
-	if !strings.Contains(text, name) {
-		return false
-	}
-	re, ok := ck.refRe[name]
-	if !ok {
-		re = regexp.MustCompile(`\$(\{` + regexp.QuoteMeta(name) + `[}:]|` + regexp.QuoteMeta(name) + `\b)`)
-		if ck.refRe == nil {
-			ck.refRe = map[string]*regexp.Regexp{}
-		}
-		ck.refRe[name] = re
-	}
-	return re.MatchString(text)
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -32,6 +33,7 @@ func (ck *checker) platform() {
 	ck.stageNotFound()
 	final := ck.finalStage()
 	for i := range ck.stages {
+		ck.work++
 		ck.installs(&ck.stages[i])
 	}
 	if final >= 0 {
@@ -52,11 +54,19 @@ func (ck *checker) rewriteIndex(i int) int {
 	if i < 0 || i >= len(ck.file.Stages) {
 		return -1
 	}
-	line := ck.file.Stages[i].Item.Line
-	for k := range ck.stages {
-		if len(ck.stages[k].Location) > 0 && ck.stages[k].Location[0].Start.Line == line {
-			return k
+	if ck.stageAt == nil {
+		ck.stageAt = make(map[int]int, len(ck.stages))
+		for k := range ck.stages {
+			ck.work++
+			if loc := ck.stages[k].Location; len(loc) > 0 {
+				if _, ok := ck.stageAt[loc[0].Start.Line]; !ok {
+					ck.stageAt[loc[0].Start.Line] = k
+				}
+			}
 		}
+	}
+	if k, ok := ck.stageAt[ck.file.Stages[i].Item.Line]; ok {
+		return k
 	}
 	return -1
 }
@@ -66,6 +76,7 @@ func (ck *checker) rewriteIndex(i int) int {
 func (ck *checker) chain(final int) []int {
 	var out []int
 	for _, i := range ck.in.Rewrite.Chain(ck.fileIndex(final)) {
+		ck.work++
 		k := ck.rewriteIndex(i)
 		if k < 0 {
 			break
@@ -91,11 +102,21 @@ func (ck *checker) stageNotFound() {
 	alive := rw.StageLive
 	var found []int
 	suggested := map[string]string{} // a file names the same images often
+	var contexts map[string]bool     // the named contexts, by foldKey
+	for _, c := range ck.in.NamedContexts {
+		ck.work++
+		if contexts == nil {
+			contexts = map[string]bool{}
+		}
+		contexts[foldKey(c)] = true
+	}
 	for _, it := range f.Linked() {
+		ck.work++
 		if it.Kind != syntax.Instruction || !rw.Live(it) || it.Stage < 0 {
 			continue
 		}
 		for k, r := range f.Refs(it) {
+			ck.work++
 			name, ok := rw.RefName(it, k)
 			if !ok || name == "" || strings.ContainsAny(name, ":/@$") || name == "scratch" || name == "context" {
 				continue
@@ -106,7 +127,7 @@ func (ck *checker) stageNotFound() {
 			if found = f.Resolve(found[:0], r.Kind, name, it.Stage, alive); len(found) > 0 {
 				continue
 			}
-			if slices.ContainsFunc(ck.in.NamedContexts, func(c string) bool { return strings.EqualFold(c, name) }) {
+			if contexts[foldKey(name)] { // strings.EqualFold to one of them
 				continue
 			}
 			s, seen := suggested[name]
@@ -125,6 +146,23 @@ func (ck *checker) stageNotFound() {
 			ck.run(&RuleStageNotFound, analysis.Location(it), comments, RuleStageNotFound.Format(name, instr, s))
 		}
 	}
+}
+
+// foldKey returns the same string for two strings exactly when
+// strings.EqualFold says they are equal: each rune (an invalid byte
+// reads as utf8.RuneError, as EqualFold reads it) replaced with the
+// smallest of the runes it folds to.
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		lo := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			lo = min(lo, f)
+		}
+		b.WriteRune(lo)
+	}
+	return b.String()
 }
 
 // runCmd is a RUN as the rules read it: from the item BuildKit's parser
@@ -220,6 +258,7 @@ func (ck *checker) installs(st *instructions.Stage) {
 	var contextCmd instructions.Command
 	reportedOrder := false
 	for _, cmd := range st.Commands {
+		ck.work++
 		if src := copiesContext(cmd); src != "" && contextCopied < 0 {
 			contextCopied = cmd.Location()[0].Start.Line
 			contextCmd = cmd
@@ -277,6 +316,7 @@ func (ck *checker) finalStageRules(final int) {
 	var userStage *instructions.Stage
 	for _, i := range chain {
 		for _, cmd := range ck.stages[i].Commands {
+			ck.work++
 			if u, ok := cmd.(*instructions.UserCommand); ok {
 				user, userStage = u, &ck.stages[i]
 			}
@@ -310,6 +350,7 @@ func (ck *checker) finalStageRules(final int) {
 
 	// FinalStageCopiesContext: only the final stage's own commands.
 	for _, cmd := range st.Commands {
+		ck.work++
 		if src := copiesContext(cmd); src != "" {
 			ck.run(&RuleFinalStageCopiesContext, cmd.Location(), cmdComments(st, cmd),
 				RuleFinalStageCopiesContext.Format(label, src))
@@ -320,6 +361,7 @@ func (ck *checker) finalStageRules(final int) {
 	for _, i := range chain {
 		s := &ck.stages[i]
 		for _, cmd := range s.Commands {
+			ck.work++
 			run, ok := cmd.(*runCmd)
 			if !ok {
 				continue
@@ -327,6 +369,7 @@ func (ck *checker) finalStageRules(final int) {
 			var tools []string
 			for _, in := range findInstalls(run.script()) {
 				for _, p := range in.Packages {
+					ck.work++
 					if buildTools[p] && !slices.Contains(tools, p) {
 						tools = append(tools, p)
 					}
@@ -348,6 +391,7 @@ func (ck *checker) dockerignore() {
 	for i := range ck.stages {
 		st := &ck.stages[i]
 		for _, cmd := range st.Commands {
+			ck.work++
 			if fromContext(cmd) {
 				ck.run(&RuleMissingDockerignore, cmd.Location(), cmdComments(st, cmd), RuleMissingDockerignore.Format())
 				return

@@ -2,7 +2,6 @@ package lint
 
 import (
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -33,6 +32,7 @@ func (ck *checker) itemComments(it *syntax.Item) [][]string {
 
 func (ck *checker) constantConditions() {
 	for _, c := range ck.conds {
+		ck.work++
 		if len(c.c.Names) > 0 || c.c.ReadsContext {
 			continue
 		}
@@ -50,16 +50,6 @@ type noValues struct{}
 func (noValues) Lookup(string) (string, bool) { return "", false }
 func (noValues) Exists(string) (bool, error)  { return false, errors.New("no context") }
 
-// readByCondition reports whether any condition of the file reads name.
-func (ck *checker) readByCondition(name string) bool {
-	for _, c := range ck.conds {
-		if slices.Contains(c.c.Names, name) {
-			return true
-		}
-	}
-	return false
-}
-
 // frontendArg reports whether name is a build arg the frontend or
 // BuildKit itself reads.
 func frontendArg(name string) bool {
@@ -75,102 +65,277 @@ func frontendArg(name string) bool {
 
 var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// globalArgItem is what unusedGlobalArgs needs to know of one global ARG
+// instruction about the names it declares.
+type globalArgItem struct {
+	// hash is the position of the first name that starts with "#", -1
+	// when none does; first the position of each name's first
+	// declaration (only when hash >= 0).
+	hash  int
+	first map[string]int
+	// readHere are the names another name of the instruction reads, as
+	// B in ARG A=1 B=${A}.
+	readHere map[string]bool
+}
+
+func (ck *checker) globalArgItem(a *instructions.ArgCommand) *globalArgItem {
+	g := &globalArgItem{hash: -1}
+	for i, kv := range a.Args {
+		ck.work++
+		if g.hash < 0 && strings.HasPrefix(kv.Key, "#") {
+			g.hash = i
+		}
+		if kv.Value != nil {
+			wordRefs(*kv.Value, func(n string) {
+				ck.work++
+				if n != kv.Key {
+					if g.readHere == nil {
+						g.readHere = map[string]bool{}
+					}
+					g.readHere[n] = true
+				}
+			})
+		}
+	}
+	if g.hash >= 0 {
+		g.first = map[string]int{}
+		for i, kv := range a.Args {
+			ck.work++
+			if _, ok := g.first[kv.Key]; !ok {
+				g.first[kv.Key] = i
+			}
+		}
+	}
+	return g
+}
+
 // afterComment reports whether name is declared after a word that starts
 // with "#": `ARG X # no default` declares "#", "no" and "default" too, as
 // BuildKit reads it, but nobody means them.
-func afterComment(a *instructions.ArgCommand, name string) bool {
-	for _, kv := range a.Args {
-		if kv.Key == name {
-			return false
-		}
-		if strings.HasPrefix(kv.Key, "#") {
-			return true
+func (g *globalArgItem) afterComment(name string) bool {
+	if g.hash < 0 {
+		return false
+	}
+	i, ok := g.first[name]
+	return !ok || g.hash < i
+}
+
+// unusedGlobalArgs reports the global ARGs that nothing reads. What
+// reads a global is indexed in one pass over the file: the conditions'
+// names, the names stage ARGs declare, and the variables FROMs, global
+// ARGs and stage names chosen by a variable read.
+func (ck *checker) unusedGlobalArgs() {
+	if len(ck.globals) == 0 {
+		return
+	}
+	f := ck.file
+	// The names a finding could be about.
+	wanted := map[string]bool{}
+	for _, a := range ck.globals {
+		ck.work++
+		if argName.MatchString(a.KV.Key) && !frontendArg(a.KV.Key) {
+			wanted[a.KV.Key] = true
 		}
 	}
-	return false
-}
-
-// declares reports whether the ARG item it declares name.
-func (ck *checker) declares(it *syntax.Item, name string) bool {
-	a := ck.file.Arg(it)
-	return a != nil && slices.ContainsFunc(a.Args, func(kv instructions.KeyValuePairOptional) bool { return kv.Key == name })
-}
-
-func (ck *checker) unusedGlobalArgs() {
+	readByCond := map[string]bool{}
+	for _, c := range ck.conds {
+		for _, n := range c.c.Names {
+			ck.work++
+			if wanted[n] {
+				readByCond[n] = true
+			}
+		}
+	}
+	// Stages see a global ARG only in FROM, in other global ARGs, and in
+	// stage names chosen by a variable (COPY --from=$X, RUN
+	// --mount=from=$X), which the engine expands with them; or after
+	// their own ARG of its name. readers[n] are the first two items that
+	// read n (a global ARG does not count as its own reader).
+	redeclared := map[string]bool{}
+	readers := map[string][2]*syntax.Item{}
+	var it *syntax.Item
+	read := func(n string) {
+		ck.work++
+		if !wanted[n] {
+			return
+		}
+		r := readers[n]
+		switch {
+		case r[0] == nil:
+			r[0] = it
+		case r[0] != it && r[1] == nil:
+			r[1] = it
+		default:
+			return
+		}
+		readers[n] = r
+	}
+	for _, it = range f.Syntax.Items {
+		ck.work++
+		if it.Keyword == "arg" && it.Stage >= 0 {
+			if a := f.Arg(it); a != nil {
+				for _, kv := range a.Args {
+					ck.work++
+					if wanted[kv.Key] {
+						redeclared[kv.Key] = true
+					}
+				}
+			}
+		}
+		if it.Keyword == "from" || (it.Keyword == "arg" && it.Stage < 0) {
+			wordRefs(it.Node.Original, read)
+		}
+		for _, sp := range it.VarFlags() {
+			wordRefs(sp.Text, read)
+		}
+	}
+	items := map[*syntax.Item]*globalArgItem{}
 	for _, a := range ck.globals {
+		ck.work++
 		name := a.KV.Key
-		if !argName.MatchString(name) || afterComment(ck.file.Arg(a.Item), name) || frontendArg(name) || ck.readByCondition(name) {
+		if !wanted[name] || readByCond[name] {
 			continue
 		}
-		used := false
-		for _, it := range ck.file.Syntax.Items {
-			if it == a.Item {
-				continue
-			}
-			if it.Keyword == "arg" && it.Stage >= 0 && ck.declares(it, name) {
-				used = true
-				break
-			}
-			// Stages see a global ARG only in FROM, in other global ARGs,
-			// and in stage names chosen by a variable (COPY --from=$X,
-			// RUN --mount=from=$X), which the engine expands with them.
-			if (it.Keyword == "from" || (it.Keyword == "arg" && it.Stage < 0)) && ck.refersTo(it.Node.Original, name) {
-				used = true
-				break
-			}
-			if slices.ContainsFunc(it.VarFlags(), func(sp *syntax.Span) bool { return ck.refersTo(sp.Text, name) }) {
-				used = true
-				break
-			}
+		g := items[a.Item]
+		if g == nil {
+			g = ck.globalArgItem(f.Arg(a.Item))
+			items[a.Item] = g
 		}
-		// Another name in the same ARG may read it: ARG A=1 B=${A}.
-		for _, b := range ck.file.Arg(a.Item).Args {
-			if b.Key != name && b.Value != nil && ck.refersTo(*b.Value, name) {
-				used = true
-			}
+		if g.afterComment(name) {
+			continue
 		}
+		r := readers[name]
+		used := redeclared[name] || (r[0] != nil && r[0] != a.Item) || r[1] != nil ||
+			g.readHere[name] // another name in the same ARG: ARG A=1 B=${A}
 		if !used {
 			ck.run(&RuleUnusedGlobalArg, analysis.Location(a.Item), [][]string{a.Item.Node.PrevComment}, RuleUnusedGlobalArg.Format(name))
 		}
 	}
 }
 
+// stageArgsOnlyForConditions reports the ARGs of a stage that the rest
+// of the stage reads in conditions only. Each stage is read once, from
+// its end: what the items below have read of each name, up to the next
+// ARG that declares it again, is kept by name.
 func (ck *checker) stageArgsOnlyForConditions() {
-	items := ck.file.Syntax.Items
-	for _, it := range ck.file.Scoped() {
-		a := ck.file.Arg(it)
-		if a == nil || it.Stage < 0 {
-			continue
+	f := ck.file
+	// The names: those stage ARGs declare; and the matcher of those among
+	// them that are no word-byte name (conditions read them with
+	// defined("a-b")).
+	declared := map[string]bool{}
+	for _, it := range f.Scoped() {
+		ck.work++
+		if a := f.Arg(it); a != nil && it.Stage >= 0 {
+			for _, kv := range a.Args {
+				ck.work++
+				declared[kv.Key] = true
+			}
 		}
-		for _, kv := range a.Args {
-			name := kv.Key
-			if frontendArg(name) {
-				continue
+	}
+	if len(declared) == 0 {
+		return
+	}
+	var odd []string
+	oddSeen := map[string]bool{}
+	for _, c := range ck.conds {
+		for _, n := range c.c.Names {
+			ck.work++
+			if declared[n] && !isWordName(n) && !oddSeen[n] {
+				oddSeen[n] = true
+				odd = append(odd, n)
 			}
-			readByCond, readByInstr := false, false
-			// The rest of the stage: items are in file order, by stage.
-			for _, other := range items[it.Index+1:] {
-				if other.Stage != it.Stage {
-					break
-				}
-				if other.Keyword == "arg" && ck.declares(other, name) {
-					break // redeclared: what follows is that ARG's business
-				}
-				if c := ck.file.Condition(other); c != nil && slices.Contains(c.Names, name) {
-					readByCond = true
-				}
-				if other.Kind == syntax.Instruction && (ck.refersTo(other.Node.Original, name) || slices.ContainsFunc(other.Flags, func(f string) bool { return ck.refersTo(f, name) })) {
-					readByInstr = true
-				}
-			}
-			if !readByCond || readByInstr {
-				continue
-			}
-			global := slices.ContainsFunc(ck.globals, func(g analysis.ArgDecl) bool { return g.KV.Key == name })
-			st := ck.file.StageOf(it)
-			ck.run(&RuleStageArgOnlyForConditions, analysis.Location(it), ck.itemComments(it),
-				RuleStageArgOnlyForConditions.Format(name, stageLabel(st.Name, it.Stage), global))
 		}
+	}
+	match := newRefMatcher(odd)
+	globals := map[string]bool{}
+	for _, g := range ck.globals {
+		ck.work++
+		globals[g.KV.Key] = true
+	}
+
+	// state[n] is what the items after the one at hand read of n, up to
+	// the next ARG that declares n, in stage state[n].stage (an entry of
+	// another stage is stale).
+	type reads struct {
+		stage       int
+		cond, instr bool
+	}
+	state := map[string]*reads{}
+	get := func(n string, stage int) *reads {
+		r := state[n]
+		if r == nil {
+			r = &reads{stage: stage}
+			state[n] = r
+		} else if r.stage != stage {
+			*r = reads{stage: stage}
+		}
+		return r
+	}
+	type finding struct {
+		it   *syntax.Item
+		name string
+	}
+	var found []finding // from the end of the file
+	var it *syntax.Item
+	readByInstr := func(n string) {
+		ck.work++
+		if declared[n] {
+			get(n, it.Stage).instr = true
+		}
+	}
+	items := f.Syntax.Items
+	for j := len(items) - 1; j >= 0; j-- {
+		ck.work++
+		it = items[j]
+		if it.Stage < 0 {
+			break // items are in file order, by stage
+		}
+		a := f.Arg(it)
+		// The ARG's names, from its last, as what follows it in the stage
+		// has read them.
+		if a != nil {
+			for k := len(a.Args) - 1; k >= 0; k-- {
+				ck.work++
+				name := a.Args[k].Key
+				if frontendArg(name) {
+					continue
+				}
+				if r := state[name]; r != nil && r.stage == it.Stage && r.cond && !r.instr {
+					found = append(found, finding{it, name})
+				}
+			}
+		}
+		// What the item reads, for the items above it.
+		if c := f.Condition(it); c != nil {
+			for _, n := range c.Names {
+				ck.work++
+				if declared[n] {
+					get(n, it.Stage).cond = true
+				}
+			}
+		}
+		if it.Kind == syntax.Instruction {
+			wordRefs(it.Node.Original, readByInstr)
+			match.refs(it.Node.Original, &ck.work, readByInstr)
+			for _, fl := range it.Flags {
+				wordRefs(fl, readByInstr)
+				match.refs(fl, &ck.work, readByInstr)
+			}
+		}
+		// An ARG that declares a name again ends what the items above see
+		// of it, what it reads itself included.
+		if a != nil && it.Keyword == "arg" {
+			for _, kv := range a.Args {
+				ck.work++
+				*get(kv.Key, it.Stage) = reads{stage: it.Stage}
+			}
+		}
+	}
+	for i := len(found) - 1; i >= 0; i-- {
+		it, name := found[i].it, found[i].name
+		st := f.StageOf(it)
+		ck.run(&RuleStageArgOnlyForConditions, analysis.Location(it), ck.itemComments(it),
+			RuleStageArgOnlyForConditions.Format(name, stageLabel(st.Name, it.Stage), globals[name]))
 	}
 }
 
@@ -185,6 +350,7 @@ func (ck *checker) unreachableStages() {
 	}
 	for _, it := range f.Linked() {
 		for _, r := range f.Refs(it) {
+			ck.work++
 			if r.HasVariable() {
 				return // a stage chosen by a value: any stage may be the one
 			}
@@ -194,6 +360,7 @@ func (ck *checker) unreachableStages() {
 	runs := make([]bool, len(f.Stages))
 	roots := make([]bool, len(f.Stages))
 	for _, it := range f.Syntax.Items {
+		ck.work++
 		if it.Stage < 0 {
 			continue
 		}
@@ -210,13 +377,16 @@ func (ck *checker) unreachableStages() {
 	referenced := make([]bool, len(f.Stages))
 	for i := range f.Stages {
 		for _, e := range g.Deps(i) {
+			ck.work++
 			referenced[e.To] = true
 		}
 		for _, e := range g.Requires(i) {
+			ck.work++
 			referenced[e.To] = true
 		}
 	}
 	for i := range f.Stages {
+		ck.work++
 		if !runs[i] && !referenced[i] {
 			roots[i] = true
 		}
@@ -224,6 +394,7 @@ func (ck *checker) unreachableStages() {
 	// The default target is the last live stage: under some values, any
 	// stage after which every FROM is conditional.
 	for i := len(f.Stages) - 1; i >= 0; i-- {
+		ck.work++
 		roots[i] = true
 		if st := f.Stages[i].Item; st.Branch == nil && st.Cond == nil {
 			break
@@ -240,12 +411,14 @@ func (ck *checker) unreachableStages() {
 	}
 	var rootList []int
 	for i, r := range roots {
+		ck.work++
 		if r {
 			rootList = append(rootList, i)
 		}
 	}
 	seen, _ := g.Reach(rootList...)
 	for i, st := range f.Stages {
+		ck.work++
 		if seen[i] || !runs[i] || referenced[i] {
 			// Reached; or it runs nothing that could be skipped; or the
 			// stage that references it is the one to report.
