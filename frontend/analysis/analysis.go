@@ -14,6 +14,7 @@ package analysis
 import (
 	"context"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -51,6 +52,11 @@ type Options struct {
 
 // DefaultConditionsPerWorker is Options.ConditionsPerWorker's default.
 const DefaultConditionsPerWorker = 256
+
+// collectAfterParse is the smallest file after whose parse Analyze
+// collects garbage (see there): the size from which its items keep few
+// of BuildKit's nodes, so that the tree is garbage.
+const collectAfterParse = syntax.KeepNodesBelow
 
 // File is the analysis of one extended Dockerfile. It is immutable once
 // Analyze returns, so one File serves every platform, gate and subrequest
@@ -127,8 +133,6 @@ type itemInfo struct {
 	cond *conditions.Condition
 	// arg is the parsed ARG instruction.
 	arg *instructions.ArgCommand
-	// opens is the branch an IF, ELSE IF or ELSE opens.
-	opens *syntax.Branch
 	// link is 1 + the item's position in linked (and in refs), 0 when it
 	// names no stage.
 	link int32
@@ -146,6 +150,13 @@ func Analyze(ctx context.Context, name string, dt []byte, opt Options) (*File, e
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
+	if len(dt) >= collectAfterParse {
+		// BuildKit's tree of the file, which the items keep little of, is
+		// garbage now, and several times the size of what is left: collect
+		// it before the conditions' garbage piles on it (the collector
+		// would wait for the heap to double what the tree made it).
+		runtime.GC()
+	}
 	f := &File{Syntax: sf, byName: map[string][]int{}}
 	if err != nil {
 		el, ok := err.(*syntax.ErrorList)
@@ -159,7 +170,7 @@ func Analyze(ctx context.Context, name string, dt []byte, opt Options) (*File, e
 		// its base with a variable needs a look: when the value is a typo
 		// of a stage name, the user gets a did-you-mean, not a pull error.
 		f.SelectsByVar = slices.ContainsFunc(sf.Stages, func(it *syntax.Item) bool {
-			return it.Node.Next != nil && strings.Contains(it.Node.Next.Value, "$")
+			return it.Node().Next != nil && strings.Contains(it.Node().Next.Value, "$")
 		})
 	}
 	// One entry per item that may be noted, allocated at once: a file of
@@ -177,12 +188,6 @@ func Analyze(ctx context.Context, name string, dt []byte, opt Options) (*File, e
 	f.args = map[string][]ArgDecl{}
 
 	for _, it := range sf.Items {
-		if it.Kind == syntax.If {
-			// Each block's branches once, from the IF that opens it.
-			for _, br := range it.Block.Branches {
-				f.note(br.Item).opens = br
-			}
-		}
 		switch {
 		case it.Kind == syntax.Instruction:
 			f.instruction(it)
@@ -211,7 +216,7 @@ func Analyze(ctx context.Context, name string, dt []byte, opt Options) (*File, e
 		return nil, context.Cause(ctx)
 	}
 	if sf.Extended || f.SelectsByVar || sf.HasVarFlags {
-		if err := f.compile(ctx, opt); err != nil {
+		if err := f.compile(ctx, opt, len(dt) >= collectAfterParse); err != nil {
 			return nil, err
 		}
 		f.checkRequireNames()
@@ -254,7 +259,7 @@ func (f *File) link(it *syntax.Item, refs []Ref) {
 
 // Opens returns the branch an IF, ELSE IF or ELSE opens; nil for other
 // items and for an ELSE without IF.
-func (f *File) Opens(it *syntax.Item) *syntax.Branch { return f.of(it).opens }
+func (f *File) Opens(it *syntax.Item) *syntax.Branch { return it.Opens() }
 
 // Linked are the items with stage references, in file order.
 func (f *File) Linked() []*syntax.Item { return f.linked }
@@ -324,14 +329,19 @@ func (f *File) instruction(it *syntax.Item) {
 }
 
 // ParseInstruction parses an item's instruction as BuildKit does, without
-// its --if= flag; nil when BuildKit rejects it or it is no instruction.
+// its --if= flag; nil when BuildKit rejects it or it is no instruction,
+// or the item keeps no node (see syntax.Item.Node: FROM, ARG and ENV do).
 // `# check=` comments above the instruction are read as upstream reads
 // them (BuildKit needs a linter for that, even one that reports nothing).
-func ParseInstruction(it *syntax.Item) any {
-	if it.Kind != syntax.Instruction {
+func ParseInstruction(it *syntax.Item) any { return ParseInstructionNode(it, it.Node()) }
+
+// ParseInstructionNode is ParseInstruction for an item whose node the
+// item does not keep: node is the item's, as syntax.File.Nodes gives it.
+func ParseInstructionNode(it *syntax.Item, node *parser.Node) any {
+	if it.Kind != syntax.Instruction || node == nil {
 		return nil
 	}
-	n := *it.Node
+	n := *node
 	n.Flags = it.Flags
 	v, err := instructions.ParseInstructionWithLinter(&n, silentLinter())
 	if err != nil {

@@ -23,7 +23,7 @@ func StageLevel(it *syntax.Item) bool {
 	if it.Stage < 0 || it.Keyword == "from" {
 		return true
 	}
-	return it.Block != nil && it.Block.HasFrom
+	return it.Block() != nil && it.Block().HasFrom
 }
 
 // Declaration returns the ARG declaration of name that a condition at it
@@ -68,6 +68,11 @@ func (f *File) GlobalArgs() []ArgDecl {
 // ArgNames lists every name an ARG of the file declares, sorted. The
 // slice is the File's: read it, never change it.
 func (f *File) ArgNames() []string { return f.argNames[:len(f.argNames)-len(AutomaticArgs())] }
+
+// ReadableNames lists every name a condition of the file may read: the
+// ARGs' (sorted), then the platform ARGs. The slice is the File's: read
+// it, never change it.
+func (f *File) ReadableNames() []string { return f.argNames }
 
 // scope is the set of names the condition of an item may read: the global
 // ARGs declared above it, the platform ARGs, and unless its condition is
@@ -118,49 +123,83 @@ func (s scope) Undeclared(name string) string {
 // compile compiles every condition against the names in scope where it is
 // written. Conditions are independent of each other, so a file with many
 // is compiled by several goroutines, each with a compiler of its own.
-func (f *File) compile(ctx context.Context, opt Options) error {
+func (f *File) compile(ctx context.Context, opt Options, large bool) error {
 	var todo []*syntax.Item
 	for _, it := range f.scoped {
 		if it.Cond != nil && it.Cond.Text != "" {
 			todo = append(todo, it)
+			f.note(it) // now: the workers write their entries in place
 		}
 	}
 	names := append(slices.Collect(maps.Keys(f.args)), AutomaticArgs()...)
-	type compiled struct {
-		c   *conditions.Condition
-		err error
-	}
-	out := make([]compiled, len(todo))
-	compileAll := func(from, to int) {
-		cc := conditions.NewCompiler(names)
-		for i := from; i < to; i++ {
-			if i%256 == 0 && ctx.Err() != nil {
-				return
-			}
-			out[i].c, out[i].err = cc.Compile(todo[i].Cond.Text, scope{f: f, at: todo[i]})
-		}
-	}
 	per := opt.ConditionsPerWorker
 	if per <= 0 {
 		per = DefaultConditionsPerWorker
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(todo)/per))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() { compileAll(w*len(todo)/workers, (w+1)*len(todo)/workers) })
+	type failure struct {
+		it  *syntax.Item
+		err error
 	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
+	compilers := make([]*conditions.Compiler, workers)
+	failures := make([][]failure, workers)
+	compileRange := func(w, from, to int) {
+		cc := compilers[w]
+		if cc == nil {
+			cc = conditions.NewCompiler(names)
+			// The file's programs share one budget: a condition over it
+			// is compiled again where it is evaluated.
+			cc.SetProgramBudget(conditions.DefaultProgramBudget / workers)
+			compilers[w] = cc
+		}
+		for i := from; i < to; i++ {
+			if i%256 == 0 && ctx.Err() != nil {
+				return
+			}
+			it := todo[i]
+			c, err := cc.Compile(it.Cond.Text, scope{f: f, at: it})
+			if err != nil {
+				failures[w] = append(failures[w], failure{it, err})
+				continue
+			}
+			f.info[f.slot[it.Index]].cond = c
+		}
+	}
+	// A large file is compiled in rounds, with a collection between
+	// them: compiling makes garbage many times the size of the
+	// conditions, and the collector, which marks the file's model while
+	// the compilers run, would let the heap grow to twice the model and
+	// what they made meanwhile.
+	round := len(todo)
+	if large {
+		round = max(per*workers, (len(todo)+compileRounds-1)/compileRounds)
+	}
+	for from := 0; from < len(todo); from += round {
+		to := min(from+round, len(todo))
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() { compileRange(w, from+w*(to-from)/workers, from+(w+1)*(to-from)/workers) })
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		if large && to < len(todo) {
+			runtime.GC()
+		}
+	}
+	for _, fs := range failures {
+		for _, fl := range fs {
+			f.condError(fl.it, fl.err)
+		}
 	}
 	seenPath := map[string]bool{}
-	for i, it := range todo {
-		if out[i].err != nil {
-			f.condError(it, out[i].err)
+	for _, it := range todo {
+		c := f.Condition(it)
+		if c == nil {
 			continue
 		}
-		f.note(it).cond = out[i].c
-		for _, p := range out[i].c.Paths {
+		for _, p := range c.Paths() {
 			if clean, err := contextfs.Clean(p); err == nil && !seenPath[clean] {
 				seenPath[clean] = true
 				f.Paths = append(f.Paths, clean)
@@ -169,6 +208,10 @@ func (f *File) compile(ctx context.Context, opt Options) error {
 	}
 	return nil
 }
+
+// compileRounds is how many rounds the conditions of a large file are
+// compiled in (see compile).
+const compileRounds = 8
 
 // condError records an error of the condition of it, with its column:
 // a conditions.Error's Column is a 1-based byte offset within the text,

@@ -75,20 +75,91 @@ type Scope interface {
 	Undeclared(name string) string
 }
 
-// Condition is one compiled condition.
+// Condition is one compiled condition. A file may hold a million of
+// them: a Condition holds what the tools read, and its program only when
+// its Compiler kept it (see Compiler.SetProgramBudget); an Evaluator
+// compiles the others again when it evaluates them.
 type Condition struct {
 	// Text is the condition as written.
 	Text string
-	// Names are the ARG names it reads, in order of first use.
+	// Names are the ARG names it reads, in order of first use. Conditions
+	// that read the same names may share the slice: never change it.
 	Names []string
-	// Paths are the paths its exists() calls name as string literals.
-	Paths []string
-	// ReadsContext reports whether it calls exists(), literal path or not.
-	ReadsContext bool
+	// more holds what few conditions have (of a file of many conditions):
+	// nil when none.
+	more *conditionMore
+}
+
+type conditionMore struct {
+	// program is the compiled condition, nil when its compiler did not
+	// keep it.
+	program *vm.Program
+	// paths are the paths its exists() calls name as string literals.
+	paths []string
+	// readsContext reports whether it calls exists().
+	readsContext bool
 	// patterns are the names whose values are the regular expressions of
 	// matches (as in V matches PATTERN), for the message when one is not.
 	patterns []pattern
-	program  *vm.Program
+}
+
+// Paths are the paths the condition's exists() calls name as string
+// literals, in order of first use.
+func (c *Condition) Paths() []string {
+	if c.more == nil {
+		return nil
+	}
+	return c.more.paths
+}
+
+// ReadsContext reports whether the condition calls exists(), with a
+// literal path or not.
+func (c *Condition) ReadsContext() bool { return c.more != nil && c.more.readsContext }
+
+// compilation is a condition being compiled: what check and boolean find.
+type compilation struct {
+	Text         string
+	names, paths uniqueStrings
+	readsContext bool
+	patterns     []pattern
+	patternNames uniqueStrings
+}
+
+// reset makes c the start of the compilation of text, keeping its memory.
+func (c *compilation) reset(text string) {
+	*c = compilation{Text: text, names: c.names.reset(), paths: c.paths.reset(),
+		patterns: c.patterns[:0], patternNames: c.patternNames.reset()}
+}
+
+// uniqueStrings lists strings in order of first add, each once, with a
+// set beside the list once it is long enough that scanning it would cost
+// more: a condition of 4096 bytes may read a thousand names.
+type uniqueStrings struct {
+	list []string
+	set  map[string]bool
+}
+
+// reset empties u, keeping the list's memory.
+func (u *uniqueStrings) reset() uniqueStrings { return uniqueStrings{list: u.list[:0]} }
+
+// add adds s, reporting whether it was new.
+func (u *uniqueStrings) add(s string) bool {
+	if u.set == nil && len(u.list) >= 16 {
+		u.set = make(map[string]bool, 2*len(u.list))
+		for _, x := range u.list {
+			u.set[x] = true
+		}
+	}
+	if u.set != nil {
+		if u.set[s] {
+			return false
+		}
+		u.set[s] = true
+	} else if slices.Contains(u.list, s) {
+		return false
+	}
+	u.list = append(u.list, s)
+	return true
 }
 
 // Values gives a condition the values of its names and the answers of its
@@ -131,14 +202,48 @@ type Compiler struct {
 	config *conf.Config
 	names  map[string]bool
 	// memo holds compiled conditions by text: a file repeats its flags.
+	// It holds at most maxMemo of them.
 	memo map[string]*Condition
+	// lists holds the Names of the conditions compiled, by their names
+	// joined, so that conditions that read the same names share one
+	// slice; at most maxMemo of them.
+	lists map[string][]string
+	// budget is what is left of the program budget (see
+	// SetProgramBudget), in estimated bytes.
+	budget int
+	// scratch is reused from one condition to the next: a file may hold
+	// a million conditions. (expr's parser.Parser cannot be: its lexer's
+	// Reset leaves the end of the last text read, in v1.17.8.)
+	scratch compilation
 }
+
+// DefaultProgramBudget is the program budget of a new Compiler.
+const DefaultProgramBudget = 4 << 20
+
+// maxMemo is the most conditions (and lists of names) a Compiler
+// remembers by text: enough for every real file, bounded for a file of a
+// million distinct conditions.
+const maxMemo = 1 << 14
+
+// programCost estimates the memory of the compiled program of a
+// condition of text (the program of a 3,000-byte condition takes about
+// 200 KB, expr's tree of the condition included, that of a short one
+// about 1 KB).
+func programCost(text string) int { return 1024 + 64*len(text) }
+
+// SetProgramBudget sets how much memory, as programCost estimates it, the
+// programs this compiler keeps may take from now on. A condition whose
+// program would go over it is compiled again each time it is evaluated:
+// a Dockerfile is untrusted input, and the programs of a file of a
+// million distinct conditions would take gigabytes, where the text
+// takes megabytes.
+func (cc *Compiler) SetProgramBudget(bytes int) { cc.budget = bytes }
 
 // NewCompiler returns a compiler for conditions that may read any of names
 // (each condition is still checked against its own Scope).
 func NewCompiler(names []string) *Compiler {
 	types := make(map[string]any, len(names)+len(funcTypes))
-	c := &Compiler{names: map[string]bool{}, memo: map[string]*Condition{}}
+	c := &Compiler{names: map[string]bool{}, memo: map[string]*Condition{}, lists: map[string][]string{}, budget: DefaultProgramBudget}
 	for _, n := range names {
 		c.names[n] = true
 		if reserved(n) {
@@ -189,43 +294,104 @@ func (cc *Compiler) Compile(text string, scope Scope) (*Condition, error) {
 	if c, ok := cc.memo[text]; ok && allDeclared(c.Names, scope) {
 		return c, nil
 	}
-	c := &Condition{Text: text}
-	if err := c.scanTokens(); err != nil {
+	cp, tree, err := cc.checked(text, scope)
+	if err != nil {
 		return nil, err
+	}
+	c := &Condition{Text: text, Names: cc.list(cp.names.list)}
+	var prog *vm.Program
+	if cost := programCost(text); cost <= cc.budget {
+		if prog, err = compiler.Compile(tree, cc.config); err != nil {
+			return nil, cp.exprError(err, "cannot compile condition")
+		}
+		cc.budget -= cost
+	}
+	if prog != nil || len(cp.paths.list) > 0 || cp.readsContext || len(cp.patterns) > 0 {
+		c.more = &conditionMore{program: prog, paths: slices.Clone(cp.paths.list), readsContext: cp.readsContext, patterns: slices.Clone(cp.patterns)}
+	}
+	if len(cc.memo) < maxMemo {
+		cc.memo[text] = c
+	}
+	return c, nil
+}
+
+// checked parses text, checks it against scope and types it: the tree
+// it returns is ready for expr's compiler. The compilation is cc's, until
+// the next call.
+func (cc *Compiler) checked(text string, scope Scope) (*compilation, *parser.Tree, error) {
+	c := &cc.scratch
+	c.reset(text)
+	if err := c.scanTokens(); err != nil {
+		return nil, nil, err
 	}
 	tree, err := parser.Parse(text)
 	if err != nil {
-		return nil, c.exprError(err, "syntax error in condition")
+		return nil, nil, c.exprError(err, "syntax error in condition")
 	}
 	if err := c.check(tree.Node, scope); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := c.boolean(&tree.Node); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if slices.ContainsFunc(c.Names, func(n string) bool { return !cc.names[n] }) {
+	if slices.ContainsFunc(c.names.list, func(n string) bool { return !cc.names[n] }) {
 		// Names the compiler was not told of: learn them, once.
-		memo := cc.memo
-		*cc = *NewCompiler(append(slices.Collect(maps.Keys(cc.names)), c.Names...))
-		cc.memo = memo
+		*cc = *cc.with(c.names.list)
 	}
 	// What check and boolean let through is a boolean expression; the
 	// checker confirms it.
 	t, err := checker.Check(tree, cc.config)
 	if err != nil {
-		return nil, c.exprError(err, "type error in condition")
+		return nil, nil, c.exprError(err, "type error in condition")
 	}
 	if t == nil || t.Kind() != reflect.Bool {
-		return nil, &Error{Column: 1, Msg: "the condition does not give true or false: " + supported}
+		return nil, nil, &Error{Column: 1, Msg: "the condition does not give true or false: " + supported}
+	}
+	return c, tree, nil
+}
+
+// with returns a compiler for the names of cc and more, with cc's memory.
+func (cc *Compiler) with(more []string) *Compiler {
+	out := NewCompiler(append(slices.Collect(maps.Keys(cc.names)), more...))
+	out.memo, out.lists, out.budget = cc.memo, cc.lists, cc.budget
+	return out
+}
+
+// list returns names, or an equal slice a condition compiled before has.
+func (cc *Compiler) list(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	key := strings.Join(names, "\x00")
+	if l, ok := cc.lists[key]; ok {
+		return l
+	}
+	names = slices.Clone(names)
+	if len(cc.lists) < maxMemo {
+		cc.lists[key] = names
+	}
+	return names
+}
+
+// program compiles c again, for an Evaluator: c compiled once, against
+// its scope, so every name it reads is declared.
+func (cc *Compiler) program(c *Condition) (*vm.Program, error) {
+	cp, tree, err := cc.checked(c.Text, everything{})
+	if err != nil {
+		return nil, err
 	}
 	prog, err := compiler.Compile(tree, cc.config)
 	if err != nil {
-		return nil, c.exprError(err, "cannot compile condition")
+		return nil, cp.exprError(err, "cannot compile condition")
 	}
-	c.program = prog
-	cc.memo[text] = c
-	return c, nil
+	return prog, nil
 }
+
+// everything is the scope of a condition that compiled in its own.
+type everything struct{}
+
+func (everything) Declared(string) bool          { return true }
+func (everything) Undeclared(name string) string { return "undeclared name " + name }
 
 func allDeclared(names []string, scope Scope) bool {
 	for _, n := range names {
@@ -263,7 +429,7 @@ var tokenMessages = map[string]string{
 // first in the text first, before the parser reads them: some of them
 // (pipes, #, =) would only give a syntax error there. Arithmetic and
 // ordering operators are left to check, which sees them in context.
-func (c *Condition) scanTokens() error {
+func (c *compilation) scanTokens() error {
 	if !mayHoldForeignTokens(c.Text) {
 		return nil
 	}
@@ -273,7 +439,7 @@ func (c *Condition) scanTokens() error {
 	}
 	for _, t := range tokens {
 		if msg, ok := foreignToken(t); ok {
-			return &Error{Column: c.column(t.From), Msg: fmt.Sprintf("%s; %s", msg, supported)}
+			return &Error{Column: column(c.Text, t.From), Msg: fmt.Sprintf("%s; %s", msg, supported)}
 		}
 	}
 	return nil
@@ -365,7 +531,7 @@ func isWordRune(r rune) bool {
 // construct conditions do not support, function they do not have, or name
 // scope does not declare. It records the names read and the literal paths
 // of exists().
-func (c *Condition) check(n ast.Node, scope Scope) error {
+func (c *compilation) check(n ast.Node, scope Scope) error {
 	switch node := n.(type) {
 	case *ast.IdentifierNode:
 		return c.use(node, scope)
@@ -441,26 +607,26 @@ var operatorHints = map[string]string{
 	"|":  "pipes are not supported; for a logical or, write ||",
 }
 
-func (c *Condition) unsupportedOperator(n ast.Node, op string) *Error {
+func (c *compilation) unsupportedOperator(n ast.Node, op string) *Error {
 	if hint, ok := operatorHints[op]; ok {
 		return c.errorAt(n, "unsupported operator %q: %s; %s", op, hint, supported)
 	}
 	return c.errorAt(n, "unsupported operator %s: %s", quote(op), supported)
 }
 
-func (c *Condition) checkCall(node *ast.CallNode, scope Scope) error {
+func (c *compilation) checkCall(node *ast.CallNode, scope Scope) error {
 	callee, ok := node.Callee.(*ast.IdentifierNode)
 	if !ok {
 		return c.errorAt(node, `unsupported call: only exists("path") and defined(NAME) can be called`)
 	}
 	switch callee.Value {
 	case FuncExists:
-		c.ReadsContext = true
+		c.readsContext = true
 		if len(node.Arguments) != 1 {
 			return c.errorAt(node, "exists takes one path, as in exists(\"docs/\"), got %d arguments", len(node.Arguments))
 		}
-		if s, ok := node.Arguments[0].(*ast.StringNode); ok && !slices.Contains(c.Paths, s.Value) {
-			c.Paths = append(c.Paths, s.Value)
+		if s, ok := node.Arguments[0].(*ast.StringNode); ok {
+			c.paths.add(s.Value)
 		}
 		return c.check(node.Arguments[0], scope)
 	case FuncDefined:
@@ -490,7 +656,7 @@ func (c *Condition) checkCall(node *ast.CallNode, scope Scope) error {
 	}
 }
 
-func (c *Condition) unknownFunction(node ast.Node, name string) *Error {
+func (c *compilation) unknownFunction(node ast.Node, name string) *Error {
 	msg := fmt.Sprintf("unknown function %s(): conditions can call exists(\"path\") and defined(NAME)", short(name))
 	if s := didyoumean.Closest(name, []string{FuncExists, FuncDefined}, true); s != "" {
 		msg = fmt.Sprintf("unknown function %s(); did you mean %s()? Conditions can call exists(\"path\") and defined(NAME)", short(name), s)
@@ -499,7 +665,7 @@ func (c *Condition) unknownFunction(node ast.Node, name string) *Error {
 }
 
 // use records a name read as a value.
-func (c *Condition) use(id *ast.IdentifierNode, scope Scope) error {
+func (c *compilation) use(id *ast.IdentifierNode, scope Scope) error {
 	name := id.Value
 	switch {
 	case name == FuncExists || name == FuncDefined:
@@ -517,14 +683,12 @@ func (c *Condition) use(id *ast.IdentifierNode, scope Scope) error {
 }
 
 // declared records a name read as a value or by defined().
-func (c *Condition) declared(id *ast.IdentifierNode, scope Scope) error {
+func (c *compilation) declared(id *ast.IdentifierNode, scope Scope) error {
 	name := id.Value
 	if !scope.Declared(name) {
 		return c.errorAt(id, "%s", scope.Undeclared(name))
 	}
-	if !slices.Contains(c.Names, name) {
-		c.Names = append(c.Names, name)
-	}
+	c.names.add(name)
 	return nil
 }
 
@@ -541,7 +705,7 @@ func isCondition(n ast.Node) bool {
 // boolean types *n as a condition, which check accepted: it rewrites bare
 // names into flag lookups, and rejects strings where a condition is
 // needed and conditions where a string is.
-func (c *Condition) boolean(n *ast.Node) error {
+func (c *compilation) boolean(n *ast.Node) error {
 	switch node := (*n).(type) {
 	case *ast.IdentifierNode:
 		call := &ast.CallNode{
@@ -620,7 +784,7 @@ func (c *Condition) boolean(n *ast.Node) error {
 }
 
 // text types n as a string operand of op: an ARG name or a literal.
-func (c *Condition) text(n ast.Node, op string) error {
+func (c *compilation) text(n ast.Node, op string) error {
 	switch n.(type) {
 	case *ast.IdentifierNode, *ast.StringNode:
 		return nil
@@ -632,15 +796,15 @@ func (c *Condition) text(n ast.Node, op string) error {
 
 // pattern checks the regular expression of matches: a literal now, the
 // value of a name when it is evaluated.
-func (c *Condition) checkPattern(n ast.Node) error {
+func (c *compilation) checkPattern(n ast.Node) error {
 	switch p := n.(type) {
 	case *ast.StringNode:
 		if _, err := regexp.Compile(p.Value); err != nil {
 			return c.errorAt(n, "the pattern %s of matches is not a valid regular expression (%s): in a quoted pattern, escape a special character with two backslashes or put it in brackets, as in '^1\\\\.2' or '^1[.]2'", quote(p.Value), regexpReason(err, p.Value))
 		}
 	case *ast.IdentifierNode:
-		if !slices.ContainsFunc(c.patterns, func(q pattern) bool { return q.name == p.Value }) {
-			c.patterns = append(c.patterns, pattern{name: p.Value, column: c.column(p.Location().From)})
+		if c.patternNames.add(p.Value) {
+			c.patterns = append(c.patterns, pattern{name: p.Value, column: column(c.Text, p.Location().From)})
 		}
 	}
 	return nil
@@ -654,7 +818,7 @@ type pattern struct {
 }
 
 // mismatch explains an == or != between a string and a condition.
-func (c *Condition) mismatch(node *ast.BinaryNode) *Error {
+func (c *compilation) mismatch(node *ast.BinaryNode) *Error {
 	op := node.Operator
 	msg := fmt.Sprintf("%s compares two strings or two conditions, not %s with %s", op, describe(node.Left), describe(node.Right))
 	b, okB := node.Left.(*ast.BoolNode)
@@ -687,7 +851,7 @@ func describe(n ast.Node) string {
 
 // Eval evaluates the condition with the values v gives.
 func (c *Condition) Eval(v Values) (bool, error) {
-	return NewEvaluator(v).Eval(c)
+	return NewEvaluator(v, c.Names...).Eval(c)
 }
 
 // Evaluator evaluates conditions against one Values, reusing its memory
@@ -696,11 +860,22 @@ type Evaluator struct {
 	v       Values
 	env     map[string]any
 	machine vm.VM
+	// names are the names the conditions may read, for the compiler of
+	// the conditions whose programs were not kept, made on first need.
+	names    []string
+	compiler *Compiler
+	// programs holds the programs compiled again, by text, within the
+	// program budget (a file repeats its conditions); cost is what they
+	// take, estimated.
+	programs map[string]*vm.Program
+	cost     int
 }
 
-// NewEvaluator returns an Evaluator reading v.
-func NewEvaluator(v Values) *Evaluator {
-	ev := &Evaluator{v: v, env: map[string]any{}}
+// NewEvaluator returns an Evaluator reading v, for conditions that read
+// names (the names of the file's ARGs; a condition whose program was not
+// kept is compiled again, and a name not listed makes that dearer).
+func NewEvaluator(v Values, names ...string) *Evaluator {
+	ev := &Evaluator{v: v, env: map[string]any{}, names: names}
 	ev.reset()
 	return ev
 }
@@ -714,9 +889,41 @@ func (ev *Evaluator) reset() {
 	}
 }
 
+// program returns the program of c: its own, or one compiled again.
+func (ev *Evaluator) program(c *Condition) (*vm.Program, error) {
+	if c.more != nil && c.more.program != nil {
+		return c.more.program, nil
+	}
+	if p, ok := ev.programs[c.Text]; ok {
+		return p, nil
+	}
+	if ev.compiler == nil {
+		ev.compiler = NewCompiler(ev.names)
+		ev.programs = map[string]*vm.Program{}
+	}
+	p, err := ev.compiler.program(c)
+	if err != nil {
+		return nil, err
+	}
+	cost := programCost(c.Text)
+	if ev.cost+cost > DefaultProgramBudget {
+		clear(ev.programs)
+		ev.cost = 0
+	}
+	if cost <= DefaultProgramBudget {
+		ev.programs[c.Text] = p
+		ev.cost += cost
+	}
+	return p, nil
+}
+
 // Eval evaluates c. Every error is a *Error; one of Exists unwraps to
 // Exists's own.
 func (ev *Evaluator) Eval(c *Condition) (bool, error) {
+	prog, err := ev.program(c)
+	if err != nil {
+		return false, err
+	}
 	if len(ev.env) > 64 {
 		ev.reset()
 	}
@@ -726,7 +933,7 @@ func (ev *Evaluator) Eval(c *Condition) (bool, error) {
 		}
 		ev.env[n], _ = ev.v.Lookup(n)
 	}
-	out, err := ev.machine.Run(c.program, ev.env)
+	out, err := ev.machine.Run(prog, ev.env)
 	if err != nil {
 		return false, c.evalError(err, ev.v)
 	}
@@ -742,7 +949,7 @@ func (c *Condition) evalError(err error, v Values) *Error {
 	col := 0
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		col = c.column(fe.From)
+		col = column(c.Text, fe.From)
 		if fe.Prev != nil {
 			err = fe.Prev
 		} else {
@@ -759,7 +966,11 @@ func (c *Condition) evalError(err error, v Values) *Error {
 	}
 	var re *resyntax.Error
 	if errors.As(err, &re) {
-		for _, p := range c.patterns {
+		var patterns []pattern
+		if c.more != nil {
+			patterns = c.more.patterns
+		}
+		for _, p := range patterns {
 			name := p.name
 			value, _ := v.Lookup(name)
 			if _, err := regexp.Compile(value); err != nil {
@@ -799,30 +1010,30 @@ func Truth(name, value string) (bool, error) {
 }
 
 // column converts from, a 0-based offset in characters (runes, as expr
-// counts them) into the condition, into the 1-based byte column of Error.
-func (c *Condition) column(from int) int {
+// counts them) into text, into the 1-based byte column of Error.
+func column(text string, from int) int {
 	if from < 0 {
 		return 0
 	}
 	i := 0
-	for r := 0; r < from && i < len(c.Text); r++ {
-		_, size := utf8.DecodeRuneInString(c.Text[i:])
+	for r := 0; r < from && i < len(text); r++ {
+		_, size := utf8.DecodeRuneInString(text[i:])
 		i += size
 	}
 	return i + 1
 }
 
-func (c *Condition) errorAt(n ast.Node, format string, args ...any) *Error {
-	return &Error{Column: c.column(n.Location().From), Msg: fmt.Sprintf(format, args...)}
+func (c *compilation) errorAt(n ast.Node, format string, args ...any) *Error {
+	return &Error{Column: column(c.Text, n.Location().From), Msg: fmt.Sprintf(format, args...)}
 }
 
 // exprError turns an error of expr's parser, checker or compiler into a
 // *Error, in the words of conditions.
-func (c *Condition) exprError(err error, prefix string) *Error {
+func (c *compilation) exprError(err error, prefix string) *Error {
 	col, msg := 0, err.Error()
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		col, msg = c.column(fe.From), fe.Message
+		col, msg = column(c.Text, fe.From), fe.Message
 	}
 	msg = exprMessage(msg)
 	if leaks(msg) {

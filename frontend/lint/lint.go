@@ -94,7 +94,9 @@ func runChecks(ctx context.Context, in *Input, lt *linter.Linter) (*checker, err
 	if ck.file == nil {
 		return ck, errors.New("stagefront checks: no analysis of the file")
 	}
-	ck.load()
+	if err := ck.load(); err != nil {
+		return ck, err
+	}
 	ck.structural()
 	ck.platform()
 	return ck, nil
@@ -116,6 +118,8 @@ type checker struct {
 	// The rewrite for the target platform, as BuildKit parses it (nil
 	// when there is no rewrite or BuildKit rejects it).
 	stages []instructions.Stage
+	// nodes are BuildKit's nodes of the file's items, by Item.Index.
+	nodes []*parser.Node
 	// stageAt maps the line of a stage of ck.stages to its index (see
 	// rewriteIndex).
 	stageAt map[int]int
@@ -139,8 +143,15 @@ type cond struct {
 	c    *conditions.Condition
 }
 
-func (ck *checker) load() {
+func (ck *checker) load() error {
 	f := ck.file
+	// The analysis keeps few of BuildKit's nodes; the rules read the
+	// comments and text of every instruction.
+	nodes, err := f.Syntax.Nodes()
+	if err != nil {
+		return err
+	}
+	ck.nodes = nodes
 	for _, it := range f.Scoped() {
 		ck.work++
 		if c := f.Condition(it); c != nil {
@@ -149,24 +160,28 @@ func (ck *checker) load() {
 	}
 	ck.globals = f.GlobalArgs()
 	if ck.in.Rewrite == nil {
-		return
+		return nil
 	}
 	// The rules on the rewrite read these commands only, RUN from the item.
 	rw := ck.in.Rewrite
-	stages, _, err := rw.InstructionsWith(func(it *syntax.Item) (instructions.Command, bool) {
+	stages, _, err := rw.InstructionsWith(nodes, func(it *syntax.Item) (instructions.Command, bool) {
 		switch it.Keyword {
 		case "copy", "add", "user":
 			return nil, false
 		case "run":
-			return &runCmd{it: it, flags: rw.InstructionFlags(it)}, true
+			return &runCmd{it: it, node: ck.node(it), flags: rw.InstructionFlags(it)}, true
 		}
 		return nil, true
 	})
 	if err != nil {
-		return // the conversion reports it
+		return nil // the conversion reports it
 	}
 	ck.stages = stages
+	return nil
 }
+
+// node returns BuildKit's node of it.
+func (ck *checker) node(it *syntax.Item) *parser.Node { return ck.nodes[it.Index] }
 
 // run reports rule at loc, with the `# check=` comments of the stage and
 // of the instruction merged into the configuration. It is what

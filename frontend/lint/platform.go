@@ -170,24 +170,25 @@ func foldKey(s string) string {
 // all, and the rules need only the script and the mounts).
 type runCmd struct {
 	it    *syntax.Item
+	node  *parser.Node
 	flags []string
 }
 
 func (c *runCmd) Name() string             { return "run" }
 func (c *runCmd) Location() []parser.Range { return analysis.Location(c.it) }
-func (c *runCmd) Comments() []string       { return c.it.Node.PrevComment }
+func (c *runCmd) Comments() []string       { return c.node.PrevComment }
 
 // script is the shell text of the RUN: its command line (the words after
 // the flags, exec form or shell form) and its heredocs.
 func (c *runCmd) script() string {
 	var b strings.Builder
-	for n := c.it.Node.Next; n != nil; n = n.Next {
+	for n := c.node.Next; n != nil; n = n.Next {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteString(n.Value)
 	}
-	for _, h := range c.it.Node.Heredocs {
+	for _, h := range c.node.Heredocs {
 		b.WriteString("\n")
 		b.WriteString(h.Content)
 	}

@@ -25,15 +25,15 @@ func (ck *checker) structural() {
 func (ck *checker) itemComments(it *syntax.Item) [][]string {
 	var out [][]string
 	if st := ck.file.StageOf(it); st != nil {
-		out = append(out, st.Item.Node.PrevComment)
+		out = append(out, ck.node(st.Item).PrevComment)
 	}
-	return append(out, it.Node.PrevComment)
+	return append(out, ck.node(it).PrevComment)
 }
 
 func (ck *checker) constantConditions() {
 	for _, c := range ck.conds {
 		ck.work++
-		if len(c.c.Names) > 0 || c.c.ReadsContext {
+		if len(c.c.Names) > 0 || c.c.ReadsContext() {
 			continue
 		}
 		v, err := c.c.Eval(noValues{})
@@ -183,7 +183,7 @@ func (ck *checker) unusedGlobalArgs() {
 			}
 		}
 		if it.Keyword == "from" || (it.Keyword == "arg" && it.Stage < 0) {
-			wordRefs(it.Node.Original, read)
+			wordRefs(ck.node(it).Original, read)
 		}
 		for _, sp := range it.VarFlags() {
 			wordRefs(sp.Text, read)
@@ -208,7 +208,7 @@ func (ck *checker) unusedGlobalArgs() {
 		used := redeclared[name] || (r[0] != nil && r[0] != a.Item) || r[1] != nil ||
 			g.readHere[name] // another name in the same ARG: ARG A=1 B=${A}
 		if !used {
-			ck.run(&RuleUnusedGlobalArg, analysis.Location(a.Item), [][]string{a.Item.Node.PrevComment}, RuleUnusedGlobalArg.Format(name))
+			ck.run(&RuleUnusedGlobalArg, analysis.Location(a.Item), [][]string{ck.node(a.Item).PrevComment}, RuleUnusedGlobalArg.Format(name))
 		}
 	}
 }
@@ -315,8 +315,8 @@ func (ck *checker) stageArgsOnlyForConditions() {
 			}
 		}
 		if it.Kind == syntax.Instruction {
-			wordRefs(it.Node.Original, readByInstr)
-			match.refs(it.Node.Original, &ck.work, readByInstr)
+			wordRefs(ck.node(it).Original, readByInstr)
+			match.refs(ck.node(it).Original, &ck.work, readByInstr)
 			for _, fl := range it.Flags {
 				wordRefs(fl, readByInstr)
 				match.refs(fl, &ck.work, readByInstr)
@@ -424,7 +424,7 @@ func (ck *checker) unreachableStages() {
 			// stage that references it is the one to report.
 			continue
 		}
-		ck.run(&RuleUnreachableStage, analysis.Location(st.Item), [][]string{st.Item.Node.PrevComment},
+		ck.run(&RuleUnreachableStage, analysis.Location(st.Item), [][]string{ck.node(st.Item).PrevComment},
 			RuleUnreachableStage.Format(stageLabel(st.Name, i)))
 	}
 }

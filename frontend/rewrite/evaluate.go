@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -298,9 +299,9 @@ func (e *evaluation) keyword(it *syntax.Item) {
 	if br == nil {
 		return // ELSE without IF: already an error
 	}
-	parentLive := e.live(it.Block.Parent) && (analysis.StageLevel(it) || e.cur < 0 || e.stages[e.cur].Live)
+	parentLive := e.live(it.Block().Parent) && (analysis.StageLevel(it) || e.cur < 0 || e.stages[e.cur].Live)
 	e.record(it)
-	if !parentLive || e.taken[it.Block.ID] {
+	if !parentLive || e.taken[it.Block().ID] {
 		e.branchLive[br.ID] = false
 		return
 	}
@@ -309,7 +310,7 @@ func (e *evaluation) keyword(it *syntax.Item) {
 		v = e.eval(it)
 	}
 	e.branchLive[br.ID] = v
-	e.taken[it.Block.ID] = v
+	e.taken[it.Block().ID] = v
 }
 
 // instruction decides a Dockerfile instruction or a REQUIRE.
@@ -382,7 +383,13 @@ func (e *evaluation) checkKnown(it *syntax.Item) {
 	if _, ok := command.Commands[it.Keyword]; ok {
 		return
 	}
-	msg := "unknown instruction: " + it.Node.Value
+	// The name as written, as BuildKit's message quotes it: the first
+	// word of the item's first line.
+	name := it.Keyword
+	if w := bytes.Fields(e.p.Syntax.Line(it.Line - 1)); len(w) > 0 {
+		name = string(w[0])
+	}
+	msg := "unknown instruction: " + name
 	if c := didyoumean.Closest(it.Keyword, knownInstructions, false); c != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", strings.ToUpper(c))
 	}
@@ -530,7 +537,7 @@ func (e *evaluation) eval(it *syntax.Item) bool {
 	}
 	if e.evaluator == nil {
 		e.values = &values{e: e}
-		e.evaluator = conditions.NewEvaluator(e.values)
+		e.evaluator = conditions.NewEvaluator(e.values, e.p.ReadableNames()...)
 	}
 	e.values.it = it
 	v, err := e.evaluator.Eval(c)

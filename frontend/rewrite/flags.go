@@ -70,8 +70,8 @@ func (e *evaluation) flags() []Flag {
 			onPath = true
 		case it.Keyword == "from":
 			onPath = reach[it.Stage]
-		case it.Block != nil && it.Block.HasFrom:
-			onPath = choosing[it.Block]
+		case it.Block() != nil && it.Block().HasFrom:
+			onPath = choosing[it.Block()]
 		default:
 			onPath = reach[it.Stage]
 		}
@@ -109,8 +109,8 @@ func (e *evaluation) flags() []Flag {
 // guarded returns the lines the condition of it decides.
 func guarded(it *syntax.Item) LineRange {
 	r := LineRange{From: it.Line, To: it.EndLine}
-	if (it.Kind == syntax.If || it.Kind == syntax.ElseIf) && it.Block != nil && it.Block.End != nil {
-		r.To = it.Block.End.Line
+	if (it.Kind == syntax.If || it.Kind == syntax.ElseIf) && it.Block() != nil && it.Block().End != nil {
+		r.To = it.Block().End.Line
 	}
 	return r
 }

@@ -21,15 +21,17 @@ import (
 // (frontend/dockerfile/instructions/parse.go, BuildKit v0.34.2) over the
 // live items instead of the AST's children.
 func (r *Result) Instructions() (stages []instructions.Stage, metaArgs []instructions.ArgCommand, err error) {
-	return r.InstructionsWith(nil)
+	return r.InstructionsWith(nil, nil)
 }
 
 // InstructionsWith is Instructions with the commands of the items that
 // read gives (a Command, or nil to leave the item out; ok false to parse it
 // as Instructions does), for tools that read only some commands, or read
 // some from the item itself: the others are not parsed. FROM and the
-// global ARGs are always parsed.
-func (r *Result) InstructionsWith(read func(it *syntax.Item) (cmd instructions.Command, ok bool)) (stages []instructions.Stage, metaArgs []instructions.ArgCommand, err error) {
+// global ARGs are always parsed. nodes are the items' nodes, as
+// syntax.File.Nodes gives them, for a tool that has them already; nil to
+// parse the file again when an item needs its node.
+func (r *Result) InstructionsWith(nodes []*parser.Node, read func(it *syntax.Item) (cmd instructions.Command, ok bool)) (stages []instructions.Stage, metaArgs []instructions.ArgCommand, err error) {
 	f := r.Analysis
 	lint := linter.New(&linter.Config{}) // reads `# check=` comments, reports nothing
 	for _, it := range f.Syntax.Items {
@@ -55,7 +57,12 @@ func (r *Result) InstructionsWith(read func(it *syntax.Item) (cmd instructions.C
 			cmd = f.Arg(it)
 		}
 		if cmd == nil {
-			n := *it.Node
+			if nodes == nil {
+				if nodes, err = f.Syntax.Nodes(); err != nil {
+					return nil, nil, err
+				}
+			}
+			n := *nodes[it.Index]
 			n.Flags = r.InstructionFlags(it)
 			if cmd, err = instructions.ParseInstructionWithLinter(&n, lint); err != nil {
 				return nil, nil, err

@@ -24,7 +24,7 @@ const MaxDepth = 64
 const MaxStages = 10000
 
 // Kind says what an item of the file is.
-type Kind int
+type Kind uint8
 
 // The kinds of items.
 const (
@@ -62,7 +62,9 @@ type Span struct {
 
 // Item is one instruction or keyword of the file, in file order.
 type Item struct {
-	Node *parser.Node
+	// node is BuildKit's node of a FROM, ARG or ENV item; nil for the
+	// others (see Node).
+	node *parser.Node
 	// Index is the item's position in File.Items, for per-item tables.
 	Index int
 	Kind  Kind
@@ -82,8 +84,6 @@ type Item struct {
 	// Stage is the index of the stage the item belongs to, -1 before the
 	// first FROM.
 	Stage int
-	// Block is the block an IF, ELSE IF, ELSE or END belongs to.
-	Block *Block
 	// Flags are the instruction's --flags as the parser gives them, the
 	// --if= flag excluded.
 	Flags []string
@@ -98,7 +98,31 @@ type rareFields struct {
 type extraFields struct {
 	varFlags []*Span
 	args     []string
+	// block is the block an IF, ELSE IF, ELSE or END belongs to; opens
+	// the branch an IF, ELSE IF or ELSE opens.
+	block *Block
+	opens *Branch
 }
+
+// keepsNode reports whether an item of keyword keeps its node in a large
+// file (see KeepNodesBelow): those the analysis and the rewrite parse as
+// BuildKit does. The tools that read the nodes of the others (checks,
+// subrequests) get them from File.Nodes, which parses a large file again:
+// BuildKit's tree of a file takes many times the memory of the file, and
+// a rewrite needs little of it.
+func keepsNode(keyword string) bool {
+	return keyword == "from" || keyword == "arg" || keyword == "env"
+}
+
+// KeepNodesBelow is the size under which a File keeps BuildKit's node of
+// every item: 1 MiB, some 20,000 lines, far more than real Dockerfiles,
+// whose tools then read the nodes without parsing the file again.
+const KeepNodesBelow = 1 << 20
+
+// Node returns BuildKit's node of the item. Every item of a file smaller
+// than KeepNodesBelow has it; in a larger file, FROM, ARG and ENV only
+// (nil for the others): read them with File.Nodes.
+func (it *Item) Node() *parser.Node { return it.node }
 
 // more returns the item's rarest fields, allocating them on first write.
 func (it *Item) more() *extraFields {
@@ -109,6 +133,24 @@ func (it *Item) more() *extraFields {
 		it.rare.extra = &extraFields{}
 	}
 	return it.rare.extra
+}
+
+// Block is the block an IF, ELSE IF, ELSE or END belongs to; nil for
+// other items, and for an ELSE or END without IF.
+func (it *Item) Block() *Block {
+	if it.rare == nil || it.rare.extra == nil {
+		return nil
+	}
+	return it.rare.extra.block
+}
+
+// Opens is the branch an IF, ELSE IF or ELSE opens; nil for other items
+// and for an ELSE without IF.
+func (it *Item) Opens() *Branch {
+	if it.rare == nil || it.rare.extra == nil {
+		return nil
+	}
+	return it.rare.extra.opens
 }
 
 // Strip is where the --if= flag was written, to remove it; nil when the
@@ -200,18 +242,28 @@ type File struct {
 	Blocks, Branches int
 	// Warnings are the parser's warnings.
 	Warnings []parser.Warning
+	// allNodes reports whether every item keeps its node (see
+	// KeepNodesBelow).
+	allNodes bool
 }
 
 // Parse reads dt with BuildKit's parser and finds the extensions. The
 // returned error is a parser error, or an ErrorList of every structural
 // problem (the File is still returned then, for tools).
 func Parse(name string, dt []byte) (*File, error) {
+	return parse(name, dt, len(dt) < KeepNodesBelow)
+}
+
+// parse is Parse, keeping every item's node or (keepAll false) those
+// keepsNode names.
+func parse(name string, dt []byte, keepAll bool) (*File, error) {
 	res, err := parser.Parse(bytes.NewReader(dt))
 	if err != nil {
 		return nil, parserError(name, dt, err)
 	}
 	f := &File{Name: name, data: dt, ends: lineEnds(dt), Escape: byte(res.EscapeToken), Warnings: res.Warnings}
 	var errs ErrorList
+	f.allNodes = keepAll
 	p := &parseState{f: f, errs: &errs, stage: -1, slab: make([]Item, len(res.AST.Children))}
 	f.Items = make([]*Item, 0, len(res.AST.Children))
 	for _, n := range res.AST.Children {
@@ -293,6 +345,29 @@ func lineEnds(dt []byte) []int {
 	return ends
 }
 
+// Nodes returns BuildKit's node of every item, by Item.Index. The items
+// of a large file keep only the nodes of FROM, ARG and ENV (see
+// Item.Node), so that its analysis takes a fraction of the memory of
+// BuildKit's tree: Nodes parses it again then, and the tools that read
+// every instruction hold the tree for as long as they need it.
+func (f *File) Nodes() ([]*parser.Node, error) {
+	if f.allNodes {
+		nodes := make([]*parser.Node, len(f.Items))
+		for i, it := range f.Items {
+			nodes[i] = it.node
+		}
+		return nodes, nil
+	}
+	res, err := parser.Parse(bytes.NewReader(f.data))
+	if err != nil {
+		return nil, parserError(f.Name, f.data, err)
+	}
+	if len(res.AST.Children) != len(f.Items) {
+		return nil, fmt.Errorf("%s: parsed again, the file has %d instructions, not %d", f.Name, len(res.AST.Children), len(f.Items))
+	}
+	return res.AST.Children, nil
+}
+
 // NumLines returns how many lines the file has.
 func (f *File) NumLines() int { return len(f.ends) }
 
@@ -325,7 +400,7 @@ func (p *parseState) errorf(line, col int, format string, args ...any) {
 // item reads one instruction; false after a fatal error (see block).
 func (p *parseState) item(n *parser.Node) bool {
 	it := &p.slab[len(p.f.Items)]
-	*it = Item{Node: n, Index: len(p.f.Items), Keyword: lowerKeyword(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, Stage: p.stage}
+	*it = Item{Index: len(p.f.Items), Keyword: lowerKeyword(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, Stage: p.stage}
 	switch it.Keyword {
 	case "if":
 		it.Kind = If
@@ -345,12 +420,15 @@ func (p *parseState) item(n *parser.Node) bool {
 			b.Block.HasFrom = true
 		}
 	}
+	if p.f.allNodes || keepsNode(it.Keyword) {
+		it.node = n
+	}
 	p.f.Items = append(p.f.Items, it)
 	if it.Kind != Instruction {
 		p.f.Extended = true
 	}
 	if it.Kind == Instruction {
-		p.misplaced(it)
+		p.misplaced(it, n)
 	}
 	hasGuard := slices.ContainsFunc(n.Flags, isGuardFlag)
 	if hasGuard {
@@ -381,7 +459,7 @@ func (p *parseState) item(n *parser.Node) bool {
 	args := string(bytes.TrimSpace(l.text[argsAt:]))
 	switch it.Kind {
 	case Instruction, Require:
-		p.guard(it, l, words)
+		p.guard(it, n, l, words)
 		if it.Kind == Require {
 			p.require(it, args)
 		}
@@ -408,8 +486,7 @@ var argsNotCommands = map[string]bool{"copy": true, "add": true, "from": true, "
 // them: inside ONBUILD, whose trigger runs in another build (which knows
 // nothing of stagefront and would reject it), and a --if= after the
 // arguments, which BuildKit takes for an argument.
-func (p *parseState) misplaced(it *Item) {
-	n := it.Node
+func (p *parseState) misplaced(it *Item, n *parser.Node) {
 	if it.Keyword == "onbuild" && n.Next != nil && len(n.Next.Children) > 0 {
 		trigger := n.Next.Children[0]
 		switch kw := lowerKeyword(trigger.Value); {
@@ -472,12 +549,17 @@ var keywords = func() map[string]string {
 }()
 
 // guard finds the --if= flag of an instruction or REQUIRE.
-func (p *parseState) guard(it *Item, l *logical, words []word) {
+func (p *parseState) guard(it *Item, n *parser.Node, l *logical, words []word) {
 	p.f.Extended = true
 	found := 0
-	for _, w := range words {
+	for i, w := range words {
 		if w.value != "--if" && !strings.HasPrefix(w.value, "--if=") {
 			continue
+		}
+		// The parser's string of the flag, the same text, is kept
+		// anyway: share it.
+		if i < len(n.Flags) && n.Flags[i] == w.value {
+			w.value = n.Flags[i]
 		}
 		found++
 		if it.Cond != nil {
@@ -522,7 +604,7 @@ func (p *parseState) guard(it *Item, l *logical, words []word) {
 		}
 		it.Cond = &g.cond
 	}
-	if want := len(it.Node.Flags) - len(it.Flags); found != want {
+	if want := len(n.Flags) - len(it.Flags); found != want {
 		p.errorf(it.Line, 0, "cannot find the --if= flag in the text of this instruction: write it right after the instruction name, on its first line")
 	}
 }
@@ -644,9 +726,10 @@ func (p *parseState) block(it *Item, l *logical, argsAt int, args string) bool {
 			p.errorf(it.Line, 0, "END without IF: remove it, or open a block with IF <condition>")
 			return true
 		}
-		it.Block = p.open.Block
-		it.Block.End = it
-		p.open = it.Block.Parent
+		b := p.open.Block
+		it.more().block = b
+		b.End = it
+		p.open = b.Parent
 	}
 	return true
 }
@@ -655,7 +738,8 @@ func (p *parseState) openBranch(b *Block, it *Item) {
 	br := &Branch{Block: b, Item: it, Index: len(b.Branches), ID: p.f.Branches, depth: b.Parent.Depth() + 1}
 	p.f.Branches++
 	b.Branches = append(b.Branches, br)
-	it.Block = b
+	it.more().block = b
+	it.more().opens = br
 	p.open = br
 }
 

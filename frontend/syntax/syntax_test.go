@@ -59,11 +59,11 @@ func TestBlocks(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != "instruction@1 IF@2 instruction@3 ELSE IF@4 instruction@5 ELSE@6 instruction@7 IF@8 instruction@9 END@10 END@11" {
 		t.Errorf("items: %s", got)
 	}
-	outer := f.Items[1].Block
+	outer := f.Items[1].Block()
 	if !outer.HasFrom || len(outer.Branches) != 3 || outer.End != f.Items[10] {
 		t.Errorf("outer block: %+v", outer)
 	}
-	inner := f.Items[7].Block
+	inner := f.Items[7].Block()
 	if inner.HasFrom || inner.Parent != outer.Branches[2] || f.Items[8].Branch.Depth() != 2 {
 		t.Errorf("inner block: %+v", inner)
 	}
@@ -94,13 +94,36 @@ func TestFlagWordsMatchParser(t *testing.T) {
 		}
 	}
 	for _, in := range files {
-		f, err := Parse("Dockerfile", []byte(in))
+		// As a large file is read: the items keep few nodes, and Nodes
+		// parses the file again.
+		f, err := parse("Dockerfile", []byte(in), false)
 		if f == nil {
 			continue // the parser rejects it: nothing to compare
 		}
 		_ = err
+		nodes, err := f.Nodes()
+		if err != nil {
+			t.Fatalf("%q: parsed again: %v", firstLine(in), err)
+		}
+		small, _ := Parse("Dockerfile", []byte(in))
+		kept, err := small.Nodes()
+		if err != nil || len(kept) != len(nodes) {
+			t.Fatalf("%q: %d nodes kept, %d parsed again (%v)", firstLine(in), len(kept), len(nodes), err)
+		}
 		for _, it := range f.Items {
-			if len(it.Node.Flags) == 0 {
+			n := nodes[it.Index]
+			if kept[it.Index] == nil || kept[it.Index].Original != n.Original {
+				t.Errorf("line %d of %q: kept node %v, parsed again %q", it.Line, firstLine(in), kept[it.Index], n.Original)
+			}
+			if kept := it.Node(); keepsNode(it.Keyword) != (kept != nil) {
+				t.Errorf("line %d of %q: %s keeps node %v", it.Line, firstLine(in), it.Keyword, kept)
+			} else if kept != nil && (kept.StartLine != n.StartLine || kept.Original != n.Original) {
+				t.Errorf("line %d of %q: kept node %q, parsed again %q at line %d", it.Line, firstLine(in), kept.Original, n.Original, n.StartLine)
+			}
+			if n.StartLine != it.Line {
+				t.Errorf("line %d of %q: parsed again, the item's node is at line %d", it.Line, firstLine(in), n.StartLine)
+			}
+			if len(n.Flags) == 0 {
 				continue
 			}
 			var l logical
@@ -110,8 +133,8 @@ func TestFlagWordsMatchParser(t *testing.T) {
 			for _, w := range words {
 				got = append(got, w.value)
 			}
-			if strings.Join(got, "\x00") != strings.Join(it.Node.Flags, "\x00") {
-				t.Errorf("line %d of %q: scanned flags %q, the parser's %q", it.Line, firstLine(in), got, it.Node.Flags)
+			if strings.Join(got, "\x00") != strings.Join(n.Flags, "\x00") {
+				t.Errorf("line %d of %q: scanned flags %q, the parser's %q", it.Line, firstLine(in), got, n.Flags)
 			}
 		}
 	}
