@@ -146,11 +146,16 @@ type itemInfo struct {
 // A cancelled ctx stops the analysis between its steps (BuildKit's parse
 // of the file is one step) and returns context.Cause(ctx).
 func Analyze(ctx context.Context, name string, dt []byte, opt Options) (*File, error) {
+	return analyzeFile(ctx, name, dt, opt, len(dt) >= collectAfterParse)
+}
+
+// analyzeFile is Analyze, for a large file (see collectAfterParse) or not.
+func analyzeFile(ctx context.Context, name string, dt []byte, opt Options, large bool) (*File, error) {
 	sf, err := syntax.Parse(name, dt)
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
-	if len(dt) >= collectAfterParse {
+	if large {
 		// BuildKit's tree of the file, which the items keep little of, is
 		// garbage now, and several times the size of what is left: collect
 		// it before the conditions' garbage piles on it (the collector
@@ -216,7 +221,7 @@ func Analyze(ctx context.Context, name string, dt []byte, opt Options) (*File, e
 		return nil, context.Cause(ctx)
 	}
 	if sf.Extended || f.SelectsByVar || sf.HasVarFlags {
-		if err := f.compile(ctx, opt, len(dt) >= collectAfterParse); err != nil {
+		if err := f.compile(ctx, opt, large, len(dt)); err != nil {
 			return nil, err
 		}
 		f.checkRequireNames()

@@ -37,18 +37,22 @@ func TestResolve(t *testing.T) {
 		alive func(int) bool
 		want  []int
 	}{
-		{RefFrom, "a", 1, all, []int{0}},         // only stages before the FROM
-		{RefFrom, "a", 4, all, []int{2}},         // the last of them
-		{RefFrom, "a", 4, nil, []int{0, 2}},      // any, for questions over all values
-		{RefFrom, "a", 4, notFirst, []int{2}},    // live ones only
-		{RefFrom, "later", 1, all, nil},          // a later stage: an image
-		{RefCopy, "later", 1, all, []int{3}},     // COPY --from looks everywhere
-		{RefCopy, "1", 4, all, []int{1}},         // by index
-		{RefCopy, "7", 4, all, nil},              // no such index
-		{RefMount, "1", 4, all, nil},             // a number is a name for mounts
-		{RefMount, "b", 4, all, []int{1}},        // by name
-		{RefRequire, "a", 1, notFirst, []int{2}}, // REQUIRE names any live one
-		{RefCopy, "busybox", 4, all, nil},        // an image
+		{RefFrom, "a", 1, all, []int{0}},                                 // only stages before the FROM
+		{RefFrom, "a", 4, all, []int{2}},                                 // the last of them
+		{RefFrom, "a", 4, nil, []int{0, 2}},                              // any, for questions over all values
+		{RefFrom, "a", 4, notFirst, []int{2}},                            // live ones only
+		{RefFrom, "later", 1, all, nil},                                  // a later stage: an image
+		{RefCopy, "later", 1, all, []int{3}},                             // COPY --from looks everywhere
+		{RefCopy, "1", 4, all, []int{1}},                                 // by index
+		{RefCopy, "7", 4, all, nil},                                      // no such index
+		{RefMount, "1", 4, all, nil},                                     // a number is a name for mounts
+		{RefMount, "b", 4, all, []int{1}},                                // by name
+		{RefRequire, "a", 1, notFirst, []int{2}},                         // REQUIRE names any live one
+		{RefCopy, "busybox", 4, all, nil},                                // an image
+		{RefCopy, "a", 1, all, []int{2}},                                 // the last of the name, as dockerfile2llb keeps it
+		{RefCopy, "a", 1, notFirst, []int{2}},                            //
+		{RefCopy, "a", 1, nil, []int{0, 2}},                              // any, over all values
+		{RefMount, "a", 4, func(i int) bool { return i != 2 }, []int{0}}, // the last live one
 	} {
 		if got := f.Resolve(nil, tc.kind, tc.name, tc.at, tc.alive); !slices.Equal(got, tc.want) {
 			t.Errorf("%s %s at stage %d: %v, want %v", tc.kind, tc.name, tc.at, got, tc.want)
@@ -108,6 +112,103 @@ func TestRequireCycle(t *testing.T) {
 	c := f.Graph(nil, nil, f.Literal).RequireCycle()
 	if got := fmt.Sprint(c); got != "[0 2 1 0]" {
 		t.Errorf("cycle %s, want [0 2 1 0] (a -> c -> b -> a)", got)
+	}
+}
+
+// TestCompileRounds: a large file's conditions, compiled in rounds with
+// a collection between them, are those compiled at once.
+func TestCompileRounds(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("ARG A=1\nFROM busybox\nARG B\n")
+	for i := range 500 {
+		fmt.Fprintf(&b, "RUN --if=\"A == '%d' || B\" true\n", i%37)
+		if i%50 == 0 {
+			fmt.Fprintf(&b, "RUN --if=C%d true\n", i) // undeclared: an error
+		}
+	}
+	dt := []byte(b.String())
+	opt := Options{ConditionsPerWorker: 1}
+	once, err1 := analyzeFile(context.Background(), "Dockerfile", dt, opt, false)
+	rounds, err2 := analyzeFile(context.Background(), "Dockerfile", dt, opt, true)
+	if once == nil || rounds == nil || err1 == nil || err1.Error() != err2.Error() {
+		t.Fatalf("errors differ:\n%v\n---\n%v", err1, err2)
+	}
+	for i, it := range once.Syntax.Items {
+		a, b := once.Condition(it), rounds.Condition(rounds.Syntax.Items[i])
+		if (a == nil) != (b == nil) || a != nil && (a.Text != b.Text || !slices.Equal(a.Names, b.Names)) {
+			t.Fatalf("line %d: %+v, in rounds %+v", it.Line, a, b)
+		}
+	}
+}
+
+// TestGraphGroups: references that resolve to many stages of one name
+// are edges to group nodes, so that k stages of one name that each
+// refer to it make a graph of O(k) edges, with the same answers.
+func TestGraphGroups(t *testing.T) {
+	t.Parallel()
+	edges := func(g *Graph) int {
+		n := 0
+		for i := range g.deps {
+			n += len(g.deps[i]) + len(g.reqs[i])
+		}
+		return n
+	}
+	build := func(k int) *File {
+		lines := []string{"FROM busybox AS x"}
+		for range k {
+			lines = append(lines, "FROM x AS x", "COPY --from=x / /", "RUN --mount=from=x true", "REQUIRE x")
+		}
+		return analyze(t, append(lines, "FROM scratch AS t", "REQUIRE x")...)
+	}
+	small, large := build(100), build(800)
+	gs, gl := small.Graph(nil, nil, small.Literal), large.Graph(nil, nil, large.Literal)
+	if r := float64(edges(gl)) / float64(edges(gs)); r > 10 {
+		t.Errorf("edges grow x%.1f from 100 to 800 stages of one name (%d, %d): quadratic", r, edges(gs), edges(gl))
+	}
+	f, g := small, gs
+	last := len(f.Stages) - 1
+	reach, gates := g.Reach(last)
+	if len(reach) != len(f.Stages) {
+		t.Fatalf("reach has %d entries for %d stages", len(reach), len(f.Stages))
+	}
+	for i := range last {
+		if !reach[i] {
+			t.Errorf("stage %d not reached", i)
+		}
+	}
+	if len(gates) != last {
+		t.Errorf("%d gates, want the %d stages named x", len(gates), last)
+	}
+	slices.Sort(gates)
+	if gates = slices.Compact(gates); len(gates) != last || gates[0] != 0 || gates[len(gates)-1] != last-1 {
+		t.Errorf("gates %v, want 0..%d", gates, last-1)
+	}
+	ref := g.Referenced()
+	if slices.Contains(ref[:last], false) || ref[last] {
+		t.Errorf("referenced %v: every x and not t", ref)
+	}
+	for _, e := range g.Requires(last) {
+		if !g.IsGroup(e.To) || len(g.Members(e.To)) != last || g.First(e.To) != 0 || !g.Leads(e.To, 7) {
+			t.Errorf("REQUIRE x of t: edge to %d, members %v", e.To, g.Members(e.To))
+		}
+	}
+	// Every x requires the stages named x, itself among them: a cycle
+	// through a group, reported as stages.
+	c := g.RequireCycle()
+	if len(c) < 2 || c[0] != c[len(c)-1] || slices.ContainsFunc(c, g.IsGroup) {
+		t.Errorf("cycle %v: want stages, the first repeated at the end", c)
+	}
+	// A live graph: FROM, COPY and mounts name the last live x, REQUIRE
+	// all of them.
+	live := f.Graph(func(int) bool { return true }, nil, f.Literal)
+	for _, e := range live.Deps(5) {
+		if live.IsGroup(e.To) || e.To != 4 && e.Kind == RefFrom || e.To != last-1 && e.Kind != RefFrom {
+			t.Errorf("stage 5 %s: to %d", e.Kind, e.To)
+		}
+	}
+	if r := live.Requires(5); len(r) != 1 || !live.IsGroup(r[0].To) || len(live.Members(r[0].To)) != last {
+		t.Errorf("REQUIRE x of stage 5, live: %+v", r)
 	}
 }
 

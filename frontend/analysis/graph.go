@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,10 +42,10 @@ func (r Ref) HasVariable() bool { return strings.Contains(r.Name, "$") }
 //   - FROM: the last stage of that name defined before stage at (with
 //     alive nil, every one of them); otherwise the name is an image;
 //   - COPY --from: the stage of that index when the name is a number,
-//     otherwise the stages of that name, anywhere in the file; otherwise
-//     an image or a named context;
-//   - RUN --mount from=: the stages of that name (a number is a name
-//     there, as upstream reads it);
+//     otherwise the last stage of that name in the file (with alive nil,
+//     every one of them); otherwise an image or a named context;
+//   - RUN --mount from=: as COPY --from, but a number is a name there, as
+//     upstream reads it;
 //   - REQUIRE: the stages of that name.
 //
 // Names are compared lower-cased; name must already be.
@@ -75,6 +76,15 @@ func (f *File) Resolve(dst []int, kind RefKind, name string, at int, alive func(
 		}
 		return dst
 	}
+	if kind != RefRequire && alive != nil {
+		// dockerfile2llb keeps the last stage of each name it converts.
+		for k := len(named) - 1; k >= 0; k-- {
+			if alive(named[k]) {
+				return append(dst, named[k])
+			}
+		}
+		return dst
+	}
 	for _, i := range named {
 		if alive == nil || alive(i) {
 			dst = append(dst, i)
@@ -98,10 +108,31 @@ func StageNumber(name string) (int, bool) {
 // build converts and gates, the cycles, the flags on a target's path and
 // the stages no build reaches; they differ only in the items and stages
 // they are built from (see File.Graph).
+//
+// A reference that resolves to several stages (the stages of a name, in
+// a file that names several alike) is one edge to a group node, which
+// stands for them: a file of k stages of one name that each refer to it
+// would otherwise have k*k edges. The nodes from len(File.Stages) on are
+// groups; Deps and Requires may lead to one (see IsGroup and Members).
 type Graph struct {
 	f *File
-	// deps and reqs are the edges of each stage, in the order written.
+	// deps and reqs are the edges of each node, in the order written; a
+	// group's deps are its members.
 	deps, reqs [][]Edge
+	// stages is the number of stages, the first group node.
+	stages int
+	// groups are the group nodes by what they stand for; first is the
+	// first member of each, by node - stages.
+	groups map[groupKey]int
+	first  []int
+}
+
+// groupKey names a group: the first prefix stages of name (FROM with
+// alive nil: the stages of that name before the FROM), or with prefix
+// -1, all the stages of name that Resolve gave.
+type groupKey struct {
+	name   string
+	prefix int
 }
 
 // Edge is one reference from a stage to another.
@@ -116,13 +147,15 @@ type Edge struct {
 // and lower-cased; false when it cannot be known) among the stages alive
 // accepts (nil: all, see Resolve).
 func (f *File) Graph(alive func(int) bool, keep func(*syntax.Item) bool, resolve func(it *syntax.Item, k int) (string, bool)) *Graph {
-	g := &Graph{f: f, deps: make([][]Edge, len(f.Stages)), reqs: make([][]Edge, len(f.Stages))}
+	n := len(f.Stages)
+	g := &Graph{f: f, deps: make([][]Edge, n), reqs: make([][]Edge, n), stages: n}
 	var targets []int
-	// required[t] is 1 + the last stage that requires t: the items of a
-	// stage come together, so this finds a REQUIRE repeated in a stage.
+	// required[t] is 1 + the last stage that requires node t: the items
+	// of a stage come together, so this finds a REQUIRE repeated in a
+	// stage.
 	var required []int32
 	for _, it := range f.linked {
-		if it.Stage < 0 || it.Stage >= len(f.Stages) || (keep != nil && !keep(it)) {
+		if it.Stage < 0 || it.Stage >= n || (keep != nil && !keep(it)) {
 			continue
 		}
 		for k, r := range f.Refs(it) {
@@ -131,11 +164,18 @@ func (f *File) Graph(alive func(int) bool, keep func(*syntax.Item) bool, resolve
 				continue
 			}
 			targets = f.Resolve(targets[:0], r.Kind, name, it.Stage, alive)
+			if len(targets) > 1 {
+				key := groupKey{name, -1}
+				if r.Kind == RefFrom {
+					key.prefix = len(targets) // a prefix of the stages named so
+				}
+				targets = append(targets[:0], g.group(key, targets))
+			}
 			for _, to := range targets {
 				e := Edge{To: to, Item: it, Kind: r.Kind}
 				if r.Kind == RefRequire {
-					if required == nil {
-						required = make([]int32, len(f.Stages))
+					for len(required) <= to {
+						required = append(required, 0)
 					}
 					if required[to] != int32(it.Stage)+1 {
 						required[to] = int32(it.Stage) + 1
@@ -150,6 +190,108 @@ func (f *File) Graph(alive func(int) bool, keep func(*syntax.Item) bool, resolve
 	return g
 }
 
+// group returns the node of the group key, made on first use with
+// members. A prefix group of p stages is made of the group of the first
+// p-1 and the p-th stage, so that the prefixes of one name take as many
+// nodes and edges as it has stages.
+func (g *Graph) group(key groupKey, members []int) int {
+	if v, ok := g.groups[key]; ok {
+		return v
+	}
+	if g.groups == nil {
+		g.groups = map[groupKey]int{}
+	}
+	v := len(g.deps)
+	g.deps = append(g.deps, nil)
+	g.reqs = append(g.reqs, nil)
+	g.groups[key] = v
+	g.first = append(g.first, members[0])
+	if key.prefix >= 2 {
+		last := members[key.prefix-1]
+		rest := members[0]
+		if key.prefix > 2 {
+			rest = g.group(groupKey{key.name, key.prefix - 1}, members)
+		}
+		g.deps[v] = []Edge{{To: rest}, {To: last}}
+		return v
+	}
+	g.deps[v] = make([]Edge, len(members))
+	for i, m := range members {
+		g.deps[v][i] = Edge{To: m}
+	}
+	return v
+}
+
+// IsGroup reports whether node i is a group node, not a stage.
+func (g *Graph) IsGroup(i int) bool { return i >= g.stages }
+
+// Members returns the stages node i stands for: itself for a stage, in
+// file order for a group.
+func (g *Graph) Members(i int) []int {
+	if !g.IsGroup(i) {
+		return []int{i}
+	}
+	var out []int
+	for stack := []int{i}; len(stack) > 0; {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !g.IsGroup(v) {
+			out = append(out, v)
+			continue
+		}
+		for k := len(g.deps[v]) - 1; k >= 0; k-- {
+			stack = append(stack, g.deps[v][k].To)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// First returns the first stage node i stands for: itself for a stage.
+func (g *Graph) First(i int) int {
+	if !g.IsGroup(i) {
+		return i
+	}
+	return g.first[i-g.stages]
+}
+
+// Leads reports whether node i is stage s or a group with s in it.
+func (g *Graph) Leads(i, s int) bool {
+	return i == s || (g.IsGroup(i) && slices.Contains(g.Members(i), s))
+}
+
+// Referenced reports, for each stage, whether an edge of the graph leads
+// to it.
+func (g *Graph) Referenced() []bool {
+	marked := make([]bool, len(g.deps))
+	var stack []int
+	mark := func(to int) {
+		if !marked[to] {
+			marked[to] = true
+			stack = append(stack, to)
+		}
+	}
+	for i := range g.stages {
+		for _, e := range g.deps[i] {
+			mark(e.To)
+		}
+		for _, e := range g.reqs[i] {
+			mark(e.To)
+		}
+	}
+	// A group's members are referenced through it.
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if g.IsGroup(v) {
+			for _, e := range g.deps[v] {
+				mark(e.To)
+			}
+		}
+	}
+	return marked[:g.stages]
+}
+
 // Literal resolves a reference as written, lower-cased; false when a
 // variable chooses it. It is the resolve of Graph for questions that
 // hold for any values.
@@ -161,11 +303,12 @@ func (f *File) Literal(it *syntax.Item, k int) (string, bool) {
 	return strings.ToLower(r.Name), true
 }
 
-// Requires are the stages stage i requires, in the order written, each
-// with the first REQUIRE that names it.
+// Requires are the stages (or groups, see IsGroup) stage i requires, in
+// the order written, each with the first REQUIRE that names it.
 func (g *Graph) Requires(i int) []Edge { return g.reqs[i] }
 
-// Deps are the stages stage i builds on, in the order written.
+// Deps are the stages (or groups, see IsGroup) stage i builds on, in the
+// order written.
 func (g *Graph) Deps(i int) []Edge { return g.deps[i] }
 
 // Reach returns the stages a build of roots converts: the roots and
@@ -179,35 +322,41 @@ func (g *Graph) Reach(roots ...int) (reach []bool, gates []int) {
 		req bool
 	}
 	var stack []step
-	push := func(i int) {
+	// push adds the edges of node i; a group's members are required when
+	// the group is (req).
+	push := func(i int, req bool) {
 		for k := len(g.reqs[i]) - 1; k >= 0; k-- {
 			stack = append(stack, step{g.reqs[i][k].To, true})
 		}
 		for k := len(g.deps[i]) - 1; k >= 0; k-- {
-			stack = append(stack, step{g.deps[i][k].To, false})
+			stack = append(stack, step{g.deps[i][k].To, req && g.IsGroup(i)})
 		}
 	}
 	gated := make([]bool, len(g.deps))
 	for _, r := range roots {
-		if r < 0 || r >= len(reach) || reach[r] {
+		if r < 0 || r >= g.stages || reach[r] {
 			continue
 		}
 		reach[r] = true
-		push(r)
+		push(r, false)
 		for len(stack) > 0 {
 			s := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			if s.req && !gated[s.to] {
 				gated[s.to] = true
-				gates = append(gates, s.to)
+				if g.IsGroup(s.to) {
+					push(s.to, true) // reached or not, its members are gates
+				} else {
+					gates = append(gates, s.to)
+				}
 			}
 			if !reach[s.to] {
 				reach[s.to] = true
-				push(s.to)
+				push(s.to, false)
 			}
 		}
 	}
-	return reach, gates
+	return reach[:g.stages], gates
 }
 
 // RequireCycle returns a cycle that goes through a REQUIRE: the stages
@@ -251,13 +400,16 @@ func (g *Graph) RequireCycle() []int {
 			top.next++
 			switch state[to] {
 			case onPath:
+				// The stages along it, from to: groups are left out.
 				var cycle []int
+				on := false
 				for i := range path {
-					if path[i].stage == to || len(cycle) > 0 {
+					on = on || path[i].stage == to
+					if on && !g.IsGroup(path[i].stage) {
 						cycle = append(cycle, path[i].stage)
 					}
 				}
-				return append(cycle, to)
+				return append(cycle, cycle[0])
 			case unvisited:
 				state[to] = onPath
 				path = append(path, frame{stage: to})

@@ -123,7 +123,7 @@ func (s scope) Undeclared(name string) string {
 // compile compiles every condition against the names in scope where it is
 // written. Conditions are independent of each other, so a file with many
 // is compiled by several goroutines, each with a compiler of its own.
-func (f *File) compile(ctx context.Context, opt Options, large bool) error {
+func (f *File) compile(ctx context.Context, opt Options, large bool, size int) error {
 	var todo []*syntax.Item
 	for _, it := range f.scoped {
 		if it.Cond != nil && it.Cond.Text != "" {
@@ -165,15 +165,17 @@ func (f *File) compile(ctx context.Context, opt Options, large bool) error {
 			f.info[f.slot[it.Index]].cond = c
 		}
 	}
-	// A large file is compiled in rounds, with a collection between
-	// them: compiling makes garbage many times the size of the
-	// conditions, and the collector, which marks the file's model while
-	// the compilers run, would let the heap grow to twice the model and
-	// what they made meanwhile.
+	// A large file is compiled in rounds, with a collection between them
+	// once the compilers have made much garbage: compiling makes garbage
+	// many times the size of the conditions, and the collector, which
+	// marks the file's model while the compilers run, would let the heap
+	// grow to twice the model and what they made meanwhile. (Repeated
+	// conditions are remembered, and make none.)
 	round := len(todo)
 	if large {
 		round = max(per*workers, (len(todo)+compileRounds-1)/compileRounds)
 	}
+	collected := 0 // what the compilers had made at the last collection
 	for from := 0; from < len(todo); from += round {
 		to := min(from+round, len(todo))
 		var wg sync.WaitGroup
@@ -185,7 +187,16 @@ func (f *File) compile(ctx context.Context, opt Options, large bool) error {
 			return context.Cause(ctx)
 		}
 		if large && to < len(todo) {
-			runtime.GC()
+			made := 0
+			for _, cc := range compilers {
+				if cc != nil {
+					made += cc.Compiled()
+				}
+			}
+			if made-collected >= garbagePerFileByte*size {
+				runtime.GC()
+				collected = made
+			}
 		}
 	}
 	for _, fs := range failures {
@@ -212,6 +223,12 @@ func (f *File) compile(ctx context.Context, opt Options, large bool) error {
 // compileRounds is how many rounds the conditions of a large file are
 // compiled in (see compile).
 const compileRounds = 8
+
+// garbagePerFileByte is how much garbage (as conditions.Compiler.Compiled
+// estimates it) the compilers of a file of size bytes make between two
+// collections: a fraction of what its model takes, which is ten to
+// twenty times its size.
+const garbagePerFileByte = 4
 
 // condError records an error of the condition of it, with its column:
 // a conditions.Error's Column is a 1-based byte offset within the text,

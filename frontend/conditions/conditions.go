@@ -211,6 +211,9 @@ type Compiler struct {
 	// budget is what is left of the program budget (see
 	// SetProgramBudget), in estimated bytes.
 	budget int
+	// compiled is what the conditions compiled (the memoized ones left
+	// out) cost, as programCost estimates it: about the garbage they made.
+	compiled int
 	// scratch is reused from one condition to the next: a file may hold
 	// a million conditions. (expr's parser.Parser cannot be: its lexer's
 	// Reset leaves the end of the last text read, in v1.17.8.)
@@ -238,6 +241,11 @@ func programCost(text string) int { return 1024 + 64*len(text) }
 // million distinct conditions would take gigabytes, where the text
 // takes megabytes.
 func (cc *Compiler) SetProgramBudget(bytes int) { cc.budget = bytes }
+
+// Compiled estimates the memory the compiler has allocated so far, most
+// of it garbage once Compile returns: programCost of each condition it
+// compiled (not those it remembered).
+func (cc *Compiler) Compiled() int { return cc.compiled }
 
 // NewCompiler returns a compiler for conditions that may read any of names
 // (each condition is still checked against its own Scope).
@@ -294,6 +302,7 @@ func (cc *Compiler) Compile(text string, scope Scope) (*Condition, error) {
 	if c, ok := cc.memo[text]; ok && allDeclared(c.Names, scope) {
 		return c, nil
 	}
+	cc.compiled += programCost(text)
 	cp, tree, err := cc.checked(text, scope)
 	if err != nil {
 		return nil, err

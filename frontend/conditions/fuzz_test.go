@@ -130,6 +130,27 @@ func FuzzConditions(f *testing.F) {
 		if got != got2 || (err == nil) != (err2 == nil) {
 			t.Fatalf("evaluated twice: %v, %v then %v, %v", got, err, got2, err2)
 		}
+		// Over the program budget, a condition keeps no program, and the
+		// Evaluator compiles it again: the same answer, the same error.
+		lean := NewCompiler(names)
+		lean.SetProgramBudget(0)
+		c3, err3 := lean.Compile(text, scope)
+		if err3 != nil {
+			t.Fatalf("%q compiled with a program, and not without: %v", text, err3)
+		}
+		if c3.more != nil && c3.more.program != nil {
+			t.Fatalf("%q: a program kept over the budget", text)
+		}
+		if !slices.Equal(c3.Names, c.Names) || !slices.Equal(c3.Paths(), c.Paths()) || c3.ReadsContext() != c.ReadsContext() {
+			t.Fatalf("%q without its program reads %v %v %v, with it %v %v %v", text, c3.Names, c3.Paths(), c3.ReadsContext(), c.Names, c.Paths(), c.ReadsContext())
+		}
+		ev := NewEvaluator(v, names...)
+		for range 2 { // compiled again, then from the Evaluator's own
+			got3, err3 := ev.Eval(c3)
+			if got != got3 || (err == nil) != (err3 == nil) || (err != nil && err.Error() != err3.Error()) {
+				t.Fatalf("%q without its program: %v, %v; with it %v, %v", text, got3, err3, got, err)
+			}
+		}
 	})
 }
 

@@ -122,11 +122,9 @@ var scaleCases = []scaleCase{
 	// the one before.
 	{name: "UnreachableStage/sameName", fires: "UnreachableStage", gen: func(n int) string {
 		return "FROM busybox AS x\n" + lines(n, "FROM x AS x\nRUN true\n") + "FROM busybox AS t\nRUN t\nFROM x\n"
-	}, quadratic: "analysis.File.Graph(nil, ...), which unreachableStages asks for, has an edge from each FROM x to every stage named x above it"},
+	}},
 	// The final stage's rules: a chain of n stages, each FROM the one
-	// before, each installing build tools. (The work is linear; the time
-	// is not while rewrite.Result.Chain, which finalStageRules and
-	// FinalBase ask for, looks for each stage in the chain so far.)
+	// before, each installing build tools.
 	{name: "FinalStage/chain", fires: "BuildToolsInFinalStage", gen: func(n int) string {
 		return "FROM busybox AS s0\n" + lines(n, "FROM s%d AS s%d\nRUN apt-get install -y gcc\nCOPY . .\n", idx, next)
 	}},

@@ -374,17 +374,8 @@ func (ck *checker) unreachableStages() {
 	}
 	// A stage that nothing references and that runs nothing is an export
 	// or an aggregate: a --target of its own.
-	referenced := make([]bool, len(f.Stages))
-	for i := range f.Stages {
-		for _, e := range g.Deps(i) {
-			ck.work++
-			referenced[e.To] = true
-		}
-		for _, e := range g.Requires(i) {
-			ck.work++
-			referenced[e.To] = true
-		}
-	}
+	referenced := g.Referenced()
+	ck.work += len(referenced)
 	for i := range f.Stages {
 		ck.work++
 		if !runs[i] && !referenced[i] {

@@ -2,7 +2,6 @@ package rewrite
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -121,8 +120,8 @@ func (r *Result) Chain(i int) []int {
 				next = e.To
 			}
 		}
-		if next < 0 || slices.Contains(out, next) {
-			return out
+		if next < 0 || next >= i {
+			return out // a FROM names an earlier stage: the chain ends
 		}
 		out = append(out, next)
 		i = next

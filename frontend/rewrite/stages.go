@@ -367,7 +367,8 @@ func (e *evaluation) checkNumberedRef(it *syntax.Item, r analysis.Ref, n int) {
 func (e *evaluation) checkRequires(g *analysis.Graph) {
 	for i := range e.stages {
 		for _, edge := range g.Requires(i) {
-			e.stages[i].Requires = append(e.stages[i].Requires, Requirement{Stage: e.stages[edge.To].Name, Line: edge.Item.Line})
+			// A group is of stages of one name: its first names them all.
+			e.stages[i].Requires = append(e.stages[i].Requires, Requirement{Stage: e.stages[g.First(edge.To)].Name, Line: edge.Item.Line})
 		}
 	}
 	for _, it := range e.p.Linked() {
@@ -394,7 +395,7 @@ func (e *evaluation) checkRequires(g *analysis.Graph) {
 	find:
 		for i := 0; i+1 < len(cycle); i++ {
 			for _, edge := range g.Requires(cycle[i]) {
-				if edge.To == cycle[i+1] {
+				if g.Leads(edge.To, cycle[i+1]) {
 					line = edge.Item.Line
 					break find
 				}
