@@ -600,6 +600,19 @@ var mfCases = []mfCase{
 		"END",
 		"COPY",
 	)},
+	// dockerfile2llb gives these no location; stagefront finds the COPY.
+	{name: "COPY --from= an index past the last stage", line: 5, want: []string{"invalid stage index 7"}, df: sf(
+		"ARG A=false",
+		"FROM busybox",
+		"COPY --if=A --from=7 / /",
+		"COPY --from=7 / /",
+	)},
+	{name: "COPY --from= a variable left unset", line: 5, want: []string{"variable expansion is not supported for --from"}, df: sf(
+		"ARG X",
+		"FROM busybox AS a",
+		"FROM busybox",
+		"COPY --from=${X} / /",
+	)},
 }
 
 var (

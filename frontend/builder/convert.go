@@ -167,7 +167,7 @@ func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool)
 	opt := cv.platformOpt(p, warn)
 	if opt.Warn == nil {
 		res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
-		return res, rw, err
+		return res, rw, locateConverterError(err, rw)
 	}
 	// stagefront's rules (lint.go) and the conversion are independent, so
 	// they run side by side; their warnings are held and sent in the order
@@ -187,7 +187,7 @@ func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool)
 	ours.send(cv.opt.Warn)
 	theirs.send(cv.opt.Warn)
 	if err != nil {
-		return nil, rw, err
+		return nil, rw, locateConverterError(err, rw)
 	}
 	if lintErr != nil {
 		return nil, rw, lintErr

@@ -8,12 +8,16 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/frontend/syntax"
 	"github.com/pkg/errors"
 )
 
@@ -60,6 +64,58 @@ func withLocations(err error, sm *llb.SourceMap) error {
 		}
 	}
 	return err
+}
+
+// locateConverterError gives the errors dockerfile2llb returns without a
+// line the line they are about: a variable in COPY --from, an index past
+// the last stage (toCommand in dockerfile2llb/convert.go, BuildKit
+// v0.34.2). Each comes from the first live COPY, in file order, that
+// fails upstream's test. Other errors pass through.
+func locateConverterError(err error, rw *rewrite.Result) error {
+	if err == nil || rw == nil || rw.Analysis == nil || hasLocation(err) {
+		return err
+	}
+	msg := err.Error()
+	var match func(it *syntax.Item, from string) bool
+	switch {
+	case strings.Contains(msg, "variable expansion is not supported for --from"):
+		lex := shell.NewLex(rune(rw.Analysis.Syntax.Escape))
+		match = func(it *syntax.Item, from string) bool {
+			res, perr := lex.ProcessWordWithMatches(from, shell.EnvsFromSlice(nil))
+			return perr == nil && res.Result != from
+		}
+	case strings.Contains(msg, "invalid stage index "):
+		_, after, _ := strings.Cut(msg, "invalid stage index ")
+		index, _, _ := strings.Cut(after, ":")
+		match = func(_ *syntax.Item, from string) bool { return from == index }
+	default:
+		return err
+	}
+	for _, it := range rw.Analysis.Linked() {
+		if it.Keyword != "copy" || !rw.Live(it) {
+			continue
+		}
+		for _, fl := range rw.InstructionFlags(it) {
+			if from, ok := strings.CutPrefix(fl, "--from="); ok && match(it, from) {
+				return parser.WithLocation(err, analysis.Location(it))
+			}
+		}
+	}
+	return err
+}
+
+// hasLocation reports whether err carries a location with lines.
+func hasLocation(err error) bool {
+	var le *parser.LocationError
+	if !errors.As(err, &le) {
+		return false
+	}
+	for _, loc := range le.Locations {
+		if len(loc) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // withRewriteSource attaches the original lines to a rewrite error: one

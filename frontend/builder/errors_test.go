@@ -119,3 +119,33 @@ func TestRewriteLineCountGuard(t *testing.T) {
 		t.Fatalf("line count change not caught: %v", err)
 	}
 }
+
+// TestConverterErrorsAtTheirLine: the errors dockerfile2llb returns
+// without a location get the line of the live COPY they are about, with
+// upstream's message.
+func TestConverterErrorsAtTheirLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		line int
+		msg  string
+	}{
+		{"# syntax=org/stagefront\nARG X\nFROM busybox AS a\nRUN --if=X true\nFROM busybox\nCOPY --from=${X} / /\n", 6, "variable expansion is not supported for --from"},
+		{"FROM busybox\nRUN true\nCOPY --from=$X / /\n", 3, "variable expansion is not supported for --from"},
+		{"FROM busybox\nCOPY --from=7 / /\n", 2, "invalid stage index 7"},
+		// The first is off: the live one is the one upstream reads.
+		{"# syntax=org/stagefront\nARG A=0\nFROM busybox\nCOPY --if=A --from=7 / /\nCOPY --from=7 / /\n", 5, "invalid stage index 7"},
+	} {
+		dt := []byte(tc.in)
+		cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil)}
+		_, _, err := cv.toLLB(context.Background(), nil, true)
+		if err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%q: error %v, want %q", tc.in, err, tc.msg)
+			continue
+		}
+		srcs := errdefs.Sources(withLocations(err, cv.opt.SourceMap))
+		if len(srcs) != 1 || len(srcs[0].Ranges) != 1 || srcs[0].Ranges[0].Start.Line != int32(tc.line) {
+			t.Errorf("%q: sources %v, want line %d", tc.in, srcs, tc.line)
+		}
+	}
+}
