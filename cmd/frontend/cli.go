@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
-	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/org/stagefront/internal/contextfs"
 )
@@ -94,25 +93,34 @@ type input struct {
 	// contextDir is the build context directory, and context its view.
 	contextDir string
 	context    *contextfs.Dir
+	// frags reads what INCLUDE names; nil for a Dockerfile from standard
+	// input, which has no directory.
+	frags rewrite.Fragments
+	// markers asks rewrite to mark where each file's lines start.
+	markers bool
 }
 
-// analyze is the analysis of the file: Analyze's result, and the error of
-// a file BuildKit's parser rejects.
-func (in *input) analyze(ctx context.Context) (*analysis.File, error) {
-	f, err := analysis.Analyze(ctx, in.filename, in.data, analysis.Options{})
-	if f == nil {
-		return nil, err
-	}
-	return f, nil
-}
-
-// rewrite analyses the file and evaluates it for opt.
+// rewrite analyses the file, with the fragments it INCLUDEs, and
+// evaluates it for opt.
 func (in *input) rewrite(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
-	f, err := in.analyze(ctx)
-	if err != nil {
-		return nil, err
+	var frags rewrite.Fragments
+	if in.frags != nil {
+		frags = in.frags // a nil *diskFragments is no nil Fragments
 	}
-	return rewrite.Evaluate(ctx, f, opt)
+	return rewrite.Expand(ctx, in.filename, in.data, opt, frags)
+}
+
+// where names line n of a result's Dockerfile: "line 12", or a
+// fragment's "line 3 of stages/build.Dockerfile".
+func where(res *rewrite.Result, n int) string {
+	if res.Sources == nil {
+		return fmt.Sprintf("line %d", n)
+	}
+	file, l := res.Sources.Where(n)
+	if file != res.Sources.Files[0].Name {
+		return fmt.Sprintf("line %d of %s", l, file)
+	}
+	return fmt.Sprintf("line %d", l)
 }
 
 // maxFileSize is BuildKit's limit on a Dockerfile a build reads
@@ -134,6 +142,12 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 	platform := fs.String("platform", "", "the target platform, `os/arch[/variant]` (default: this machine's)")
 	target := fs.String("target", "", "the stage to build (default: the last live stage)")
 	contextDir := fs.String("context", "", "the build context `DIR` that exists() looks in (default: the Dockerfile's directory)")
+	var namedContexts multiFlag
+	fs.Var(&namedContexts, "build-context", "a named context, `NAME=DIR`, that INCLUDE --from=NAME reads fragments from; repeat for more")
+	markers := false
+	if c.name == "rewrite" {
+		fs.BoolVar(&markers, "markers", false, "mark where the lines of each file (the Dockerfile, the fragments it INCLUDEs) start, with `# FILE:LINE` lines")
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: stagefront %s [flags]\n\n%s.\n\nFlags:\n", c.name, strings.ToUpper(c.summary[:1])+c.summary[1:])
 		fs.PrintDefaults()
@@ -144,7 +158,7 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q: the Dockerfile is given with -f", fs.Arg(0))
 	}
-	in := &input{filename: *file}
+	in := &input{filename: *file, markers: markers}
 	var err error
 	var src io.Reader = stdin
 	if *file == "-" {
@@ -192,6 +206,17 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 		}
 	}
 	in.contextDir = dir
+	if *file != "-" {
+		frags := &diskFragments{dirs: map[string]string{"": filepath.Dir(*file)}}
+		for _, nc := range namedContexts {
+			name, d, ok := strings.Cut(nc, "=")
+			if !ok || name == "" || d == "" {
+				return nil, fmt.Errorf("--build-context %s: write NAME=DIR", nc)
+			}
+			frags.dirs[name] = d
+		}
+		in.frags = frags
+	}
 	d, err := contextfs.NewDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading the context %s: %w", dir, err)
@@ -207,7 +232,25 @@ func runRewrite(ctx context.Context, in *input, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(res.Dockerfile)
+	if !in.markers || res.Sources == nil {
+		_, err = stdout.Write(res.Dockerfile)
+		return err
+	}
+	// A marker before each run of lines of one file.
+	var b strings.Builder
+	last := -1
+	for i, l := range strings.SplitAfter(string(res.Dockerfile), "\n") {
+		if l == "" {
+			continue
+		}
+		file, line := res.Sources.Position(i + 1)
+		if file != last || line == 1 {
+			fmt.Fprintf(&b, "# %s:%d\n", res.Sources.Files[file].Name, line)
+			last = file
+		}
+		b.WriteString(l)
+	}
+	_, err = io.WriteString(stdout, b.String())
 	return err
 }
 
@@ -230,14 +273,14 @@ func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
 		case f.Automatic:
 			fmt.Fprintf(stdout, "  automatic platform ARG\n")
 		case f.Line > 0:
-			fmt.Fprintf(stdout, "  declared: line %d, default %q\n", f.Line, f.Default)
+			fmt.Fprintf(stdout, "  declared: %s, default %q\n", where(res, f.Line), f.Default)
 		}
 		if f.Defined {
 			fmt.Fprintf(stdout, "  value:    %q\n", f.Value)
 		} else {
 			fmt.Fprintf(stdout, "  value:    (unset)\n")
 		}
-		fmt.Fprintf(stdout, "  guards:   %s\n", joinRanges(f.Guards))
+		fmt.Fprintf(stdout, "  guards:   %s\n", joinRanges(res, f.Guards))
 	}
 	var conditional []rewrite.Stage
 	for _, s := range res.Stages {
@@ -257,7 +300,7 @@ func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
 		if !s.Live {
 			state = "off: " + s.OffBy
 		}
-		fmt.Fprintf(stdout, "  %s (line %d): %s\n", name, s.Line, state)
+		fmt.Fprintf(stdout, "  %s (%s): %s\n", name, where(res, s.Line), state)
 		if len(s.Conditions) > 0 {
 			fmt.Fprintf(stdout, "    when: %s\n", strings.Join(s.Conditions, " and "))
 		}
@@ -273,13 +316,17 @@ func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
 	return nil
 }
 
-func joinRanges(ranges []rewrite.LineRange) string {
+func joinRanges(res *rewrite.Result, ranges []rewrite.LineRange) string {
 	parts := make([]string, len(ranges))
 	for i, r := range ranges {
-		if r.From == r.To {
-			parts[i] = fmt.Sprintf("line %d", r.From)
-		} else {
+		from, to := where(res, r.From), where(res, r.To)
+		switch {
+		case r.From == r.To:
+			parts[i] = from
+		case res.Sources == nil:
 			parts[i] = fmt.Sprintf("lines %d-%d", r.From, r.To)
+		default:
+			parts[i] = from + " to " + to
 		}
 	}
 	return strings.Join(parts, ", ")

@@ -96,3 +96,75 @@ func checkRun(t *testing.T, code, wantCode int, stdout, stderr string, out, notO
 		}
 	}
 }
+
+// TestCLIInclude: the CLI reads fragments from disk beside the
+// Dockerfile and from --build-context directories, never through a
+// symlink out of them, and names each line's own file.
+func TestCLIInclude(t *testing.T) {
+	dir, shared := t.TempDir(), t.TempDir()
+	write := func(root, name, content string) string {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	main := write(dir, "Dockerfile", "# syntax=org/stagefront\nARG ENV=dev\nINCLUDE stages/${ENV}.Dockerfile\nFROM base\nINCLUDE --from=shared test.Dockerfile\n")
+	write(dir, "stages/dev.Dockerfile", "# SLOW runs the slow tests too.\nARG SLOW=false\nFROM busybox AS base\n")
+	write(dir, "stages/prod.Dockerfile", "FROM busybox AS base\nRUN --if=UNDECLARED true\n")
+	write(shared, "test.Dockerfile", "RUN --if=SLOW echo slow\n")
+	outside := write(t.TempDir(), "evil.Dockerfile", "FROM busybox AS evil\n")
+	abs := write(dir, "abs/Dockerfile", "# syntax=org/stagefront\nINCLUDE link.Dockerfile\n")
+	if err := os.Symlink(outside, filepath.Join(dir, "abs", "link.Dockerfile")); err != nil {
+		t.Fatal(err)
+	}
+	rel := write(dir, "rel/Dockerfile", "# syntax=org/stagefront\nINCLUDE up/evil.Dockerfile\n")
+	if err := os.Symlink("../../"+filepath.Base(filepath.Dir(outside)), filepath.Join(dir, "rel", "up")); err != nil {
+		t.Fatal(err)
+	}
+	inside := write(dir, "in/Dockerfile", "# syntax=org/stagefront\nINCLUDE link.Dockerfile\n")
+	if err := os.Symlink("../stages/dev.Dockerfile", filepath.Join(dir, "in", "link.Dockerfile")); err != nil {
+		t.Fatal(err)
+	}
+	checked := write(dir, "check/Dockerfile", "# syntax=org/stagefront\nFROM busybox:1.37\nINCLUDE meta.Dockerfile\nRUN true\n")
+	write(dir, "check/meta.Dockerfile", "RUN echo one\nMAINTAINER me\n")
+	ctx := "shared=" + shared
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		out, err []string
+		notOut   []string
+	}{
+		{name: "rewrite", args: []string{"rewrite", "-f", main, "--build-context", ctx},
+			out: []string{"ARG ENV=dev\n#\n# SLOW runs the slow tests too.\nARG SLOW=false\nFROM busybox AS base\nFROM base\n#\n#\n"}},
+		{name: "rewrite with markers", args: []string{"rewrite", "-f", main, "--build-context", ctx, "--build-arg", "SLOW=1", "--markers"},
+			out: []string{"# " + main + ":1\n", "# " + filepath.Join(dir, "stages/dev.Dockerfile") + ":1\n# SLOW runs the slow tests too.\n", "# shared:test.Dockerfile:1\nRUN echo slow\n"}},
+		{name: "outline names a fragment's lines", args: []string{"outline", "-f", main, "--build-context", ctx},
+			out: []string{"SLOW\n  runs the slow tests too.\n  declared: line 2 of " + filepath.Join(dir, "stages/dev.Dockerfile") + ", default \"false\"\n  value:    \"false\"\n  guards:   line 1 of shared:test.Dockerfile"}},
+		{name: "an error in a fragment", args: []string{"rewrite", "-f", main, "--build-context", ctx, "--build-arg", "ENV=prod"}, code: 1,
+			err: []string{filepath.Join(dir, "stages/prod.Dockerfile") + ":2:10: --if=UNDECLARED: undeclared name UNDECLARED"}},
+		{name: "a context not given", args: []string{"rewrite", "-f", main}, code: 1,
+			err: []string{main + `:5: INCLUDE test.Dockerfile: no build context "shared": give it with --build-context shared=DIR`}},
+		{name: "an absolute symlink out", args: []string{"rewrite", "-f", abs}, code: 1,
+			err: []string{abs + ":2: INCLUDE link.Dockerfile: link.Dockerfile is a symlink to " + outside + ", outside its directory"}},
+		{name: "a relative symlink out", args: []string{"rewrite", "-f", rel}, code: 1,
+			err: []string{rel + ":2: INCLUDE up/evil.Dockerfile: up is a symlink to ../../", "outside its directory"}},
+		{name: "a symlink out of its directory but inside the Dockerfile's", args: []string{"rewrite", "-f", inside}, code: 1,
+			err: []string{"link.Dockerfile is a symlink to ../stages/dev.Dockerfile, outside its directory"}},
+		{name: "check names a fragment's line", args: []string{"check", "-f", checked},
+			out: []string{"WARNING: MaintainerDeprecated", filepath.Join(dir, "check/meta.Dockerfile") + ":2\n--------------------\n   1 |     RUN echo one\n   2 | >>> MAINTAINER me\n"}},
+		{name: "standard input has no directory", args: []string{"rewrite", "-f", "-"}, code: 1,
+			err: []string{"Dockerfile:2: INCLUDE x: this build reads no fragments (a Dockerfile from standard input has no directory to include from)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			stdin := "# syntax=org/stagefront\nINCLUDE x\n"
+			code := runCLI(tc.args, strings.NewReader(stdin), &stdout, &stderr)
+			checkRun(t, code, tc.code, stdout.String(), stderr.String(), tc.out, tc.notOut, tc.err)
+		})
+	}
+}

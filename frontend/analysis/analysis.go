@@ -48,6 +48,10 @@ type Options struct {
 	// ConditionsPerWorker is the fewest conditions worth a goroutine (and
 	// a compiler) of their own; 0 means DefaultConditionsPerWorker.
 	ConditionsPerWorker int
+	// Origin gives the file and line of each line of an expanded file (a
+	// Dockerfile and the fragments it INCLUDEs), for messages; nil for a
+	// file of its own (see syntax.File.Origin).
+	Origin func(expanded int) (file string, line int)
 }
 
 // DefaultConditionsPerWorker is Options.ConditionsPerWorker's default.
@@ -151,7 +155,7 @@ func Analyze(ctx context.Context, name string, dt []byte, opt Options) (*File, e
 
 // analyzeFile is Analyze, for a large file (see collectAfterParse) or not.
 func analyzeFile(ctx context.Context, name string, dt []byte, opt Options, large bool) (*File, error) {
-	sf, err := syntax.Parse(name, dt)
+	sf, err := syntax.ParseExpanded(name, dt, opt.Origin)
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}

@@ -112,12 +112,12 @@ func (s scope) Undeclared(name string) string {
 		if d.Item.Line > line {
 			where = "below this condition"
 		}
-		return fmt.Sprintf("%s is declared at line %d, %s, so this condition cannot see it: conditions read global ARGs (before the first FROM), ARGs declared earlier in the same stage, and the platform ARGs; declare ARG %s above line %d", name, d.Item.Line, where, name, line)
+		return fmt.Sprintf("%s is declared at %s, %s, so this condition cannot see it: conditions read global ARGs (before the first FROM), ARGs declared earlier in the same stage, and the platform ARGs; declare ARG %s above %s", name, s.f.Syntax.LineRef(d.Item.Line), where, name, s.f.Syntax.LineRef(line))
 	}
 	if c := s.f.suggestions.closest(name, s.f.argNames, true); c != "" {
-		return fmt.Sprintf("undeclared name %s; did you mean %s? (or declare ARG %s above line %d)", name, c, name, line)
+		return fmt.Sprintf("undeclared name %s; did you mean %s? (or declare ARG %s above %s)", name, c, name, s.f.Syntax.LineRef(line))
 	}
-	return fmt.Sprintf("undeclared name %s: declare ARG %s above line %d (before the first FROM for a global ARG, or in this stage)", name, name, line)
+	return fmt.Sprintf("undeclared name %s: declare ARG %s above %s (before the first FROM for a global ARG, or in this stage)", name, name, s.f.Syntax.LineRef(line))
 }
 
 // compile compiles every condition against the names in scope where it is

@@ -14,6 +14,7 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/frontend/syntax"
 	"github.com/pkg/errors"
 )
 
@@ -112,6 +113,14 @@ func (cv *converter) rewriteWith(ctx context.Context, opt rewrite.Options) (*rew
 	}
 	if res == nil {
 		return nil, errors.New("stagefront: internal error: the rewrite returned no result")
+	}
+	if len(res.Includes) > 0 {
+		// Builds do not read fragments yet (issue 14): a live INCLUDE is
+		// an error, never a build without its fragment.
+		it := res.Includes[0].Item
+		var one syntax.ErrorList
+		one.Add(opt.Filename, it.Line, 0, "INCLUDE %s: this version of stagefront expands INCLUDE in its CLI only (stagefront rewrite, outline and check); builds through BuildKit do not read fragments yet", it.IncludePath())
+		return nil, withRewriteSource(one.Err(), cv.opt.SourceMap)
 	}
 	if a, b := bytes.Count(cv.orig, []byte("\n")), bytes.Count(res.Dockerfile, []byte("\n")); a != b {
 		return nil, errors.Errorf("stagefront: internal error: the rewrite has %d lines, the Dockerfile %d", b+1, a+1)

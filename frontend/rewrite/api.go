@@ -69,6 +69,12 @@ type Result struct {
 	// transitively: the build must also build each of them, and fail if
 	// any fails. Empty for a file without REQUIRE.
 	Gates []string
+	// Includes are the live INCLUDEs, in file order, with the fragments
+	// they take for these values (see Expand).
+	Includes []Include
+	// Sources are the files the rewritten Dockerfile is made of, when it
+	// INCLUDEs fragments (see Expand); nil for a single file.
+	Sources *Sources
 	// Analysis is the value-independent model of the file this result
 	// evaluated, for the tools that read more of it (checks, subrequests,
 	// the CLI). It is shared: read it, never change it.

@@ -64,7 +64,7 @@ func Evaluate(ctx context.Context, f *analysis.File, opt Options) (*Result, erro
 	reach, gates := e.reach(e.g)
 	e.checkRefs(reach)
 	res := &Result{Extended: true, Dockerfile: e.output(dt), Stages: e.stages, Gates: gates,
-		Analysis: f, eval: e}
+		Includes: e.includes, Analysis: f, eval: e}
 	if opt.ListFlags {
 		res.Flags = e.flags()
 	}
@@ -167,6 +167,8 @@ type evaluation struct {
 	exists   map[string]existsAnswer
 	// requires are the live REQUIRE items, in file order.
 	requires []*syntax.Item
+	// includes are the live INCLUDEs, in file order.
+	includes []Include
 	// liveByName and deadByName index stages by name (first of each);
 	// liveNames lists the live names in file order.
 	liveByName, deadByName map[string]int
@@ -352,6 +354,15 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	}
 	if !live && it.Kind == syntax.Instruction {
 		e.checkKnown(it)
+	}
+	if it.Kind == syntax.Include {
+		// Its lines are never the converter's: a live one gives way to
+		// its fragment (see Expand).
+		e.kill(it)
+		if live {
+			e.include(it)
+		}
+		return
 	}
 	if !live || it.Kind == syntax.Require {
 		e.kill(it)
@@ -585,7 +596,7 @@ func (v *values) Exists(pattern string) (bool, error) {
 // describe renders the condition of it with the values it read, as in
 // "IF INCLUDE_DOCS (line 4) with INCLUDE_DOCS=false".
 func (e *evaluation) describe(it *syntax.Item) string {
-	s := it.Describe()
+	s := e.p.Syntax.Describe(it)
 	if vals := e.seenBy(it); len(vals) > 0 {
 		var parts []string
 		for i, n := range e.p.Condition(it).Names {
@@ -616,12 +627,12 @@ func (e *evaluation) whyDead(b *syntax.Branch) string {
 	if outer.Item.Kind == syntax.Else || e.taken[outer.Block.ID] {
 		for _, other := range outer.Block.Branches {
 			if e.branchLive[other.ID] {
-				return fmt.Sprintf("%s (line %d), because %s holds", outer.Item.Kind, outer.Item.Line, e.describe(other.Item))
+				return fmt.Sprintf("%s (%s), because %s holds", outer.Item.Kind, e.p.Syntax.LineRef(outer.Item.Line), e.describe(other.Item))
 			}
 		}
 	}
 	if e.p.Condition(outer.Item) == nil && outer.Item.Kind != syntax.Else {
-		return outer.Item.Describe()
+		return e.p.Syntax.Describe(outer.Item)
 	}
 	if !e.live(outer.Block.Parent) {
 		return e.whyDead(outer.Block.Parent)
@@ -629,7 +640,7 @@ func (e *evaluation) whyDead(b *syntax.Branch) string {
 	if evaluated := e.seenBy(outer.Item) != nil; evaluated && outer.Item.Kind != syntax.Else {
 		return e.describe(outer.Item)
 	}
-	return outer.Item.Describe()
+	return e.p.Syntax.Describe(outer.Item)
 }
 
 // conditionsOf lists the conditions a FROM depends on, outermost first.
@@ -638,14 +649,14 @@ func (e *evaluation) conditionsOf(it *syntax.Item) []string {
 	for b := it.Branch; b != nil; b = b.Block.Parent {
 		var s string
 		if b.Item.Kind == syntax.Else {
-			s = fmt.Sprintf("ELSE (line %d)", b.Item.Line)
+			s = fmt.Sprintf("ELSE (%s)", e.p.Syntax.LineRef(b.Item.Line))
 		} else {
-			s = b.Item.Describe()
+			s = e.p.Syntax.Describe(b.Item)
 		}
 		out = append([]string{s}, out...)
 	}
 	if it.Cond != nil {
-		out = append(out, it.Describe())
+		out = append(out, e.p.Syntax.Describe(it))
 	}
 	return out
 }

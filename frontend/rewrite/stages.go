@@ -63,7 +63,7 @@ func (e *evaluation) checkStages() {
 			continue
 		}
 		if l, ok := first[s.Name]; ok {
-			e.errorf(s.Line, "stage %q is already defined at line %d and both are live with these build args: give one another name, or put them in exclusive branches (IF ... ELSE ... END)", s.Name, l)
+			e.errorf(s.Line, "stage %q is already defined at %s and both are live with these build args: give one another name, or put them in exclusive branches (IF ... ELSE ... END)", s.Name, e.p.Syntax.LineRef(l))
 			continue
 		}
 		first[s.Name] = s.Line
@@ -173,7 +173,7 @@ func (e *evaluation) checkRefs(reach []bool) {
 				before = it.Stage
 			}
 			if d := e.deadStage(name, before); d != nil {
-				e.errorf(it.Line, "%s=%s refers to stage %q (line %d), which is turned off by %s: guard this instruction with the same condition, or make the stage unconditional", r.Kind, r.Name, d.Name, d.Line, d.OffBy)
+				e.errorf(it.Line, "%s=%s refers to stage %q (%s), which is turned off by %s: guard this instruction with the same condition, or make the stage unconditional", r.Kind, r.Name, d.Name, e.p.Syntax.LineRef(d.Line), d.OffBy)
 				continue
 			}
 			e.checkTypo(it, r, name)
@@ -353,7 +353,7 @@ func (e *evaluation) checkNumberedRef(it *syntax.Item, r analysis.Ref, n int) {
 	}
 	s := e.stages[n]
 	if !s.Live {
-		e.errorf(it.Line, "%s=%d refers to stage %d (line %d), which is turned off by %s: refer to stages by name, and guard this instruction with the same condition", r.Kind, n, n, s.Line, s.OffBy)
+		e.errorf(it.Line, "%s=%d refers to stage %d (%s), which is turned off by %s: refer to stages by name, and guard this instruction with the same condition", r.Kind, n, n, e.p.Syntax.LineRef(s.Line), s.OffBy)
 		return
 	}
 	shifted := e.deadBefore(n)
@@ -381,7 +381,7 @@ func (e *evaluation) checkRequires(g *analysis.Graph) {
 				continue
 			}
 			if d := e.deadStage(name, -1); d != nil {
-				e.errorf(it.Line, "REQUIRE %s: stage %q (line %d) is turned off by %s: guard the REQUIRE with the same condition (REQUIRE --if=...)", a, d.Name, d.Line, d.OffBy)
+				e.errorf(it.Line, "REQUIRE %s: stage %q (%s) is turned off by %s: guard the REQUIRE with the same condition (REQUIRE --if=...)", a, d.Name, e.p.Syntax.LineRef(d.Line), d.OffBy)
 			}
 		}
 	}

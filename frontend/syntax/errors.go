@@ -15,6 +15,17 @@ type Error struct {
 	// Line is 1-based; Column is 1-based within the line, 0 when not known.
 	Line, Column int
 	Msg          string
+	// at orders the error among others when it is not Line: its line in
+	// an expanded file that INCLUDEs others (see ErrorList.Relocate).
+	at int
+}
+
+// order is the line the error sorts by.
+func (e *Error) order() int {
+	if e.at > 0 {
+		return e.at
+	}
+	return e.Line
 }
 
 func (e *Error) Error() string {
@@ -73,7 +84,7 @@ func (l *ErrorList) trim() {
 	if l.sorted {
 		return
 	}
-	slices.SortStableFunc(l.list, func(a, b *Error) int { return a.Line - b.Line })
+	slices.SortStableFunc(l.list, func(a, b *Error) int { return a.order() - b.order() })
 	if len(l.list) > MaxErrors {
 		l.omitted += len(l.list) - MaxErrors
 		clear(l.list[MaxErrors:])
@@ -94,6 +105,25 @@ func (l *ErrorList) Merge(o *ErrorList) {
 }
 
 // Len is the number of errors, the omitted ones included.
+// Relocate returns the list with each error's file and line given by
+// where: the errors of an expanded file (a Dockerfile and the fragments
+// it INCLUDEs) at their own files and lines, still in the order of the
+// expanded file. The count of the errors left out stays.
+func (l *ErrorList) Relocate(where func(expanded int) (file string, line int)) *ErrorList {
+	if l == nil {
+		return nil
+	}
+	out := &ErrorList{omitted: l.Omitted()}
+	for _, e := range l.Errors() {
+		r := *e
+		r.at = e.order()
+		r.File, r.Line = where(e.Line)
+		out.list = append(out.list, &r)
+	}
+	out.sorted = true
+	return out
+}
+
 func (l *ErrorList) Len() int {
 	if l == nil {
 		return 0

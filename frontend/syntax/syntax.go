@@ -34,9 +34,10 @@ const (
 	Else
 	End
 	Require
+	Include
 )
 
-var kindNames = map[Kind]string{Instruction: "instruction", If: "IF", ElseIf: "ELSE IF", Else: "ELSE", End: "END", Require: "REQUIRE"}
+var kindNames = map[Kind]string{Instruction: "instruction", If: "IF", ElseIf: "ELSE IF", Else: "ELSE", End: "END", Require: "REQUIRE", Include: "INCLUDE"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -102,6 +103,8 @@ type extraFields struct {
 	// the branch an IF, ELSE IF or ELSE opens.
 	block *Block
 	opens *Branch
+	// includeFrom is an INCLUDE's --from= named context.
+	includeFrom string
 }
 
 // keepsNode reports whether an item of keyword keeps its node in a large
@@ -173,7 +176,7 @@ func (it *Item) VarFlags() []*Span {
 	return it.rare.extra.varFlags
 }
 
-// Args are the stage names of a REQUIRE.
+// Args are the stage names of a REQUIRE, and the path of an INCLUDE.
 func (it *Item) Args() []string {
 	if it.rare == nil || it.rare.extra == nil {
 		return nil
@@ -245,18 +248,28 @@ type File struct {
 	// allNodes reports whether every item keeps its node (see
 	// KeepNodesBelow).
 	allNodes bool
+	// Origin, when set, gives the file and line of each line of an
+	// expanded file (a Dockerfile and the fragments it INCLUDEs), for the
+	// messages that name other lines (see LineRef); nil for one file.
+	Origin func(expanded int) (file string, line int)
 }
 
 // Parse reads dt with BuildKit's parser and finds the extensions. The
 // returned error is a parser error, or an ErrorList of every structural
 // problem (the File is still returned then, for tools).
 func Parse(name string, dt []byte) (*File, error) {
-	return parse(name, dt, len(dt) < KeepNodesBelow)
+	return parse(name, dt, len(dt) < KeepNodesBelow, nil)
+}
+
+// ParseExpanded is Parse for an expanded file whose lines origin maps
+// back to their own files (see File.Origin).
+func ParseExpanded(name string, dt []byte, origin func(expanded int) (file string, line int)) (*File, error) {
+	return parse(name, dt, len(dt) < KeepNodesBelow, origin)
 }
 
 // parse is Parse, keeping every item's node or (keepAll false) those
 // keepsNode names.
-func parse(name string, dt []byte, keepAll bool) (*File, error) {
+func parse(name string, dt []byte, keepAll bool, origin func(int) (string, int)) (*File, error) {
 	res, err := parser.Parse(bytes.NewReader(dt))
 	if err != nil {
 		return nil, parserError(name, dt, err)
@@ -264,6 +277,7 @@ func parse(name string, dt []byte, keepAll bool) (*File, error) {
 	f := &File{Name: name, data: dt, ends: lineEnds(dt), Escape: byte(res.EscapeToken), Warnings: res.Warnings}
 	var errs ErrorList
 	f.allNodes = keepAll
+	f.Origin = origin
 	p := &parseState{f: f, errs: &errs, stage: -1, slab: make([]Item, len(res.AST.Children))}
 	f.Items = make([]*Item, 0, len(res.AST.Children))
 	for _, n := range res.AST.Children {
@@ -410,6 +424,8 @@ func (p *parseState) item(n *parser.Node) bool {
 		it.Kind = End
 	case "require":
 		it.Kind = Require
+	case "include":
+		it.Kind = Include
 	case "from":
 		p.stage++
 		it.Stage = p.stage
@@ -458,10 +474,13 @@ func (p *parseState) item(n *parser.Node) bool {
 	}
 	args := string(bytes.TrimSpace(l.text[argsAt:]))
 	switch it.Kind {
-	case Instruction, Require:
+	case Instruction, Require, Include:
 		p.guard(it, n, l, words)
-		if it.Kind == Require {
+		switch it.Kind {
+		case Require:
 			p.require(it, args)
+		case Include:
+			p.include(it, args)
 		}
 	case If, Else, End:
 		if len(words) > 0 {
@@ -493,7 +512,7 @@ func (p *parseState) misplaced(it *Item, n *parser.Node) {
 		case slices.ContainsFunc(trigger.Flags, isGuardFlag):
 			p.f.Extended = true
 			p.errorf(it.Line, 0, "--if= inside ONBUILD would be left in the trigger, which runs in the builds FROM this image, where it is an unknown flag: guard the ONBUILD itself, as in ONBUILD --if=... %s ...", strings.ToUpper(kw))
-		case kw == "if" || kw == "else" || kw == "end" || kw == "require":
+		case kw == "if" || kw == "else" || kw == "end" || kw == "require" || kw == "include":
 			p.f.Extended = true
 			p.errorf(it.Line, 0, "ONBUILD %s: a trigger runs in the builds FROM this image, which know no %s; ONBUILD takes a Dockerfile instruction (guard the ONBUILD itself with --if=)", strings.ToUpper(kw), strings.ToUpper(kw))
 		}
@@ -542,7 +561,7 @@ func lowerKeyword(v string) string {
 // keywords interns the instruction names, stagefront's included.
 var keywords = func() map[string]string {
 	m := map[string]string{}
-	for _, k := range []string{"run", "copy", "from", "arg", "env", "workdir", "label", "cmd", "entrypoint", "expose", "user", "add", "volume", "shell", "healthcheck", "onbuild", "stopsignal", "maintainer", "if", "else", "end", "require"} {
+	for _, k := range []string{"run", "copy", "from", "arg", "env", "workdir", "label", "cmd", "entrypoint", "expose", "user", "add", "volume", "shell", "healthcheck", "onbuild", "stopsignal", "maintainer", "if", "else", "end", "require", "include"} {
 		m[k] = k
 	}
 	return m
@@ -673,6 +692,56 @@ func MountFields(v string) []string {
 }
 
 // require reads the stage names of a REQUIRE.
+// include reads the path and the named context of an INCLUDE.
+func (p *parseState) include(it *Item, args string) {
+	// An INCLUDE with a mistake keeps no path: it reads nothing.
+	bad := false
+	for _, fl := range it.Flags {
+		if v, ok := strings.CutPrefix(fl, "--from="); ok {
+			if v == "" {
+				bad = true
+				p.errorf(it.Line, 0, "INCLUDE --from= names no context: write the name of a build context, as in INCLUDE --from=fragments go/builder.Dockerfile, or leave --from out to include from the Dockerfile's own directory")
+			}
+			if it.more().includeFrom != "" {
+				bad = true
+				p.errorf(it.Line, 0, "INCLUDE takes one --from=")
+			}
+			it.more().includeFrom = v
+			continue
+		}
+		name, _, _ := strings.Cut(fl, "=")
+		bad = true
+		p.errorf(it.Line, 0, "INCLUDE does not take %s: its flags are --if=<condition> and --from=<named context>", name)
+	}
+	switch paths := strings.Fields(args); len(paths) {
+	case 0:
+		p.errorf(it.Line, 0, "INCLUDE names no file: write the path of a fragment, relative to this file's directory, as in INCLUDE stages/builder.Dockerfile")
+	case 1:
+		if !bad {
+			it.more().args = paths
+		}
+	default:
+		p.errorf(it.Line, 0, "INCLUDE takes one path, got %d: write one INCLUDE per fragment", len(paths))
+	}
+}
+
+// IncludePath is the path an INCLUDE names, as written ("" for other
+// items).
+func (it *Item) IncludePath() string {
+	if it.Kind != Include || len(it.Args()) != 1 {
+		return ""
+	}
+	return it.Args()[0]
+}
+
+// IncludeFrom is the named context of an INCLUDE --from=, "" when none.
+func (it *Item) IncludeFrom() string {
+	if it.rare == nil || it.rare.extra == nil {
+		return ""
+	}
+	return it.rare.extra.includeFrom
+}
+
 func (p *parseState) require(it *Item, args string) {
 	if p.stage < 0 {
 		p.errorf(it.Line, 0, "REQUIRE before the first FROM: put it inside the stage that needs the other stages to pass")
@@ -715,7 +784,7 @@ func (p *parseState) block(it *Item, l *logical, argsAt int, args string) bool {
 			p.errorf(it.Line, 0, "unexpected %q after ELSE: write ELSE IF <condition>, or ELSE alone", args)
 		}
 		if last.Kind == Else {
-			p.errorf(it.Line, 0, "%s after ELSE (line %d): the ELSE branch must come last", kindNames[it.Kind], last.Line)
+			p.errorf(it.Line, 0, "%s after ELSE (%s): the ELSE branch must come last", kindNames[it.Kind], p.f.LineRef(last.Line))
 		}
 		p.openBranch(b, it)
 	case End:
@@ -762,16 +831,30 @@ func (p *parseState) condition(it *Item, l *logical, at int, text string) *Cond 
 
 // Describe renders an item's condition for messages, as in
 // "IF BUILD_ENV == 'dev' (line 12)".
-func (it *Item) Describe() string {
+func (f *File) Describe(it *Item) string {
+	at := f.LineRef(it.Line)
 	switch {
 	case it.Kind == If || it.Kind == ElseIf:
-		return fmt.Sprintf("%s %s (line %d)", kindNames[it.Kind], it.Cond.Text, it.Line)
+		return fmt.Sprintf("%s %s (%s)", kindNames[it.Kind], it.Cond.Text, at)
 	case it.Kind == Else:
-		return fmt.Sprintf("ELSE (line %d)", it.Line)
+		return fmt.Sprintf("ELSE (%s)", at)
 	case it.Cond != nil:
-		return fmt.Sprintf("--if=%s (line %d)", it.Cond.Text, it.Line)
+		return fmt.Sprintf("--if=%s (%s)", it.Cond.Text, at)
 	}
-	return fmt.Sprintf("line %d", it.Line)
+	return at
+}
+
+// LineRef names line n for a message: "line 12"; in an expanded file
+// (see Origin), a fragment's line is "line 3 of stages/build.Dockerfile".
+func (f *File) LineRef(n int) string {
+	if f.Origin != nil {
+		file, l := f.Origin(n)
+		if file != f.Name {
+			return fmt.Sprintf("line %d of %s", l, file)
+		}
+		n = l
+	}
+	return fmt.Sprintf("line %d", n)
 }
 
 // Data returns the file as parsed. The bytes are the caller's: read them,

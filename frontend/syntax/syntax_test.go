@@ -96,7 +96,7 @@ func TestFlagWordsMatchParser(t *testing.T) {
 	for _, in := range files {
 		// As a large file is read: the items keep few nodes, and Nodes
 		// parses the file again.
-		f, err := parse("Dockerfile", []byte(in), false)
+		f, err := parse("Dockerfile", []byte(in), false, nil)
 		if f == nil {
 			continue // the parser rejects it: nothing to compare
 		}

@@ -3,6 +3,7 @@ package contextfs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -98,6 +99,29 @@ func (d *Dir) excluded(rel string) bool {
 // resolve returns the real path of p inside the context: every symlink
 // along it followed, scoped to the root.
 func (d *Dir) resolve(p string) (string, error) {
+	return resolve(d.root, p, d.excluded, false)
+}
+
+// Links reads the entries of a tree without following symlinks; an
+// os.Root does.
+type Links interface {
+	Lstat(name string) (fs.FileInfo, error)
+	Readlink(name string) (string, error)
+}
+
+// ResolveInside returns the real path of p (slash-separated, relative)
+// inside the tree l reads, every symlink along it followed. Unlike a build
+// context, whose symlinks resolve scoped to its root, a path that climbs
+// out of the tree or a symlink whose target is absolute or climbs out of
+// it is an error: INCLUDE reads fragments this way.
+func ResolveInside(l Links, p string) (string, error) {
+	return resolve(l, p, nil, true)
+}
+
+// resolve follows p through l: scoped to the root (an absolute target
+// starts again at the root, ".." stops there), or strict (either is an
+// error). excluded, when set, hides paths as .dockerignore does.
+func resolve(l Links, p string, excluded func(string) bool, strict bool) (string, error) {
 	todo := splitPath(p)
 	cur := "."
 	links := 0
@@ -108,15 +132,18 @@ func (d *Dir) resolve(p string) (string, error) {
 		case "", ".":
 			continue
 		case "..":
+			if strict && cur == "." {
+				return "", fmt.Errorf("%s leads out of its directory", p)
+			}
 			cur = path.Dir(cur) // path.Dir(".") is "."
 			continue
 		}
 		next := path.Join(cur, el)
-		fi, err := d.root.Lstat(next)
+		fi, err := l.Lstat(next)
 		if err != nil {
 			return "", err
 		}
-		if d.excluded(next) {
+		if excluded != nil && excluded(next) {
 			return "", &fs.PathError{Op: "lstat", Path: next, Err: fs.ErrNotExist}
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
@@ -126,12 +153,18 @@ func (d *Dir) resolve(p string) (string, error) {
 		if links++; links > maxSymlinks {
 			return "", &fs.PathError{Op: "resolve", Path: p, Err: errors.New("too many levels of symbolic links")}
 		}
-		target, err := d.root.Readlink(next)
+		target, err := l.Readlink(next)
 		if err != nil {
 			return "", err
 		}
 		target = filepath.ToSlash(target)
-		if strings.HasPrefix(target, "/") {
+		if strict {
+			// The target, relative to the link's directory, must stay in.
+			if rel := path.Join(path.Dir(next), target); strings.HasPrefix(target, "/") || rel == ".." || strings.HasPrefix(rel, "../") {
+				return "", fmt.Errorf("%s is a symlink to %s, outside its directory: a fragment must be inside it", next, target)
+			}
+			cur = path.Dir(next)
+		} else if strings.HasPrefix(target, "/") {
 			cur = "."
 		}
 		todo = append(splitPath(target), todo...)

@@ -1,0 +1,247 @@
+package rewrite
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"strings"
+	"testing"
+)
+
+// memFragments are fragments in memory, by "from:path", counting reads.
+type memFragments struct {
+	files map[string]string
+	reads map[string]int
+}
+
+func (m *memFragments) Read(_ context.Context, from, p string) ([]byte, error) {
+	key := from + ":" + p
+	if m.reads == nil {
+		m.reads = map[string]int{}
+	}
+	m.reads[key]++
+	dt, ok := m.files[key]
+	if !ok {
+		return nil, fmt.Errorf("open %s: %w", p, fs.ErrNotExist)
+	}
+	return []byte(dt), nil
+}
+
+// TestExpand: INCLUDE takes the fragments the values make live, each
+// line of the expanded file knows its own file and line, and problems are
+// errors at their own file and line.
+func TestExpand(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		main  string
+		files map[string]string
+		args  map[string]string
+		// want are lines of the rewrite, each with its file:line, in order
+		// (a subsequence of the whole); errs the errors, whole.
+		want  []string
+		errs  string
+		reads []string // the fragments read, exactly
+	}{
+		{
+			name:  "a stage from a fragment",
+			main:  "# syntax=org/stagefront\nINCLUDE stages/build.Dockerfile\nFROM build\nRUN ls\n",
+			files: map[string]string{":stages/build.Dockerfile": "FROM golang:1.26 AS build\nRUN go build\n"},
+			want: []string{
+				"Dockerfile:2 #",
+				"stages/build.Dockerfile:1 FROM golang:1.26 AS build",
+				"stages/build.Dockerfile:2 RUN go build",
+				"Dockerfile:3 FROM build",
+			},
+			reads: []string{":stages/build.Dockerfile"},
+		},
+		{
+			name: "a fragment chosen by an ARG; the other is never read",
+			main: "# syntax=org/stagefront\nARG ENV=dev\nINCLUDE stages/${ENV}.Dockerfile\n",
+			files: map[string]string{
+				":stages/dev.Dockerfile":  "FROM busybox AS dev\n",
+				":stages/prod.Dockerfile": "FROM busybox AS prod\n",
+			},
+			args:  map[string]string{"ENV": "prod"},
+			want:  []string{"stages/prod.Dockerfile:1 FROM busybox AS prod"},
+			reads: []string{":stages/prod.Dockerfile"},
+		},
+		{
+			name:  "an INCLUDE that is off is never read",
+			main:  "# syntax=org/stagefront\nARG DOCS=false\nFROM busybox\nINCLUDE --if=DOCS docs.Dockerfile\nIF DOCS\nINCLUDE docs.Dockerfile\nEND\n",
+			files: map[string]string{},
+			want:  []string{"Dockerfile:4 #", "Dockerfile:6 #"},
+		},
+		{
+			name:  "a fragment's ARG is in scope below the INCLUDE",
+			main:  "# syntax=org/stagefront\nINCLUDE args.Dockerfile\nFROM busybox\nRUN --if=TESTS echo tests\n",
+			files: map[string]string{":args.Dockerfile": "# Run the tests.\nARG TESTS=true\n"},
+			want:  []string{"args.Dockerfile:2 ARG TESTS=true", "Dockerfile:4 RUN echo tests"},
+			reads: []string{":args.Dockerfile"},
+		},
+		{
+			name: "nested fragments, each relative to its own directory",
+			main: "# syntax=org/stagefront\nFROM busybox\nINCLUDE a/one.Dockerfile\n",
+			files: map[string]string{
+				":a/one.Dockerfile":   "RUN echo one\nINCLUDE b/two.Dockerfile\n",
+				":a/b/two.Dockerfile": "RUN echo two\nINCLUDE ../../three.Dockerfile\n",
+				":three.Dockerfile":   "RUN echo three\n",
+			},
+			want:  []string{"a/one.Dockerfile:1 RUN echo one", "a/b/two.Dockerfile:1 RUN echo two", "three.Dockerfile:1 RUN echo three"},
+			reads: []string{":a/one.Dockerfile", ":a/b/two.Dockerfile", ":three.Dockerfile"},
+		},
+		{
+			name:  "a fragment from a named context",
+			main:  "# syntax=org/stagefront\nFROM busybox\nINCLUDE --from=frags go/test.Dockerfile\n",
+			files: map[string]string{"frags:go/test.Dockerfile": "RUN go test\nINCLUDE lint.Dockerfile\n", "frags:go/lint.Dockerfile": "RUN lint\n"},
+			want:  []string{"frags:go/test.Dockerfile:1 RUN go test", "frags:go/lint.Dockerfile:1 RUN lint"},
+			reads: []string{"frags:go/test.Dockerfile", "frags:go/lint.Dockerfile"},
+		},
+		{
+			name:  "an error in a fragment is at its line",
+			main:  "# syntax=org/stagefront\nFROM busybox\nINCLUDE steps.Dockerfile\nRUN ok\n",
+			files: map[string]string{":steps.Dockerfile": "RUN echo a\nRUN --if=UNDECLARED echo b\n"},
+			errs:  "steps.Dockerfile:2:10: --if=UNDECLARED: undeclared name UNDECLARED: declare ARG UNDECLARED above line 2 of steps.Dockerfile (before the first FROM for a global ARG, or in this stage)",
+			reads: []string{":steps.Dockerfile"},
+		},
+		{
+			name:  "a missing fragment",
+			main:  "# syntax=org/stagefront\nFROM busybox\nINCLUDE nope.Dockerfile\n",
+			errs:  "Dockerfile:3: INCLUDE nope.Dockerfile: no file nope.Dockerfile beside the Dockerfile",
+			reads: []string{":nope.Dockerfile"},
+		},
+		{
+			name: "a path out of the directory",
+			main: "# syntax=org/stagefront\nFROM busybox\nINCLUDE ../secret.Dockerfile\nINCLUDE /etc/passwd\n",
+			errs: "Dockerfile:3: INCLUDE ../secret.Dockerfile: the path leaves the Dockerfile's directory; a fragment must be inside it\n" +
+				"Dockerfile:4: INCLUDE /etc/passwd: the path is absolute; write it relative to the directory of this file",
+		},
+		{
+			name:  "a cycle",
+			main:  "# syntax=org/stagefront\nFROM busybox\nINCLUDE a.Dockerfile\n",
+			files: map[string]string{":a.Dockerfile": "RUN a\nINCLUDE b.Dockerfile\n", ":b.Dockerfile": "INCLUDE a.Dockerfile\n"},
+			errs:  "b.Dockerfile:1: INCLUDE cycle: a.Dockerfile:2 -> b.Dockerfile:1 -> a.Dockerfile: a file cannot include itself, directly or through other fragments",
+			reads: []string{":a.Dockerfile", ":b.Dockerfile"},
+		},
+		{
+			name:  "a directive in a fragment",
+			main:  "# syntax=org/stagefront\nFROM busybox\nINCLUDE a.Dockerfile\n",
+			files: map[string]string{":a.Dockerfile": "# syntax=docker/dockerfile:1\nRUN a\n"},
+			errs:  "Dockerfile:3: INCLUDE a.Dockerfile: a.Dockerfile:1: a fragment takes no # syntax= directive (the Dockerfile's apply to its fragments): remove it",
+			reads: []string{":a.Dockerfile"},
+		},
+		{
+			name:  "a fragment that ends inside an instruction",
+			main:  "# syntax=org/stagefront\nFROM busybox\nINCLUDE a.Dockerfile\nRUN b\n",
+			files: map[string]string{":a.Dockerfile": "RUN a \\\n"},
+			errs:  "a.Dockerfile:1: this instruction goes on past the end of its file (its last line ends with the escape character): end it in its own file",
+			reads: []string{":a.Dockerfile"},
+		},
+		{
+			name: "a path chosen by an ARG a fragment declares: settled in passes",
+			main: "# syntax=org/stagefront\nINCLUDE args.Dockerfile\nINCLUDE --if=WITH_STAGES stages/${ENV}.Dockerfile\n",
+			files: map[string]string{
+				":args.Dockerfile":        "ARG ENV=prod\nARG WITH_STAGES=true\n",
+				":stages/prod.Dockerfile": "FROM busybox AS prod\n",
+			},
+			want:  []string{"args.Dockerfile:1 ARG ENV=prod", "stages/prod.Dockerfile:1 FROM busybox AS prod"},
+			reads: []string{":args.Dockerfile", ":stages/prod.Dockerfile"},
+		},
+		{
+			name: "nesting deeper than 16",
+			main: "# syntax=org/stagefront\nFROM busybox\nINCLUDE f1\n",
+			files: func() map[string]string {
+				m := map[string]string{}
+				for i := 1; i <= 17; i++ {
+					m[fmt.Sprintf(":f%d", i)] = fmt.Sprintf("RUN echo %d\nINCLUDE f%d\n", i, i+1)
+				}
+				return m
+			}(),
+			errs: "f16:2: INCLUDEs nest 17 deep here; the limit is 16: include the fragments from fewer levels",
+			reads: func() []string {
+				var r []string
+				for i := 1; i <= 16; i++ {
+					r = append(r, fmt.Sprintf(":f%d", i))
+				}
+				return r
+			}(),
+		},
+		{
+			name:  "more INCLUDEs than the limit",
+			main:  "# syntax=org/stagefront\nFROM busybox\n" + strings.Repeat("INCLUDE a.Dockerfile\n", MaxIncludes+10),
+			files: map[string]string{":a.Dockerfile": "RUN a\n"},
+			errs:  fmt.Sprintf("Dockerfile:%d: INCLUDE a.Dockerfile: this is INCLUDE %d of this build; the limit is %d", MaxIncludes+3, MaxIncludes+1, MaxIncludes),
+			reads: []string{":a.Dockerfile"},
+		},
+		{
+			name:  "a fragment with another escape character",
+			main:  "# syntax=org/stagefront\nFROM busybox\nINCLUDE a.Dockerfile\n",
+			files: map[string]string{":a.Dockerfile": "# escape=`\nRUN a\n"},
+			errs:  "Dockerfile:3: INCLUDE a.Dockerfile: a.Dockerfile:1: the fragment's # escape=` differs from the Dockerfile's escape character '\\\\': a fragment is read with the Dockerfile's",
+			reads: []string{":a.Dockerfile"},
+		},
+		{
+			name: "INCLUDE's own mistakes",
+			main: "# syntax=org/stagefront\nFROM busybox\nINCLUDE\nINCLUDE a b\nINCLUDE --chown=1 a\nONBUILD INCLUDE a\n",
+			errs: "Dockerfile:3: INCLUDE names no file: write the path of a fragment, relative to this file's directory, as in INCLUDE stages/builder.Dockerfile\n" +
+				"Dockerfile:4: INCLUDE takes one path, got 2: write one INCLUDE per fragment\n" +
+				"Dockerfile:5: INCLUDE does not take --chown: its flags are --if=<condition> and --from=<named context>\n" +
+				"Dockerfile:6: ONBUILD INCLUDE: a trigger runs in the builds FROM this image, which know no INCLUDE; ONBUILD takes a Dockerfile instruction (guard the ONBUILD itself with --if=)",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			frags := &memFragments{files: tc.files}
+			res, err := Expand(context.Background(), "Dockerfile", []byte(tc.main), Options{BuildArgs: tc.args}, frags)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.errs {
+				t.Errorf("errors:\n%s\nwant:\n%s", got, tc.errs)
+			}
+			var reads []string
+			for k := range frags.reads {
+				reads = append(reads, k)
+			}
+			if strings.Join(sorted(reads), ",") != strings.Join(sorted(tc.reads), ",") {
+				t.Errorf("read %v, want %v", reads, tc.reads)
+			}
+			if res == nil || tc.errs != "" {
+				return
+			}
+			var lines []string
+			for i, l := range strings.SplitAfter(string(res.Dockerfile), "\n") {
+				if l == "" {
+					continue
+				}
+				name, line := "Dockerfile", i+1
+				if res.Sources != nil {
+					name, line = res.Sources.Where(i + 1)
+				}
+				lines = append(lines, fmt.Sprintf("%s:%d %s", name, line, strings.TrimSuffix(l, "\n")))
+			}
+			at := 0
+			for _, w := range tc.want {
+				for at < len(lines) && lines[at] != w {
+					at++
+				}
+				if at == len(lines) {
+					t.Fatalf("no line %q in order in the rewrite:\n%s", w, strings.Join(lines, "\n"))
+				}
+			}
+		})
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
