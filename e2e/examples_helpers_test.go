@@ -49,6 +49,8 @@ type exBuild struct {
 	Call string
 	// NoCache passes --no-cache.
 	NoCache bool
+	// Contexts are more named contexts (--build-context NAME=VALUE).
+	Contexts map[string]string
 }
 
 // exResult is what a build left.
@@ -137,6 +139,9 @@ func exRun(t *testing.T, b exBuild) (*exResult, error) {
 		if !exContains(b.Omit, n) {
 			o.BuildContexts[n] = ref
 		}
+	}
+	for n, ref := range b.Contexts {
+		o.BuildContexts[n] = ref
 	}
 	var tarPath, root string
 	switch {

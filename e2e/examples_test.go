@@ -432,6 +432,40 @@ func TestExampleBuildArgs(t *testing.T) {
 	})
 }
 
+func TestExampleIncludeFragments(t *testing.T) {
+	fragments := filepath.Join(exRepoRoot(t), "examples", "include-fragments", "fragments")
+	ctx := map[string]string{"fragments": fragments}
+	for _, svc := range []string{"api", "worker"} {
+		t.Run(svc+", RUN_TESTS=true (default)", func(t *testing.T) {
+			r := exMust(t, exBuild{Example: "include-fragments/" + svc, Contexts: ctx})
+			r.wantStages(t, []string{"deps", "builder", "tester", "production"}, nil)
+			r.wantOutput(t, "go test -v", "--- PASS: Test")
+			exWantELF(t, r.path("/"+svc), elf.EM_X86_64)
+		})
+	}
+	t.Run("worker, RUN_TESTS=false: the gate's fragment is not included", func(t *testing.T) {
+		r := exMust(t, exBuild{Example: "include-fragments/worker", Contexts: ctx, Args: map[string]string{"RUN_TESTS": "false"}})
+		r.wantStages(t, []string{"builder", "production"}, []string{"tester"})
+		r.wantFile(t, "/worker")
+	})
+	failing := exCopy(t, "include-fragments", func(dir string) {
+		exWrite(t, filepath.Join(dir, "worker", "broken_test.go"), `package main
+
+import "testing"
+
+func TestBrokenOnPurpose(t *testing.T) { t.Fatal("this test fails on purpose") }
+`)
+	})
+	t.Run("a failing test fails the image, at the fragment's line", func(t *testing.T) {
+		exMustFail(t, exBuild{Example: "include-fragments", Dir: filepath.Join(failing, "worker"), Contexts: map[string]string{"fragments": filepath.Join(failing, "fragments")}},
+			"this test fails on purpose", "fragments:go/test-gate.Dockerfile:7")
+	})
+	t.Run("outline lists RUN_TESTS with its doc comment", func(t *testing.T) {
+		r := exMust(t, exBuild{Example: "include-fragments/api", Contexts: ctx, Call: "outline"})
+		r.wantLog(t, "gates the image on go vet and go test", true)
+	})
+}
+
 // TestExamplesAllCovered fails when a folder of examples/ has no test above,
 // or lacks the pieces every example must have.
 func TestExamplesAllCovered(t *testing.T) {
@@ -439,8 +473,11 @@ func TestExamplesAllCovered(t *testing.T) {
 		"basic": true, "named-stages": true, "parallel-stages": true, "multi-arch": true,
 		"conditional-stages": true, "include-docs": true, "cache-mounts": true, "shared-base": true,
 		"go-testing": true, "python-wheels": true, "full-stack": true, "size-comparison": true,
-		"external-stages": true, "build-args": true,
+		"external-stages": true, "build-args": true, "include-fragments": true,
 	}
+	// The Dockerfiles of a folder: its own, or its services' (an example of
+	// several images).
+	dockerfiles := map[string][]string{"include-fragments": {"api/Dockerfile", "worker/Dockerfile"}}
 	root := filepath.Join(exRepoRoot(t), "examples")
 	entries, err := os.ReadDir(root)
 	if err != nil {
@@ -455,13 +492,19 @@ func TestExamplesAllCovered(t *testing.T) {
 		if !tested[e.Name()] {
 			t.Errorf("examples/%s has no test in examples_test.go", e.Name())
 		}
-		df, err := os.ReadFile(filepath.Join(root, e.Name(), "Dockerfile"))
-		if err != nil {
-			t.Errorf("examples/%s: %v", e.Name(), err)
-			continue
+		files, ok := dockerfiles[e.Name()]
+		if !ok {
+			files = []string{"Dockerfile"}
 		}
-		if first, _, _ := strings.Cut(string(df), "\n"); first != "# syntax=org/stagefront" {
-			t.Errorf("examples/%s/Dockerfile: first line is %q, want # syntax=org/stagefront", e.Name(), first)
+		for _, name := range files {
+			df, err := os.ReadFile(filepath.Join(root, e.Name(), name))
+			if err != nil {
+				t.Errorf("examples/%s: %v", e.Name(), err)
+				continue
+			}
+			if first, _, _ := strings.Cut(string(df), "\n"); first != "# syntax=org/stagefront" {
+				t.Errorf("examples/%s/%s: first line is %q, want # syntax=org/stagefront", e.Name(), name, first)
+			}
 		}
 		readme, err := os.ReadFile(filepath.Join(root, e.Name(), "README.md"))
 		if err != nil {

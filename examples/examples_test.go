@@ -30,6 +30,11 @@ type variant struct {
 	live     []string
 	dead     []string
 	requires map[string][]string // stage -> the stages its live REQUIREs name
+	// dockerfile is the Dockerfile under the example's folder, when not
+	// "Dockerfile" (an example of several services); contexts are named
+	// contexts for INCLUDE --from=, relative to the example's folder.
+	dockerfile string
+	contexts   map[string]string
 }
 
 var variants = []variant{
@@ -59,6 +64,11 @@ var variants = []variant{
 	{example: "build-args", hasNot: []string{"/app/RELEASE", "must be development or production"}},
 	{example: "build-args", args: map[string]string{"APP_VERSION": "1.2.3"}, has: []string{`RUN echo "release $APP_VERSION" > /app/RELEASE`}},
 	{example: "build-args", args: map[string]string{"BUILD_ENV": "staging"}, has: []string{"must be development or production"}, hasNot: []string{"FROM ${BUILD_ENV} AS final"}},
+	{example: "include-fragments", dockerfile: "api/Dockerfile", contexts: map[string]string{"fragments": "fragments"},
+		live: []string{"deps", "builder", "tester", "production"}, has: []string{"CGO_ENABLED=0 go build -o /out/app .", "go test -v ./..."},
+		requires: map[string][]string{"production": {"tester"}}},
+	{example: "include-fragments", dockerfile: "worker/Dockerfile", contexts: map[string]string{"fragments": "fragments"}, args: map[string]string{"RUN_TESTS": "false"},
+		live: []string{"deps", "builder", "production"}, hasNot: []string{"go test -v ./..."}, requires: map[string][]string{"production": nil}},
 }
 
 func TestExamplesRewrite(t *testing.T) {
@@ -75,9 +85,19 @@ func TestExamplesRewrite(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(".", v.example)
-			src, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+			dockerfile := filepath.Join(dir, "Dockerfile")
+			if v.dockerfile != "" {
+				dockerfile = filepath.Join(dir, v.dockerfile)
+			}
+			src, err := os.ReadFile(dockerfile)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Fragments as the CLI reads them: beside the Dockerfile, and
+			// the named contexts.
+			frags := &contextfs.DirFragments{Dirs: map[string]string{"": filepath.Dir(dockerfile)}}
+			for name, d := range v.contexts {
+				frags.Dirs[name] = filepath.Join(dir, d)
 			}
 			dc, err := contextfs.NewDir(dir)
 			if err != nil {
@@ -88,14 +108,14 @@ func TestExamplesRewrite(t *testing.T) {
 			if arch == "" {
 				arch = "amd64"
 			}
-			res, err := rewrite.Rewrite(context.Background(), src, rewrite.Options{
-				Filename:       filepath.Join(v.example, "Dockerfile"),
+			res, err := rewrite.Expand(context.Background(), dockerfile, src, rewrite.Options{
+				Filename:       dockerfile,
 				BuildArgs:      v.args,
 				TargetPlatform: ocispecs.Platform{OS: "linux", Architecture: arch},
 				BuildPlatform:  ocispecs.Platform{OS: "linux", Architecture: "amd64"},
 				Target:         v.target,
 				Context:        contextfs.NewContext(dc),
-			})
+			}, frags)
 			if v.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), v.wantErr) {
 					t.Fatalf("error = %v, want one that mentions %q", err, v.wantErr)
@@ -104,6 +124,9 @@ func TestExamplesRewrite(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if res.Sources != nil {
+				src = res.Sources.Data // the Dockerfile and its fragments
 			}
 			if got, want := bytes.Count(res.Dockerfile, []byte("\n")), bytes.Count(src, []byte("\n")); got != want {
 				t.Errorf("the rewrite has %d lines, the example %d: lines must not move", got, want)
@@ -165,13 +188,25 @@ func TestExamplesEveryFolder(t *testing.T) {
 		if !slices.ContainsFunc(variants, func(v variant) bool { return v.example == e.Name() }) {
 			t.Errorf("examples/%s has no variant in TestExamplesRewrite", e.Name())
 		}
-		df, err := os.ReadFile(filepath.Join(e.Name(), "Dockerfile"))
-		if err != nil {
-			t.Error(err)
-			continue
+		// Its Dockerfile, or those of its services (the variants name them).
+		files := []string{"Dockerfile"}
+		for _, v := range variants {
+			if v.example == e.Name() && v.dockerfile != "" && !slices.Contains(files, v.dockerfile) {
+				files = append(files, v.dockerfile)
+			}
 		}
-		if first, _, _ := strings.Cut(string(df), "\n"); first != "# syntax=org/stagefront" {
-			t.Errorf("examples/%s/Dockerfile starts with %q, want # syntax=org/stagefront", e.Name(), first)
+		if len(files) > 1 {
+			files = files[1:]
+		}
+		for _, name := range files {
+			df, err := os.ReadFile(filepath.Join(e.Name(), name))
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			if first, _, _ := strings.Cut(string(df), "\n"); first != "# syntax=org/stagefront" {
+				t.Errorf("examples/%s/%s starts with %q, want # syntax=org/stagefront", e.Name(), name, first)
+			}
 		}
 		readme, err := os.ReadFile(filepath.Join(e.Name(), "README.md"))
 		if err != nil {

@@ -135,3 +135,30 @@ func pairedRatio(a, b []float64) float64 {
 	}
 	return median(rs)
 }
+
+// include_ratio: frontend/rewrite's BenchmarkExpand, a Dockerfile that
+// INCLUDEs 50 fragments against the same content written as one file
+// (both through rewrite.Expand: the INCLUDE lines are comments in the
+// one file), median of paired samples.
+func includeBench() []measure {
+	const key = "include_ratio"
+	count, benchtime := 7, "20x"
+	if *smoke {
+		count, benchtime = 1, "2x"
+	}
+	got, _, err := goBench("./frontend/rewrite", "^BenchmarkExpand$", benchtime, count, 3*time.Minute)
+	if err != nil {
+		return []measure{{Key: key, Value: errValue(err)}}
+	}
+	inc, one := got["BenchmarkExpand/50-fragments"], got["BenchmarkExpand/one-file"]
+	if len(inc) == 0 || len(inc) != len(one) {
+		return []measure{{Key: key, Value: errValue(fmt.Errorf("BenchmarkExpand: %d and %d samples", len(inc), len(one)))}}
+	}
+	ratios := make([]float64, len(inc))
+	for i := range inc {
+		ratios[i] = inc[i] / one[i]
+	}
+	details["include"] = map[string]any{"fragments_ns": inc, "one_file_ns": one, "ratios": ratios}
+	return []measure{{Key: key, Value: round3(median(ratios)),
+		Note: fmt.Sprintf("50 fragments %.1f ms, one file %.1f ms (medians)", median(inc)/1e6, median(one)/1e6)}}
+}

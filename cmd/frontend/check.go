@@ -24,7 +24,6 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/builder"
 	"github.com/org/stagefront/frontend/lint"
-	"github.com/org/stagefront/frontend/rewrite"
 )
 
 // errCheckFailed is returned when check=error=true and a rule fired; the
@@ -83,7 +82,7 @@ func check(ctx context.Context, in *input) (*sublint.LintResults, error, error) 
 
 	rw, err := in.rewrite(ctx, in.opt)
 	if err != nil {
-		ranges, file := rewriteErrorRanges(err)
+		ranges, file := builder.RewriteErrorRanges(err)
 		if ranges == nil {
 			return nil, nil, err
 		}
@@ -93,7 +92,9 @@ func check(ctx context.Context, in *input) (*sublint.LintResults, error, error) 
 			// The errors are at their own files: the first one's.
 			for i, f := range rw.Sources.Files {
 				if f.Name == file && i > 0 {
-					idx = lr.AddSource(fragmentSourceMap(sm, f))
+					fsm := llb.NewSourceMap(nil, f.Name, "Dockerfile", f.Data)
+					fsm.Definition = sm.Definition
+					idx = lr.AddSource(fsm)
 				}
 			}
 		}
@@ -138,7 +139,7 @@ func check(ctx context.Context, in *input) (*sublint.LintResults, error, error) 
 		return nil, nil, err
 	}
 	if rw.Sources != nil {
-		relocateWarnings(lr, idx, sm, rw.Sources)
+		builder.RelocateLint(lr, idx, sm, rw.Sources)
 	}
 	var fail error
 	if err := lt.Error(); err != nil {
@@ -189,66 +190,6 @@ func cliSourceMap(ctx context.Context, name string, dt []byte) (*llb.SourceMap, 
 	}
 	sm.Definition = def
 	return sm, nil
-}
-
-// rewriteErrorRanges returns the lines of a rewrite's errors, those of
-// the first error's file (a Dockerfile's fragments are files of their
-// own), and that file's name.
-func rewriteErrorRanges(err error) ([]parser.Range, string) {
-	var list *rewrite.ErrorList
-	var one *rewrite.Error
-	switch {
-	case errors.As(err, &list):
-		errs := list.Errors()
-		if len(errs) == 0 {
-			return nil, ""
-		}
-		var out []parser.Range
-		for _, e := range errs {
-			if e.File == errs[0].File {
-				out = append(out, e.Range())
-			}
-		}
-		return out, errs[0].File
-	case errors.As(err, &one):
-		return []parser.Range{one.Range()}, one.File
-	}
-	return nil, ""
-}
-
-// fragmentSourceMap is the source map of a fragment, beside the
-// Dockerfile's sm.
-func fragmentSourceMap(sm *llb.SourceMap, f rewrite.Source) *llb.SourceMap {
-	out := llb.NewSourceMap(nil, f.Name, "Dockerfile", f.Data)
-	out.Definition = sm.Definition
-	return out
-}
-
-// relocateWarnings gives the warnings of an expanded file (at source
-// main, lines of the expanded file) the files and lines they are about,
-// adding a source for each fragment that has one.
-func relocateWarnings(lr *sublint.LintResults, main int, sm *llb.SourceMap, srcs *rewrite.Sources) {
-	index := map[int]int{0: main}
-	for _, w := range lr.Warnings {
-		if w.Location == nil || int(w.Location.SourceIndex) != main || len(w.Location.Ranges) == 0 {
-			continue
-		}
-		file := -1
-		for _, r := range w.Location.Ranges {
-			f, start := srcs.Position(int(r.Start.Line))
-			_, end := srcs.Position(int(r.End.Line))
-			if file < 0 {
-				file = f
-			}
-			r.Start.Line, r.End.Line = int32(start), int32(end)
-		}
-		i, ok := index[file]
-		if !ok {
-			i = lr.AddSource(fragmentSourceMap(sm, srcs.Files[file]))
-			index[file] = i
-		}
-		w.Location.SourceIndex = int32(i)
-	}
 }
 
 // offlineResolver answers base image lookups without a registry: every

@@ -103,11 +103,7 @@ type input struct {
 // rewrite analyses the file, with the fragments it INCLUDEs, and
 // evaluates it for opt.
 func (in *input) rewrite(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
-	var frags rewrite.Fragments
-	if in.frags != nil {
-		frags = in.frags // a nil *diskFragments is no nil Fragments
-	}
-	return rewrite.Expand(ctx, in.filename, in.data, opt, frags)
+	return rewrite.Expand(ctx, in.filename, in.data, opt, in.frags)
 }
 
 // where names line n of a result's Dockerfile: "line 12", or a
@@ -207,13 +203,13 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 	}
 	in.contextDir = dir
 	if *file != "-" {
-		frags := &diskFragments{dirs: map[string]string{"": filepath.Dir(*file)}}
+		frags := &contextfs.DirFragments{Dirs: map[string]string{"": filepath.Dir(*file)}, MaxSize: rewrite.MaxExpandedSize}
 		for _, nc := range namedContexts {
 			name, d, ok := strings.Cut(nc, "=")
 			if !ok || name == "" || d == "" {
 				return nil, fmt.Errorf("--build-context %s: write NAME=DIR", nc)
 			}
-			frags.dirs[name] = d
+			frags.Dirs[name] = d
 		}
 		in.frags = frags
 	}

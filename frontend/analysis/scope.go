@@ -267,6 +267,11 @@ const condLabelLength = 80
 
 // checkRequireNames reports REQUIRE names that are no stage of the file.
 func (f *File) checkRequireNames() {
+	if f.Syntax.Includes {
+		// A stage may come from a fragment that these values leave out:
+		// the rewrite checks the live REQUIREs (see RequireNameError).
+		return
+	}
 	for _, it := range f.linked {
 		if it.Kind != syntax.Require {
 			continue
@@ -275,15 +280,21 @@ func (f *File) checkRequireNames() {
 			if len(f.byName[strings.ToLower(a)]) > 0 {
 				continue
 			}
-			msg := fmt.Sprintf("REQUIRE names %q, which is not a stage of this file", a)
-			if c := f.SuggestStage(a); c != "" {
-				msg += fmt.Sprintf("; did you mean %q?", c)
-			} else if len(f.names) > 0 {
-				msg += "; the named stages are " + ListNames(f.names)
-			}
-			f.errs.Add(f.Syntax.Name, it.Line, 0, "%s", msg)
+			f.errs.Add(f.Syntax.Name, it.Line, 0, "%s", f.RequireNameError(a))
 		}
 	}
+}
+
+// RequireNameError is the message of a REQUIRE that names a stage the
+// file does not have.
+func (f *File) RequireNameError(name string) string {
+	msg := fmt.Sprintf("REQUIRE names %q, which is not a stage of this file", name)
+	if c := f.SuggestStage(name); c != "" {
+		msg += fmt.Sprintf("; did you mean %q?", c)
+	} else if len(f.names) > 0 {
+		msg += "; the named stages are " + ListNames(f.names)
+	}
+	return msg
 }
 
 // SuggestStage returns the stage name that name most likely misspells,

@@ -33,6 +33,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/solver/result"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/rewrite"
@@ -99,13 +100,13 @@ func (b *Builder) build(ctx context.Context, c client.Client) (*client.Result, e
 			SourceMap:    src.SourceMap,
 			MetaResolver: c,
 			Warn: func(rule, description, url, msg string, loc []parser.Range) {
-				line := 0
-				if len(loc) > 0 {
-					line = loc[0].Start.Line
-				}
-				src.Warn(ctx, linter.LintFormatShort(rule, msg, line), warnOpts(loc, [][]byte{[]byte(description)}, url))
+				warnIn(ctx, src, nil, rule, description, url, msg, loc)
 			},
 		},
+		warnIn: func(info *pb.SourceInfo, rule, description, url, msg string, loc []parser.Range) {
+			warnIn(ctx, src, info, rule, description, url, msg, loc)
+		},
+		frags:  newBuildFragments(c, bc, src),
 		ctxt:   newExistsContext(&buildContextFS{bc: bc, c: c}),
 		images: resolver,
 		engine: b.engine,
@@ -214,6 +215,18 @@ func buildPlatforms(ctx context.Context, c client.Client, bc *dockerui.Client, c
 	}
 
 	return rb.Finalize()
+}
+
+// warnIn sends a warning at loc, in the file info (nil: the
+// Dockerfile), as upstream's Build sends the converter's warnings.
+func warnIn(ctx context.Context, src *dockerui.Source, info *pb.SourceInfo, rule, description, url, msg string, loc []parser.Range) {
+	line := 0
+	if len(loc) > 0 {
+		line = loc[0].Start.Line
+	}
+	opts := warnOpts(loc, [][]byte{[]byte(description)}, url)
+	opts.SourceInfo = info
+	src.Warn(ctx, linter.LintFormatShort(rule, msg, line), opts)
 }
 
 // warnOpts are the options of a converter warning, as upstream sends them.

@@ -11,10 +11,10 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/rewrite"
-	"github.com/org/stagefront/frontend/syntax"
 	"github.com/pkg/errors"
 )
 
@@ -38,6 +38,12 @@ type converter struct {
 	// engine rewrites the file for opt; nil is the real one (evaluate
 	// the analysis). Tests give a fake.
 	engine func(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error)
+	// frags reads the fragments INCLUDE names; nil reads none.
+	frags rewrite.Fragments
+	// warnIn sends a warning about a fragment's lines, with its source
+	// info (cv.opt.Warn sends those of the Dockerfile); nil sends them
+	// through cv.opt.Warn.
+	warnIn func(info *pb.SourceInfo, rule, description, url, msg string, loc []parser.Range)
 	// analysis is the model of orig, made once per build: every
 	// platform, gate and subrequest of the build reads it.
 	analysisOnce sync.Once
@@ -107,22 +113,39 @@ func (cv *converter) rewriteListingFlags(ctx context.Context, p *ocispecs.Platfo
 }
 
 func (cv *converter) rewriteWith(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
+	res, err := cv.checkedRewrite(ctx, opt)
+	if err != nil {
+		var files *fileSources
+		if res != nil {
+			files = newFileSources(cv.opt.SourceMap, res.Sources)
+		}
+		return nil, withRewriteSource(err, cv.opt.SourceMap, files)
+	}
+	return res, nil
+}
+
+// rewriteOrFailed is rewrite, but on an error of the rewrite it returns
+// the error as it is (without sources) and, when there is one, the
+// result, whose files the error's lines are in.
+func (cv *converter) rewriteOrFailed(ctx context.Context, p *ocispecs.Platform) (*rewrite.Result, error) {
+	return cv.checkedRewrite(ctx, cv.rewriteOptions(p))
+}
+
+// checkedRewrite is the engine's rewrite, checked: the result comes back
+// with the rewrite's error too, when there is one.
+func (cv *converter) checkedRewrite(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
 	res, err := cv.evaluate(ctx, opt)
 	if err != nil {
-		return nil, withRewriteSource(err, cv.opt.SourceMap)
+		return res, err
 	}
 	if res == nil {
 		return nil, errors.New("stagefront: internal error: the rewrite returned no result")
 	}
-	if len(res.Includes) > 0 {
-		// Builds do not read fragments yet (issue 14): a live INCLUDE is
-		// an error, never a build without its fragment.
-		it := res.Includes[0].Item
-		var one syntax.ErrorList
-		one.Add(opt.Filename, it.Line, 0, "INCLUDE %s: this version of stagefront expands INCLUDE in its CLI only (stagefront rewrite, outline and check); builds through BuildKit do not read fragments yet", it.IncludePath())
-		return nil, withRewriteSource(one.Err(), cv.opt.SourceMap)
+	orig := cv.orig
+	if res.Sources != nil {
+		orig = res.Sources.Data
 	}
-	if a, b := bytes.Count(cv.orig, []byte("\n")), bytes.Count(res.Dockerfile, []byte("\n")); a != b {
+	if a, b := bytes.Count(orig, []byte("\n")), bytes.Count(res.Dockerfile, []byte("\n")); a != b {
 		return nil, errors.Errorf("stagefront: internal error: the rewrite has %d lines, the Dockerfile %d", b+1, a+1)
 	}
 	return res, nil
@@ -151,6 +174,11 @@ func (cv *converter) evaluate(ctx context.Context, opt rewrite.Options) (*rewrit
 	if err != nil {
 		return nil, err
 	}
+	if f.Syntax.Includes {
+		// The fragments a platform's values make live: the expanded
+		// file is analysed per rewrite.
+		return rewrite.Expand(ctx, cv.filename(), cv.orig, opt, cv.frags)
+	}
 	return rewrite.Evaluate(ctx, f, opt)
 }
 
@@ -167,16 +195,28 @@ func (cv *converter) platformOpt(p *ocispecs.Platform, warn bool) dockerfile2llb
 	return opt
 }
 
+// convertOpt is platformOpt for converting rw: a rewrite that INCLUDEs
+// fragments is converted with the source map of the expanded file, whose
+// locations files then moves to their own files (nil: no fragments).
+func (cv *converter) convertOpt(p *ocispecs.Platform, warn bool, rw *rewrite.Result) (dockerfile2llb.ConvertOpt, *fileSources) {
+	opt := cv.platformOpt(p, warn)
+	files := newFileSources(cv.opt.SourceMap, rw.Sources)
+	if files != nil {
+		opt.SourceMap = files.expanded
+	}
+	return opt, files
+}
+
 // toLLB converts the file for platform p (nil: the default platform).
 func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool) (*dockerfile2llb.Result, *rewrite.Result, error) {
 	rw, err := cv.rewrite(ctx, p)
 	if err != nil {
 		return nil, nil, err
 	}
-	opt := cv.platformOpt(p, warn)
+	opt, files := cv.convertOpt(p, warn, rw)
 	if opt.Warn == nil {
 		res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
-		return res, rw, locateConverterError(err, rw)
+		return res, rw, files.locate(locateConverterError(err, rw))
 	}
 	// stagefront's rules (lint.go) and the conversion are independent, so
 	// they run side by side; their warnings are held and sent in the order
@@ -193,10 +233,10 @@ func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool)
 		return dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
 	}()
 	lintErr := <-linted
-	ours.send(cv.opt.Warn)
-	theirs.send(cv.opt.Warn)
+	ours.send(cv.warnFor(files))
+	theirs.send(cv.warnFor(files))
 	if err != nil {
-		return nil, rw, locateConverterError(err, rw)
+		return nil, rw, files.locate(locateConverterError(err, rw))
 	}
 	if lintErr != nil {
 		return nil, rw, lintErr

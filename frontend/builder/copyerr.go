@@ -133,13 +133,13 @@ func copySourceStage(rw *rewrite.Result, missing string, lines []int) (stage, in
 // solveStage builds stage of the rewrite for platform p and returns its
 // filesystem.
 func (cv *converter) solveStage(ctx context.Context, c solver, p *ocispecs.Platform, rw *rewrite.Result, stage string) (client.Reference, error) {
-	opt := cv.platformOpt(p, false)
+	opt, files := cv.convertOpt(p, false, rw)
 	opt.Target = stage
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
 	if err != nil {
-		return nil, err
+		return nil, files.locate(err)
 	}
-	def, err := res.State.Marshal(ctx)
+	def, err := cv.marshal(ctx, res.State, rw)
 	if err != nil {
 		return nil, err
 	}

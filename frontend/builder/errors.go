@@ -58,7 +58,8 @@ func wrapSource(err error, sm *llb.SourceMap, rs []parser.Range) error {
 // parser.LocationError) with one source per location, as upstream does.
 func withLocations(err error, sm *llb.SourceMap) error {
 	var le *parser.LocationError
-	if errors.As(err, &le) {
+	var rel *relocatedError
+	if errors.As(err, &le) && !errors.As(err, &rel) { // an expanded file's are attached (fileSources)
 		for _, loc := range le.Locations {
 			err = wrapSource(err, sm, loc)
 		}
@@ -121,7 +122,13 @@ func hasLocation(err error) bool {
 // withRewriteSource attaches the original lines to a rewrite error: one
 // source per problem, in line order, so `docker buildx build` shows the
 // user's text next to each message. Other errors pass through.
-func withRewriteSource(err error, sm *llb.SourceMap) error {
+func withRewriteSource(err error, sm *llb.SourceMap, files *fileSources) error {
+	smOf := func(file string) *llb.SourceMap {
+		if files != nil {
+			return files.byName(file)
+		}
+		return sm
+	}
 	var list *rewrite.ErrorList
 	if errors.As(err, &list) {
 		// Each source carries the whole file: past maxErrorSources bytes,
@@ -129,6 +136,7 @@ func withRewriteSource(err error, sm *llb.SourceMap) error {
 		// that the error stays far below gRPC's message size limit.
 		sent := 0
 		for _, e := range list.Errors() {
+			sm := smOf(e.File)
 			if sent > 0 && sm != nil && sent+len(sm.Data) > maxErrorSources {
 				break
 			}
@@ -141,7 +149,7 @@ func withRewriteSource(err error, sm *llb.SourceMap) error {
 	}
 	var one *rewrite.Error
 	if errors.As(err, &one) {
-		return wrapSource(err, sm, []parser.Range{one.Range()})
+		return wrapSource(err, smOf(one.File), []parser.Range{one.Range()})
 	}
 	return err
 }
@@ -150,18 +158,29 @@ func withRewriteSource(err error, sm *llb.SourceMap) error {
 // sources (see withRewriteSource).
 const maxErrorSources = 2 << 20
 
-// rewriteRanges returns the location of each problem in a rewrite error,
-// nil when err carries none.
-func rewriteRanges(err error) []parser.Range {
+// RewriteErrorRanges returns the lines of a rewrite's errors, those of
+// the first error's file (a Dockerfile's fragments are files of their
+// own), and that file's name; nil for another error.
+func RewriteErrorRanges(err error) ([]parser.Range, string) {
 	var list *rewrite.ErrorList
-	if errors.As(err, &list) {
-		return list.Ranges()
-	}
 	var one *rewrite.Error
-	if errors.As(err, &one) {
-		return []parser.Range{one.Range()}
+	switch {
+	case errors.As(err, &list):
+		errs := list.Errors()
+		if len(errs) == 0 {
+			return nil, ""
+		}
+		var out []parser.Range
+		for _, e := range errs {
+			if e.File == errs[0].File {
+				out = append(out, e.Range())
+			}
+		}
+		return out, errs[0].File
+	case errors.As(err, &one):
+		return []parser.Range{one.Range()}, one.File
 	}
-	return nil
+	return nil, ""
 }
 
 // catchPanic turns a panic in the current goroutine into *errp, with the

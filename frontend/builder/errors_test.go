@@ -149,32 +149,3 @@ func TestConverterErrorsAtTheirLine(t *testing.T) {
 		}
 	}
 }
-
-// TestIncludeInABuildIsAnError: until builds read fragments, a live
-// INCLUDE fails the build at its line; one that is off is left out.
-func TestIncludeInABuildIsAnError(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		in   string
-		line int
-	}{
-		{"# syntax=org/stagefront\nFROM busybox\nINCLUDE steps.Dockerfile\n", 3},
-		{"# syntax=org/stagefront\nARG A=false\nFROM busybox\nINCLUDE --if=A steps.Dockerfile\nRUN true\n", 0},
-	} {
-		dt := []byte(tc.in)
-		cv := &converter{orig: dt, opt: testConvertOpt(t, dt, nil, "", nil)}
-		_, _, err := cv.toLLB(context.Background(), nil, true)
-		if tc.line == 0 {
-			if err != nil {
-				t.Errorf("%q: %v", tc.in, err)
-			}
-			continue
-		}
-		if err == nil || !strings.Contains(err.Error(), "builds through BuildKit do not read fragments yet") {
-			t.Fatalf("%q: error %v", tc.in, err)
-		}
-		if srcs := errdefs.Sources(err); len(srcs) != 1 || srcs[0].Ranges[0].Start.Line != int32(tc.line) {
-			t.Errorf("%q: sources %v, want line %d", tc.in, srcs, tc.line)
-		}
-	}
-}

@@ -40,11 +40,16 @@ func (f *buildContextFS) load(ctx context.Context, patterns []string) (client.Re
 	if err != nil {
 		return nil, err
 	}
-	def, err := st.Marshal(ctx, llb.WithCaps(f.bc.BuildOpts().Caps))
+	return solveRef(ctx, f.c, f.bc, *st)
+}
+
+// solveRef solves st, for reading its files.
+func solveRef(ctx context.Context, c client.Client, bc *dockerui.Client, st llb.State) (client.Reference, error) {
+	def, err := st.Marshal(ctx, llb.WithCaps(bc.BuildOpts().Caps))
 	if err != nil {
 		return nil, err
 	}
-	res, err := f.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB()})
+	res, err := c.Solve(ctx, client.SolveRequest{Definition: def.ToPB()})
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/moby/buildkit/util/grpcerrors"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/rewrite"
-	"github.com/pkg/errors"
 	"golang.org/x/sync/errgroup"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
@@ -47,9 +46,9 @@ func (cv *converter) solvePlatform(ctx context.Context, s solver, p *ocispecs.Pl
 	if err != nil {
 		return nil, err
 	}
-	def, err := conv.State.Marshal(ctx)
+	def, err := cv.marshal(ctx, conv.State, rw)
 	if err != nil {
-		return nil, errors.Wrapf(err, "failed to marshal LLB definition")
+		return nil, err
 	}
 	gates := rw.Gates
 	if len(gates) == 0 {
@@ -93,15 +92,15 @@ func (cv *converter) solvePlatform(ctx context.Context, s solver, p *ocispecs.Pl
 // solveGate converts stage gate of the rewrite rw as the target and
 // solves it, evaluated; the result is dropped.
 func (cv *converter) solveGate(ctx context.Context, s solver, p *ocispecs.Platform, rw *rewrite.Result, gate string, cacheImports []client.CacheOptionsEntry) error {
-	opt := cv.platformOpt(p, false)
+	opt, files := cv.convertOpt(p, false, rw)
 	opt.Target = gate
 	conv, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
 	if err != nil {
-		return err
+		return files.locate(err)
 	}
-	def, err := conv.State.Marshal(ctx)
+	def, err := cv.marshal(ctx, conv.State, rw)
 	if err != nil {
-		return errors.Wrapf(err, "failed to marshal LLB definition")
+		return err
 	}
 	_, err = s.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: cacheImports, Evaluate: true})
 	return err

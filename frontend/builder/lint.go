@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -66,15 +67,15 @@ func dockerignoreState(ctx context.Context, bc *dockerui.Client) *bool {
 // the original file's source index. The conversion DockerfileLint ran has
 // already resolved the base images: the final image's user is read from
 // those answers (cv.images), never asked again.
-func (cv *converter) checkLint(ctx context.Context, rw *rewrite.Result, lr *sublint.LintResults) error {
+func (cv *converter) checkLint(ctx context.Context, rw *rewrite.Result, lr *sublint.LintResults, sm *llb.SourceMap) error {
 	defer lintPanic()
 	cfg, err := lint.Config(cv.orig, cv.opt.LinterConfig)
 	if err != nil {
 		return nil // upstream's results already report a bad check directive
 	}
 	idx := -1
-	if cv.opt.SourceMap != nil {
-		idx = lr.AddSource(cv.opt.SourceMap)
+	if sm != nil {
+		idx = lr.AddSource(sm)
 	}
 	finalUser := func(context.Context) (string, bool) { return cv.resolvedFinalUser(rw, nil) }
 	_, err = lint.Run(ctx, cv.lintInput(ctx, rw, finalUser), cfg, func(rule, desc, url, msg string, loc []parser.Range) {

@@ -48,6 +48,12 @@ func (cv *converter) requestOpt() dockerfile2llb.ConvertOpt {
 	return cv.platformOpt(nil, true)
 }
 
+// requestOptFor is requestOpt for converting rw: a rewrite with fragments
+// is converted with the expanded file's source map (see convertOpt).
+func (cv *converter) requestOptFor(rw *rewrite.Result) (dockerfile2llb.ConvertOpt, *fileSources) {
+	return cv.convertOpt(nil, true, rw)
+}
+
 // outline is upstream's outline of the rewrite, plus every flag that a
 // condition on the target's path reads, even when its condition is off.
 func (cv *converter) outline(ctx context.Context, p *ocispecs.Platform) (*outline.Outline, error) {
@@ -55,12 +61,32 @@ func (cv *converter) outline(ctx context.Context, p *ocispecs.Platform) (*outlin
 	if err != nil {
 		return nil, err
 	}
-	o, err := dockerfile2llb.Dockerfile2Outline(ctx, rw.Dockerfile, cv.requestOpt())
+	opt, files := cv.requestOptFor(rw)
+	o, err := dockerfile2llb.Dockerfile2Outline(ctx, rw.Dockerfile, opt)
 	if err != nil {
-		return nil, err
+		return nil, files.locate(err)
 	}
-	addFlags(o, rw.Flags, cv.orig)
+	addFlags(o, rw, cv.orig)
 	o.Description = withNote(o.Description, gatesNote(rw))
+	if files != nil {
+		// The locations are the expanded file's: each to its own file.
+		ds := files.dataSources()
+		for i := range o.Args {
+			ds.move(o.Args[i].Location)
+		}
+		for i := range o.Secrets {
+			ds.move(o.Secrets[i].Location)
+		}
+		for i := range o.SSH {
+			ds.move(o.SSH[i].Location)
+		}
+		for i := range o.Cache {
+			ds.move(o.Cache[i].Location)
+		}
+		if len(o.Sources) > 0 {
+			o.Sources = ds.data
+		}
+	}
 	return o, nil
 }
 
@@ -74,7 +100,7 @@ func gatesNote(rw *rewrite.Result) string {
 	for i, g := range rw.Gates {
 		gs[i] = g
 		if line := requireLine(rw, g); line > 0 {
-			gs[i] = fmt.Sprintf("%s (line %d)", g, line)
+			gs[i] = fmt.Sprintf("%s (%s)", g, lineRef(rw, line))
 		}
 	}
 	return "requires: " + strings.Join(gs, ", ") + " (stagefront REQUIRE: built with the target, and must pass)"
@@ -84,7 +110,8 @@ func gatesNote(rw *rewrite.Result) string {
 // upstream's order; flags it already lists get a note in their
 // description, the others are appended in order of first use. Sources
 // become the original file, which the locations refer to.
-func addFlags(o *outline.Outline, flags []rewrite.Flag, orig []byte) {
+func addFlags(o *outline.Outline, rw *rewrite.Result, orig []byte) {
+	flags := rw.Flags
 	if len(o.Sources) > 0 {
 		o.Sources = [][]byte{orig}
 	}
@@ -93,7 +120,7 @@ func addFlags(o *outline.Outline, flags []rewrite.Flag, orig []byte) {
 		listed[a.Name] = i
 	}
 	for _, f := range flags {
-		note := flagNote(f)
+		note := flagNote(f, rw)
 		if i, ok := listed[f.Name]; ok {
 			o.Args[i].Description = withNote(o.Args[i].Description, note)
 			continue
@@ -116,18 +143,24 @@ func addFlags(o *outline.Outline, flags []rewrite.Flag, orig []byte) {
 
 // flagNote says, inside an outline description, that a name is read by
 // stagefront conditions and where.
-func flagNote(f rewrite.Flag) string {
+func flagNote(f rewrite.Flag, rw *rewrite.Result) string {
 	var b strings.Builder
 	b.WriteString("stagefront condition flag")
 	if f.Automatic {
 		b.WriteString(" (automatic platform ARG)")
 	}
-	switch len(f.UsedAt) {
-	case 0:
-	case 1:
-		b.WriteString(", read by the condition on line " + strconv.Itoa(f.UsedAt[0]))
-	default:
+	switch {
+	case len(f.UsedAt) == 0:
+	case len(f.UsedAt) == 1:
+		b.WriteString(", read by the condition on " + lineRef(rw, f.UsedAt[0]))
+	case rw.Sources == nil:
 		b.WriteString(", read by the conditions on lines " + joinInts(f.UsedAt))
+	default:
+		refs := make([]string, len(f.UsedAt))
+		for i, l := range f.UsedAt {
+			refs[i] = lineRef(rw, l)
+		}
+		b.WriteString(", read by the conditions on " + strings.Join(refs, ", "))
 	}
 	if !f.Defined {
 		b.WriteString("; no value given")
@@ -153,6 +186,15 @@ func joinInts(ns []int) string {
 	return strings.Join(s, ", ")
 }
 
+// lineRef names line n of rw's Dockerfile for a message: "line 12", or
+// a fragment's "line 3 of stages/build.Dockerfile".
+func lineRef(rw *rewrite.Result, n int) string {
+	if rw.Analysis == nil {
+		return "line " + strconv.Itoa(n)
+	}
+	return rw.Analysis.Syntax.LineRef(n)
+}
+
 func lineLocation(line int) *pb.Location {
 	return &pb.Location{Ranges: []*pb.Range{{
 		Start: &pb.Position{Line: int32(line)},
@@ -173,7 +215,16 @@ func (cv *converter) targets(ctx context.Context, p *ocispecs.Platform) (*target
 	if err != nil {
 		return nil, err
 	}
-	return mergeTargets(l, rw, cv.orig), nil
+	out := mergeTargets(l, rw, cv.orig)
+	if files := newFileSources(cv.opt.SourceMap, rw.Sources); files != nil {
+		// The locations are the expanded file's: each to its own file.
+		ds := files.dataSources()
+		for i := range out.Targets {
+			ds.move(out.Targets[i].Location)
+		}
+		out.Sources = ds.data
+	}
+	return out, nil
 }
 
 // listTargets is upstream's target list of the rewrite: the live stages,
@@ -230,7 +281,7 @@ func mergeTargets(l *targets.List, rw *rewrite.Result, orig []byte) *targets.Lis
 		} else {
 			t = offTarget(st, rw.Analysis)
 		}
-		t.Description = withStageNote(t.Description, st)
+		t.Description = withStageNote(t.Description, st, rw)
 		out.Targets = append(out.Targets, t)
 	}
 	// Never drop what upstream listed, even if the stages disagree.
@@ -268,7 +319,7 @@ func offTarget(st rewrite.Stage, f *analysis.File) targets.Target {
 // withStageNote appends what stagefront knows about a stage to its
 // description: the conditions it depends on, whether this build turned
 // it off and why, and the stages it REQUIREs.
-func withStageNote(desc string, st rewrite.Stage) string {
+func withStageNote(desc string, st rewrite.Stage, rw *rewrite.Result) string {
 	var parts []string
 	if len(st.Conditions) > 0 {
 		parts = append(parts, "conditional: "+strings.Join(st.Conditions, ", "))
@@ -283,7 +334,7 @@ func withStageNote(desc string, st rewrite.Stage) string {
 	if len(st.Requires) > 0 {
 		rs := make([]string, len(st.Requires))
 		for i, r := range st.Requires {
-			rs[i] = fmt.Sprintf("%s (line %d)", r.Stage, r.Line)
+			rs[i] = fmt.Sprintf("%s (%s)", r.Stage, lineRef(rw, r.Line))
 		}
 		parts = append(parts, "requires: "+strings.Join(rs, ", "))
 	}
@@ -301,26 +352,37 @@ func withStageNote(desc string, st rewrite.Stage) string {
 // map, then ours (checkLint). A rewrite error is reported as upstream
 // reports a build error: in the results, not as a failed request.
 func (cv *converter) lint(ctx context.Context, p *ocispecs.Platform) (*lint.LintResults, error) {
-	rw, err := cv.rewrite(ctx, p)
+	rw, err := cv.rewriteOrFailed(ctx, p)
 	if err != nil {
-		ranges := rewriteRanges(err)
+		ranges, file := RewriteErrorRanges(err)
 		if ranges == nil {
 			return nil, err
 		}
+		sm := cv.opt.SourceMap
+		if rw != nil {
+			if files := newFileSources(sm, rw.Sources); files != nil {
+				sm = files.byName(file)
+			}
+		}
 		lr := &lint.LintResults{}
-		idx := lr.AddSource(cv.opt.SourceMap)
+		idx := lr.AddSource(sm)
 		lr.Error = &lint.BuildError{
 			Message:  err.Error(),
 			Location: pb.Location{SourceIndex: int32(idx), Ranges: PBRanges(ranges)},
 		}
 		return lr, nil
 	}
-	lr, err := dockerfile2llb.DockerfileLint(ctx, rw.Dockerfile, cv.requestOpt())
+	opt, files := cv.requestOptFor(rw)
+	lr, err := dockerfile2llb.DockerfileLint(ctx, rw.Dockerfile, opt)
 	if err != nil {
+		return nil, files.locate(err)
+	}
+	if err := cv.checkLint(ctx, rw, lr, opt.SourceMap); err != nil {
 		return nil, err
 	}
-	if err := cv.checkLint(ctx, rw, lr); err != nil {
-		return nil, err
+	if files != nil && opt.SourceMap != nil {
+		// The findings are at lines of the expanded file: each to its own.
+		RelocateLint(lr, lr.AddSource(opt.SourceMap), cv.opt.SourceMap, rw.Sources)
 	}
 	return lr, nil
 }
@@ -331,5 +393,7 @@ func (cv *converter) convertLLB(ctx context.Context, p *ocispecs.Platform) (*con
 	if err != nil {
 		return nil, err
 	}
-	return dockerfile2llb.DockerfileConvertLLB(ctx, rw.Dockerfile, cv.requestOpt())
+	opt, files := cv.requestOptFor(rw)
+	res, err := dockerfile2llb.DockerfileConvertLLB(ctx, rw.Dockerfile, opt)
+	return res, files.locate(err)
 }

@@ -88,6 +88,9 @@ type Source struct {
 // and, in the order they are first included, the fragments it INCLUDEs.
 type Sources struct {
 	Files []Source
+	// Data is the expanded file as written: each fragment's lines after
+	// its INCLUDE (the Dockerfile of the rewrite, before the rewrite).
+	Data []byte
 	// origin is the source of each line of the expanded file (0-based).
 	origin []lineOrigin
 	nodes  []expansionNode
@@ -166,7 +169,7 @@ func Expand(ctx context.Context, name string, dt []byte, opt Options, frags Frag
 		srcs := x.splice()
 		combined := dt
 		if len(x.plan) > 0 {
-			combined = srcs.data
+			combined = srcs.Data
 		}
 		var aopt analysis.Options
 		if len(x.plan) > 0 {
@@ -203,7 +206,6 @@ func Expand(ctx context.Context, name string, dt []byte, opt Options, frags Frag
 // spliced is an expanded file and its sources.
 type spliced struct {
 	Sources
-	data []byte
 }
 
 // relocate gives the errors of the expanded file their own files and
@@ -241,9 +243,9 @@ func (x *expansion) splice() *spliced {
 			} else {
 				l, data = data[:i+1], data[i+1:]
 			}
-			s.data = append(s.data, l...)
+			s.Data = append(s.Data, l...)
 			if i < 0 {
-				s.data = append(s.data, '\n') // the next file starts on a line of its own
+				s.Data = append(s.Data, '\n') // the next file starts on a line of its own
 			}
 			s.origin = append(s.origin, lineOrigin{node: node, line: int32(line)})
 			if k, ok := after[key][line]; ok {
@@ -442,6 +444,9 @@ func (x *expansion) read(ctx context.Context, from, p string) (int, error) {
 		name = path.Join(dir, p)
 	}
 	for _, key := range []string{"syntax", "check", "escape"} {
+		if !mayHaveDirectives(dt) {
+			break
+		}
 		v, _, loc, ok := parser.ParseDirective(key, dt)
 		if !ok {
 			continue
@@ -460,6 +465,17 @@ func (x *expansion) read(ctx context.Context, from, p string) (int, error) {
 	x.files = append(x.files, Source{Name: name, From: from, Path: p, Data: dt})
 	x.byPlace[[2]string{from, p}] = len(x.files) - 1
 	return len(x.files) - 1, nil
+}
+
+// mayHaveDirectives reports whether dt starts (after a byte order mark,
+// blank space and a #! line) with a comment, where parser directives are:
+// false means it has none.
+func mayHaveDirectives(dt []byte) bool {
+	dt = bytes.TrimPrefix(dt, []byte("\xEF\xBB\xBF"))
+	if bytes.HasPrefix(dt, []byte("#!")) {
+		return true // BuildKit skips a shebang line: let it read the rest
+	}
+	return bytes.HasPrefix(bytes.TrimLeft(dt, " \t\r\n"), []byte("#"))
 }
 
 // escapeOf is the escape token of a Dockerfile.

@@ -2,8 +2,10 @@ package rewrite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"strings"
 	"testing"
 )
@@ -167,6 +169,19 @@ func TestExpand(t *testing.T) {
 			}(),
 		},
 		{
+			name:  "a REQUIRE, off, of a stage in a fragment that is off",
+			main:  "# syntax=org/stagefront\nARG TESTS=false\nINCLUDE --if=TESTS test.Dockerfile\nFROM busybox\nREQUIRE --if=TESTS tester\n",
+			files: map[string]string{":test.Dockerfile": "FROM busybox AS tester\n"},
+			want:  []string{"Dockerfile:3 #", "Dockerfile:5 #"},
+		},
+		{
+			name:  "a live REQUIRE of a stage in no file",
+			main:  "# syntax=org/stagefront\nINCLUDE test.Dockerfile\nFROM busybox\nREQUIRE testr\n",
+			files: map[string]string{":test.Dockerfile": "FROM busybox AS tester\n"},
+			errs:  `Dockerfile:4: REQUIRE names "testr", which is not a stage of this file; did you mean "tester"?`,
+			reads: []string{":test.Dockerfile"},
+		},
+		{
 			name:  "more INCLUDEs than the limit",
 			main:  "# syntax=org/stagefront\nFROM busybox\n" + strings.Repeat("INCLUDE a.Dockerfile\n", MaxIncludes+10),
 			files: map[string]string{":a.Dockerfile": "RUN a\n"},
@@ -244,4 +259,94 @@ func sorted(s []string) []string {
 		}
 	}
 	return out
+}
+
+// FuzzExpand runs Expand on a Dockerfile and fragments of any content
+// (main, then fragments split on a line "---", named f0, f1, ...): it must
+// never panic, must read only what it is given a name of, and every error
+// must name one of the files at one of its lines.
+func FuzzExpand(f *testing.F) {
+	f.Add("ARG E=0\nINCLUDE f${E}\nFROM busybox\nINCLUDE --if=A f1\n---\nARG A=1\n---\nRUN a\nINCLUDE f0\n", "E=0")
+	f.Add("FROM busybox\nIF X\nINCLUDE f0\nELSE\nINCLUDE f1\nEND\n---\nRUN a \\\n---\n# syntax=x\n", "X=1")
+	f.Add("INCLUDE f0\n---\nINCLUDE f1\n---\nINCLUDE f0\n", "")
+	f.Add("INCLUDE ../f0\nINCLUDE --from=c f0\nINCLUDE\nINCLUDE a b\n---\n", "")
+	f.Fuzz(func(t *testing.T, all, arg string) {
+		parts := strings.Split(all, "\n---\n")
+		frags := &memFragments{files: map[string]string{}}
+		lines := map[string]int{"Dockerfile": strings.Count(parts[0], "\n") + 1}
+		for i, p := range parts[1:] {
+			name := fmt.Sprintf("f%d", i)
+			frags.files[":"+name] = p
+			lines[name] = strings.Count(p, "\n") + 1
+		}
+		opt := Options{BuildArgs: map[string]string{}}
+		if k, v, ok := strings.Cut(arg, "="); ok {
+			opt.BuildArgs[k] = v
+		}
+		res, err := Expand(context.Background(), "Dockerfile", []byte(parts[0]), opt, frags)
+		var el *ErrorList
+		switch {
+		case err == nil:
+			if res == nil {
+				t.Fatal("no result and no error")
+			}
+			if res.Sources != nil {
+				for i := range strings.Count(string(res.Dockerfile), "\n") {
+					if file, line := res.Sources.Where(i + 1); line < 1 || line > lines[file] {
+						t.Fatalf("line %d of the rewrite is at %s:%d, which has %d lines", i+1, file, line, lines[file])
+					}
+				}
+			}
+		case errors.As(err, &el):
+			for _, e := range el.Errors() {
+				n, ok := lines[e.File]
+				if !ok || e.Line < 1 || e.Line > n+1 {
+					t.Fatalf("error at %s:%d, not a line of a file (%v): %v", e.File, e.Line, lines, err)
+				}
+			}
+		}
+		// Reading a name that is not given is fine (an error), but only
+		// a clean path inside the tree.
+		for k := range frags.reads {
+			_, p, _ := strings.Cut(k, ":")
+			if p == ".." || strings.HasPrefix(p, "../") || strings.HasPrefix(p, "/") || path.Clean(p) != p {
+				t.Fatalf("read %q", k)
+			}
+		}
+	})
+}
+
+// BenchmarkExpand compares a Dockerfile that INCLUDEs 50 fragments with
+// the same content written as one file (issue 14: within 1.1x).
+func BenchmarkExpand(b *testing.B) {
+	frags := &memFragments{files: map[string]string{}}
+	var main, one strings.Builder
+	main.WriteString("# syntax=org/stagefront\nARG TESTS=true\n")
+	one.WriteString(main.String())
+	for i := range 50 {
+		var frag strings.Builder
+		fmt.Fprintf(&frag, "FROM golang:1.26 AS s%d\nWORKDIR /src\nCOPY . .\n", i)
+		for j := range 20 {
+			fmt.Fprintf(&frag, "RUN --if=TESTS go test ./pkg%d/...\nRUN go build -o /out/b%d ./cmd/%d\n", j, j, j)
+		}
+		frags.files[fmt.Sprintf(":stages/s%d.Dockerfile", i)] = frag.String()
+		fmt.Fprintf(&main, "INCLUDE stages/s%d.Dockerfile\n", i)
+		one.WriteString("#\n") // the INCLUDE's line
+		one.WriteString(frag.String())
+	}
+	ctx := context.Background()
+	b.Run("50-fragments", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Expand(ctx, "Dockerfile", []byte(main.String()), Options{}, frags); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("one-file", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Expand(ctx, "Dockerfile", []byte(one.String()), Options{}, frags); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -382,6 +382,10 @@ func (e *evaluation) checkRequires(g *analysis.Graph) {
 			}
 			if d := e.deadStage(name, -1); d != nil {
 				e.errorf(it.Line, "REQUIRE %s: stage %q (%s) is turned off by %s: guard the REQUIRE with the same condition (REQUIRE --if=...)", a, d.Name, e.p.Syntax.LineRef(d.Line), d.OffBy)
+			} else if e.p.Syntax.Includes {
+				// The analysis leaves these to the rewrite (see
+				// analysis.File.checkRequireNames).
+				e.errorf(it.Line, "%s", e.p.RequireNameError(a))
 			}
 		}
 	}

@@ -241,6 +241,8 @@ type File struct {
 	// HasVarFlags reports whether an instruction names its stage with a
 	// variable (see Item.VarFlags).
 	HasVarFlags bool
+	// Includes reports whether the file has an INCLUDE.
+	Includes bool
 	// Blocks and Branches count the IF blocks and their branches.
 	Blocks, Branches int
 	// Warnings are the parser's warnings.
@@ -426,6 +428,7 @@ func (p *parseState) item(n *parser.Node) bool {
 		it.Kind = Require
 	case "include":
 		it.Kind = Include
+		p.f.Includes = true
 	case "from":
 		p.stage++
 		it.Stage = p.stage
