@@ -199,3 +199,52 @@ func TestIncludeNeverOutOfTheDirectory(t *testing.T) {
 		})
 	}
 }
+
+// TestIncludeThroughASymlinkInside: a fragment reached through a symlink
+// that stays in the Dockerfile's directory is read.
+func TestIncludeThroughASymlinkInside(t *testing.T) {
+	nonce := gtNonce(t)
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{
+		"Dockerfile":               SyntaxStagefront + "\nINCLUDE stages/common.Dockerfile\nFROM scratch\nCOPY --from=common /c /c\n",
+		"shared/common.Dockerfile": "FROM busybox AS common\nRUN echo " + nonce + " > /c\n",
+	})
+	if err := os.Symlink("shared", filepath.Join(dir, "stages")); err != nil {
+		t.Fatal(err)
+	}
+	r := Buildx(t, Opts{Dir: dir, Progress: "rawjson"}).Must(t)
+	if got := r.File(t, "c"); got != nonce+"\n" {
+		t.Errorf("exported c: %q", got)
+	}
+}
+
+// TestIncludeFromStandardInput: a Dockerfile read from standard input
+// (-f -) has no directory to include from: an INCLUDE of a path says so,
+// and one from a named context works.
+func TestIncludeFromStandardInput(t *testing.T) {
+	nonce := gtNonce(t)
+	shared := t.TempDir()
+	WriteFiles(t, shared, map[string]string{"c.Dockerfile": "FROM busybox AS c\nRUN echo " + nonce + " > /c\n"})
+	dir := t.TempDir()
+	WriteFiles(t, dir, map[string]string{"c.Dockerfile": "FROM busybox AS c\n"})
+	r := Buildx(t, Opts{Dir: dir, Args: []string{"-f", "-"}, Stdin: SyntaxStagefront + "\nINCLUDE c.Dockerfile\n", Output: OutputNone, Progress: "plain"})
+	if msg := r.MustFail(t); !strings.Contains(msg, "standard input (-f -)") || !strings.Contains(msg, "Dockerfile:2") {
+		t.Errorf("-f -:\n%s", tail(msg, 20))
+	}
+	r = Buildx(t, Opts{Dir: dir, Args: []string{"-f", "-"}, Stdin: SyntaxStagefront + "\nINCLUDE --from=shared c.Dockerfile\nFROM scratch\nCOPY --from=c /c /c\n",
+		BuildContexts: map[string]string{"shared": shared}, Progress: "rawjson"}).Must(t)
+	if got := r.File(t, "c"); got != nonce+"\n" {
+		t.Errorf("exported c: %q", got)
+	}
+}
+
+// TestIncludeMisspelt: a fragment that does not exist gets a did-you-mean
+// over its directory's files, at the INCLUDE's line.
+func TestIncludeMisspelt(t *testing.T) {
+	files := includeFiles(gtNonce(t))
+	files["Dockerfile"] = SyntaxStagefront + "\nFROM busybox\nINCLUDE stages/prd.Dockerfile\n"
+	r := Buildx(t, Opts{Files: files, Output: OutputNone, Progress: "plain"})
+	if msg := r.MustFail(t); !strings.Contains(msg, "no file stages/prd.Dockerfile beside the Dockerfile; did you mean stages/prod.Dockerfile?") || !strings.Contains(msg, "Dockerfile:3") {
+		t.Errorf("misspelt:\n%s", tail(msg, 20))
+	}
+}

@@ -33,6 +33,9 @@ type buildFragments struct {
 	// Dockerfile's directory in it: the root of its fragments.
 	dockerfile *llb.State
 	dir        string
+	// noDir is set when buildx sent the Dockerfile from standard input,
+	// inline or from a URL: a directory of its own holds it alone.
+	noDir bool
 
 	mu sync.Mutex
 	// whole are the sources read whole, by named context ("" the
@@ -50,11 +53,15 @@ func newBuildFragments(c client.Client, bc *dockerui.Client, src *dockerui.Sourc
 	if src.SourceMap != nil {
 		st = src.SourceMap.State
 	}
-	return &buildFragments{c: c, bc: bc, dockerfile: st, dir: dir, whole: map[string]client.Reference{}}
+	// buildx marks a Dockerfile it read from standard input (-f -), an
+	// inline definition or a URL by naming the key of its local, which it
+	// otherwise leaves to the default (buildx's build/opt.go).
+	_, noDir := bc.BuildOpts().Opts["dockerfilekey"]
+	return &buildFragments{c: c, bc: bc, dockerfile: st, dir: dir, noDir: noDir, whole: map[string]client.Reference{}}
 }
 
 func (b *buildFragments) Read(ctx context.Context, from, p string) ([]byte, error) {
-	ref, root, err := b.source(ctx, from, p)
+	ref, root, err := b.source(ctx, from, llb.FollowPaths([]string{path.Join(b.dir, p)}), "load fragment "+p)
 	if err != nil {
 		return nil, err
 	}
@@ -77,21 +84,45 @@ func (b *buildFragments) Read(ctx context.Context, from, p string) ([]byte, erro
 	return ref.ReadFile(ctx, client.ReadRequest{Filename: full})
 }
 
-// source returns the snapshot p is read from and the root of the
-// fragments in it.
-func (b *buildFragments) source(ctx context.Context, from, p string) (client.Reference, string, error) {
+// List implements rewrite.FragmentLister: the files of dir, for the
+// did-you-mean of a fragment that does not exist.
+func (b *buildFragments) List(ctx context.Context, from, dir string) ([]string, error) {
+	ref, root, err := b.source(ctx, from, llb.IncludePatterns([]string{path.Join(b.dir, dir, "*")}), "list fragments in "+dir)
+	if err != nil {
+		return nil, err
+	}
+	list, err := ref.ReadDir(ctx, client.ReadDirRequest{Path: "/" + path.Join(root, dir)})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, st := range list {
+		if !os.FileMode(st.Mode).IsDir() {
+			names = append(names, path.Base(st.Path))
+		}
+	}
+	return names, nil
+}
+
+// source returns the snapshot a fragment is read from and the root of
+// the fragments in it: for the Dockerfile's own local, what transfer
+// picks of it (named what, for the progress).
+func (b *buildFragments) source(ctx context.Context, from string, transfer llb.LocalOption, what string) (client.Reference, string, error) {
 	if from == "" {
+		if b.noDir {
+			return nil, "", errors.New("this Dockerfile came from standard input (-f -), inline or a URL, and has no directory to include from: write the fragment's context with --from=<name> and pass it with --build-context <name>=<dir>")
+		}
 		if b.dockerfile == nil {
 			return nil, "", errors.New("this build has no Dockerfile source to read fragments from")
 		}
 		if name, attrs, ok := localSource(ctx, *b.dockerfile); ok {
 			// The local BuildKit read the Dockerfile from, transferring
-			// the fragment's path only.
+			// only what transfer picks.
 			st := llb.Local(name,
 				llb.SessionID(attrs[pb.AttrLocalSessionID]),
 				llb.SharedKeyHint(name),
-				llb.FollowPaths([]string{path.Join(b.dir, p)}),
-				dockerui.WithInternalName("stagefront: load fragment "+p),
+				transfer,
+				dockerui.WithInternalName("stagefront: "+what),
 				llb.Differ(llb.DiffNone, false),
 			)
 			ref, err := b.solve(ctx, st)

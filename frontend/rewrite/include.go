@@ -14,6 +14,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/syntax"
+	"github.com/org/stagefront/internal/didyoumean"
 )
 
 // The limits of INCLUDE.
@@ -35,6 +36,13 @@ type Fragments interface {
 	// leads out of the root through a symlink is an error. An error for
 	// a file that does not exist wraps fs.ErrNotExist.
 	Read(ctx context.Context, from, p string) ([]byte, error)
+}
+
+// FragmentLister is a Fragments that can list the files of a directory
+// (dir as Read's p, "." for the root), for the did-you-mean of a fragment
+// that does not exist.
+type FragmentLister interface {
+	List(ctx context.Context, from, dir string) ([]string, error)
 }
 
 // Include is a live INCLUDE of an evaluation and the fragment it takes.
@@ -429,7 +437,15 @@ func (x *expansion) read(ctx context.Context, from, p string) (int, error) {
 		if from != "" {
 			where = "in context " + from
 		}
-		return 0, fmt.Errorf("no file %s %s", p, where)
+		msg := fmt.Sprintf("no file %s %s", p, where)
+		if l, ok := x.frags.(FragmentLister); ok {
+			if names, err := l.List(ctx, from, path.Dir(p)); err == nil {
+				if c := didyoumean.Closest(path.Base(p), names, true); c != "" {
+					msg += fmt.Sprintf("; did you mean %s?", path.Join(path.Dir(p), c))
+				}
+			}
+		}
+		return 0, errors.New(msg)
 	}
 	if err != nil {
 		return 0, err

@@ -16,6 +16,18 @@ type memFragments struct {
 	reads map[string]int
 }
 
+// List lists the files given directly in dir.
+func (m *memFragments) List(_ context.Context, from, dir string) ([]string, error) {
+	var out []string
+	for k := range m.files {
+		f, p, _ := strings.Cut(k, ":")
+		if f == from && path.Dir(p) == dir {
+			out = append(out, path.Base(p))
+		}
+	}
+	return out, nil
+}
+
 func (m *memFragments) Read(_ context.Context, from, p string) ([]byte, error) {
 	key := from + ":" + p
 	if m.reads == nil {
@@ -111,6 +123,13 @@ func TestExpand(t *testing.T) {
 			main:  "# syntax=org/stagefront\nFROM busybox\nINCLUDE nope.Dockerfile\n",
 			errs:  "Dockerfile:3: INCLUDE nope.Dockerfile: no file nope.Dockerfile beside the Dockerfile",
 			reads: []string{":nope.Dockerfile"},
+		},
+		{
+			name:  "a misspelt fragment",
+			main:  "# syntax=org/stagefront\nFROM busybox\nINCLUDE stages/prd.Dockerfile\n",
+			files: map[string]string{":stages/prod.Dockerfile": "RUN prod\n", ":stages/dev.Dockerfile": "RUN dev\n"},
+			errs:  "Dockerfile:3: INCLUDE stages/prd.Dockerfile: no file stages/prd.Dockerfile beside the Dockerfile; did you mean stages/prod.Dockerfile?",
+			reads: []string{":stages/prd.Dockerfile"},
 		},
 		{
 			name: "a path out of the directory",

@@ -187,6 +187,9 @@ type Opts struct {
 	Args []string
 	// Env adds environment variables to the command (Buildctl, Buildx).
 	Env []string
+	// Stdin is the command's standard input (Buildctl, Buildx), as for
+	// docker buildx build -f -.
+	Stdin string
 	// Timeout of this build (default 5 minutes).
 	Timeout time.Duration
 }
@@ -424,6 +427,9 @@ func run(t TB, r *Result, o Opts, name string, args []string) {
 	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if o.Stdin != "" {
+		cmd.Stdin = strings.NewReader(o.Stdin)
+	}
 	start := time.Now()
 	err := cmd.Run()
 	r.Took = time.Since(start)

@@ -18,22 +18,30 @@ type DirFragments struct {
 	MaxSize int64
 }
 
+// List returns the names of the files in dir, relative to the root of
+// from.
+func (d *DirFragments) List(_ context.Context, from, dir string) ([]string, error) {
+	f, err := d.open(from, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	list, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range list {
+		if !e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
 // Read returns the file at p, relative to the root of from.
 func (d *DirFragments) Read(_ context.Context, from, p string) ([]byte, error) {
-	dir, ok := d.Dirs[from]
-	if !ok {
-		return nil, fmt.Errorf("no build context %q: give it with --build-context %s=DIR", from, from)
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	real, err := ResolveInside(root, p)
-	if err != nil {
-		return nil, err
-	}
-	f, err := root.Open(real)
+	f, err := d.open(from, p)
 	if err != nil {
 		return nil, err
 	}
@@ -49,4 +57,23 @@ func (d *DirFragments) Read(_ context.Context, from, p string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is %d bytes; the limit of the Dockerfile and its fragments together is %d", p, st.Size(), d.MaxSize)
 	}
 	return io.ReadAll(f)
+}
+
+// open opens p in the directory of from, never out of it (the file
+// stays open after the root is closed).
+func (d *DirFragments) open(from, p string) (*os.File, error) {
+	dir, ok := d.Dirs[from]
+	if !ok {
+		return nil, fmt.Errorf("no build context %q: give it with --build-context %s=DIR", from, from)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	real, err := ResolveInside(root, p)
+	if err != nil {
+		return nil, err
+	}
+	return root.Open(real)
 }
