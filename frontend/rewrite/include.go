@@ -60,6 +60,12 @@ func (e *evaluation) include(it *syntax.Item) {
 	if written == "" {
 		return // reported by package syntax
 	}
+	if literal(written, rune(e.p.Syntax.Escape)) {
+		// Nothing for the shell lexer to expand (checked as for ARG
+		// defaults).
+		e.includes = append(e.includes, Include{Item: it, From: it.IncludeFrom(), Path: written})
+		return
+	}
 	res, err := e.lex.ProcessWordWithMatches(written, e.argEnv())
 	switch {
 	case err != nil:
@@ -174,18 +180,24 @@ func Expand(ctx context.Context, name string, dt []byte, opt Options, frags Frag
 		if err := ctx.Err(); err != nil {
 			return nil, context.Cause(ctx)
 		}
-		srcs := x.splice()
+		// The expanded file of the plan; the Dockerfile itself while the
+		// plan is empty.
+		var srcs *spliced
 		combined := dt
-		if len(x.plan) > 0 {
-			combined = srcs.Data
-		}
 		var aopt analysis.Options
 		if len(x.plan) > 0 {
-			aopt.Origin = srcs.Where
+			srcs = x.splice()
+			combined, aopt.Origin = srcs.Data, srcs.Where
 		}
 		f, err := analysis.Analyze(ctx, name, combined, aopt)
 		if f == nil {
 			return nil, srcs.relocate(err)
+		}
+		if !f.Syntax.Includes {
+			return Evaluate(ctx, f, opt) // a Dockerfile without INCLUDE
+		}
+		if srcs == nil {
+			srcs = x.splice()
 		}
 		res, err := Evaluate(ctx, f, opt)
 		if res == nil {
@@ -201,7 +213,12 @@ func Expand(ctx context.Context, name string, dt []byte, opt Options, frags Frag
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		if !changed || pass > 2*MaxIncludes {
+		if changed && pass >= 2*MaxIncludes {
+			// Each pass settles at least one more INCLUDE: not reached.
+			errs.Add(name, 1, 0, "the INCLUDEs of this file did not settle after %d passes: report it as a bug", pass+1)
+			changed = false
+		}
+		if !changed {
 			if len(x.plan) > 0 || len(x.files) > 1 {
 				res.Sources = &srcs.Sources
 				x.checkBoundaries(f, &srcs.Sources, &errs)
@@ -220,7 +237,7 @@ type spliced struct {
 // lines.
 func (s *spliced) relocate(err error) error {
 	el, ok := err.(*syntax.ErrorList)
-	if !ok || len(s.nodes) == 0 {
+	if !ok || s == nil || len(s.nodes) == 0 {
 		return err
 	}
 	return el.Relocate(s.Where)
@@ -229,6 +246,15 @@ func (s *spliced) relocate(err error) error {
 // splice writes the expanded file of the plan.
 func (x *expansion) splice() *spliced {
 	s := &spliced{Sources: Sources{Files: x.files}}
+	// The expanded file's size and lines, to allocate them once.
+	size, lines := len(x.files[0].Data)+1, bytes.Count(x.files[0].Data, []byte{'\n'})+1
+	for _, p := range x.plan {
+		dt := x.files[p.file].Data
+		size += len(dt) + 1
+		lines += bytes.Count(dt, []byte{'\n'}) + 1
+	}
+	s.Data = make([]byte, 0, size)
+	s.origin = make([]lineOrigin, 0, lines)
 	// The planned INCLUDEs of each inclusion, by the line they follow.
 	after := map[string]map[int]string{}
 	for key, p := range x.plan {
