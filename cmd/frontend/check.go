@@ -18,7 +18,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
 	sublint "github.com/moby/buildkit/frontend/subrequests/lint"
-	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/patternmatcher/ignorefile"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -82,24 +81,10 @@ func check(ctx context.Context, in *input) (*sublint.LintResults, error, error) 
 
 	rw, err := in.rewrite(ctx, in.opt)
 	if err != nil {
-		ranges, file := builder.RewriteErrorRanges(err)
-		if ranges == nil {
-			return nil, nil, err
+		if lr := builder.RewriteErrorLint(err, sm, rw); lr != nil {
+			return lr, nil, nil
 		}
-		lr := &sublint.LintResults{}
-		idx := lr.AddSource(sm)
-		if rw != nil && rw.Sources != nil {
-			// The errors are at their own files: the first one's.
-			for i, f := range rw.Sources.Files {
-				if f.Name == file && i > 0 {
-					fsm := llb.NewSourceMap(nil, f.Name, "Dockerfile", f.Data)
-					fsm.Definition = sm.Definition
-					idx = lr.AddSource(fsm)
-				}
-			}
-		}
-		lr.Error = &sublint.BuildError{Message: err.Error(), Location: pb.Location{SourceIndex: int32(idx), Ranges: builder.PBRanges(ranges)}}
-		return lr, nil, nil
+		return nil, nil, err
 	}
 
 	tp := in.opt.TargetPlatform

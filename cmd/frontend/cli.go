@@ -106,19 +106,6 @@ func (in *input) rewrite(ctx context.Context, opt rewrite.Options) (*rewrite.Res
 	return rewrite.Expand(ctx, in.filename, in.data, opt, in.frags)
 }
 
-// where names line n of a result's Dockerfile: "line 12", or a
-// fragment's "line 3 of stages/build.Dockerfile".
-func where(res *rewrite.Result, n int) string {
-	if res.Sources == nil {
-		return fmt.Sprintf("line %d", n)
-	}
-	file, l := res.Sources.Where(n)
-	if file != res.Sources.Files[0].Name {
-		return fmt.Sprintf("line %d of %s", l, file)
-	}
-	return fmt.Sprintf("line %d", l)
-}
-
 // maxFileSize is BuildKit's limit on a Dockerfile a build reads
 // (dockerui.ReadFile: containerd's default gRPC message size).
 const maxFileSize = 16 << 20
@@ -269,7 +256,7 @@ func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
 		case f.Automatic:
 			fmt.Fprintf(stdout, "  automatic platform ARG\n")
 		case f.Line > 0:
-			fmt.Fprintf(stdout, "  declared: %s, default %q\n", where(res, f.Line), f.Default)
+			fmt.Fprintf(stdout, "  declared: %s, default %q\n", res.LineRef(f.Line), f.Default)
 		}
 		if f.Defined {
 			fmt.Fprintf(stdout, "  value:    %q\n", f.Value)
@@ -296,7 +283,7 @@ func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
 		if !s.Live {
 			state = "off: " + s.OffBy
 		}
-		fmt.Fprintf(stdout, "  %s (%s): %s\n", name, where(res, s.Line), state)
+		fmt.Fprintf(stdout, "  %s (%s): %s\n", name, res.LineRef(s.Line), state)
 		if len(s.Conditions) > 0 {
 			fmt.Fprintf(stdout, "    when: %s\n", strings.Join(s.Conditions, " and "))
 		}
@@ -315,7 +302,7 @@ func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
 func joinRanges(res *rewrite.Result, ranges []rewrite.LineRange) string {
 	parts := make([]string, len(ranges))
 	for i, r := range ranges {
-		from, to := where(res, r.From), where(res, r.To)
+		from, to := res.LineRef(r.From), res.LineRef(r.To)
 		switch {
 		case r.From == r.To:
 			parts[i] = from

@@ -177,7 +177,7 @@ func (cv *converter) evaluate(ctx context.Context, opt rewrite.Options) (*rewrit
 	if f.Syntax.Includes {
 		// The fragments a platform's values make live: the expanded
 		// file is analysed per rewrite.
-		return rewrite.Expand(ctx, cv.filename(), cv.orig, opt, cv.frags)
+		return rewrite.ExpandFile(ctx, f, opt, cv.frags)
 	}
 	return rewrite.Evaluate(ctx, f, opt)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	sublint "github.com/moby/buildkit/frontend/subrequests/lint"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/org/stagefront/frontend/analysis"
@@ -158,10 +159,33 @@ func withRewriteSource(err error, sm *llb.SourceMap, files *fileSources) error {
 // sources (see withRewriteSource).
 const maxErrorSources = 2 << 20
 
-// RewriteErrorRanges returns the lines of a rewrite's errors, those of
+// RewriteErrorLint reports a rewrite error as upstream's lint reports a
+// build error: in the results, at the lines of the first error's file
+// (the Dockerfile's, sm, or a fragment's of rw). Nil for an error that is
+// no rewrite's.
+func RewriteErrorLint(err error, sm *llb.SourceMap, rw *rewrite.Result) *sublint.LintResults {
+	ranges, file := rewriteErrorRanges(err)
+	if ranges == nil {
+		return nil
+	}
+	if rw != nil {
+		if files := newFileSources(sm, rw.Sources); files != nil {
+			sm = files.byName(file)
+		}
+	}
+	lr := &sublint.LintResults{}
+	idx := lr.AddSource(sm)
+	lr.Error = &sublint.BuildError{
+		Message:  err.Error(),
+		Location: pb.Location{SourceIndex: int32(idx), Ranges: PBRanges(ranges)},
+	}
+	return lr
+}
+
+// rewriteErrorRanges returns the lines of a rewrite's errors, those of
 // the first error's file (a Dockerfile's fragments are files of their
 // own), and that file's name; nil for another error.
-func RewriteErrorRanges(err error) ([]parser.Range, string) {
+func rewriteErrorRanges(err error) ([]parser.Range, string) {
 	var list *rewrite.ErrorList
 	var one *rewrite.Error
 	switch {

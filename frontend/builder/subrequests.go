@@ -100,7 +100,7 @@ func gatesNote(rw *rewrite.Result) string {
 	for i, g := range rw.Gates {
 		gs[i] = g
 		if line := requireLine(rw, g); line > 0 {
-			gs[i] = fmt.Sprintf("%s (%s)", g, lineRef(rw, line))
+			gs[i] = fmt.Sprintf("%s (%s)", g, rw.LineRef(line))
 		}
 	}
 	return "requires: " + strings.Join(gs, ", ") + " (stagefront REQUIRE: built with the target, and must pass)"
@@ -152,13 +152,13 @@ func flagNote(f rewrite.Flag, rw *rewrite.Result) string {
 	switch {
 	case len(f.UsedAt) == 0:
 	case len(f.UsedAt) == 1:
-		b.WriteString(", read by the condition on " + lineRef(rw, f.UsedAt[0]))
+		b.WriteString(", read by the condition on " + rw.LineRef(f.UsedAt[0]))
 	case rw.Sources == nil:
 		b.WriteString(", read by the conditions on lines " + joinInts(f.UsedAt))
 	default:
 		refs := make([]string, len(f.UsedAt))
 		for i, l := range f.UsedAt {
-			refs[i] = lineRef(rw, l)
+			refs[i] = rw.LineRef(l)
 		}
 		b.WriteString(", read by the conditions on " + strings.Join(refs, ", "))
 	}
@@ -184,15 +184,6 @@ func joinInts(ns []int) string {
 		s[i] = strconv.Itoa(n)
 	}
 	return strings.Join(s, ", ")
-}
-
-// lineRef names line n of rw's Dockerfile for a message: "line 12", or
-// a fragment's "line 3 of stages/build.Dockerfile".
-func lineRef(rw *rewrite.Result, n int) string {
-	if rw.Analysis == nil {
-		return "line " + strconv.Itoa(n)
-	}
-	return rw.Analysis.Syntax.LineRef(n)
 }
 
 func lineLocation(line int) *pb.Location {
@@ -334,7 +325,7 @@ func withStageNote(desc string, st rewrite.Stage, rw *rewrite.Result) string {
 	if len(st.Requires) > 0 {
 		rs := make([]string, len(st.Requires))
 		for i, r := range st.Requires {
-			rs[i] = fmt.Sprintf("%s (%s)", r.Stage, lineRef(rw, r.Line))
+			rs[i] = fmt.Sprintf("%s (%s)", r.Stage, rw.LineRef(r.Line))
 		}
 		parts = append(parts, "requires: "+strings.Join(rs, ", "))
 	}
@@ -354,23 +345,10 @@ func withStageNote(desc string, st rewrite.Stage, rw *rewrite.Result) string {
 func (cv *converter) lint(ctx context.Context, p *ocispecs.Platform) (*lint.LintResults, error) {
 	rw, err := cv.rewriteOrFailed(ctx, p)
 	if err != nil {
-		ranges, file := RewriteErrorRanges(err)
-		if ranges == nil {
-			return nil, err
+		if lr := RewriteErrorLint(err, cv.opt.SourceMap, rw); lr != nil {
+			return lr, nil
 		}
-		sm := cv.opt.SourceMap
-		if rw != nil {
-			if files := newFileSources(sm, rw.Sources); files != nil {
-				sm = files.byName(file)
-			}
-		}
-		lr := &lint.LintResults{}
-		idx := lr.AddSource(sm)
-		lr.Error = &lint.BuildError{
-			Message:  err.Error(),
-			Location: pb.Location{SourceIndex: int32(idx), Ranges: PBRanges(ranges)},
-		}
-		return lr, nil
+		return nil, err
 	}
 	opt, files := cv.requestOptFor(rw)
 	lr, err := dockerfile2llb.DockerfileLint(ctx, rw.Dockerfile, opt)

@@ -172,6 +172,18 @@ type expansion struct {
 // has its fragment and no other has one (each pass settles at least the
 // first INCLUDE that was not, so passes are bounded by the INCLUDEs).
 func Expand(ctx context.Context, name string, dt []byte, opt Options, frags Fragments) (*Result, error) {
+	f, err := analysis.Analyze(ctx, name, dt, analysis.Options{})
+	if f == nil {
+		return nil, err
+	}
+	return ExpandFile(ctx, f, opt, frags)
+}
+
+// ExpandFile is Expand for a Dockerfile already analysed on its own, as
+// a build analyses it once for all its platforms: its first pass reads
+// main instead of analysing the Dockerfile again.
+func ExpandFile(ctx context.Context, main *analysis.File, opt Options, frags Fragments) (*Result, error) {
+	name, dt := main.Syntax.Name, main.Syntax.Data()
 	if opt.Filename == "" {
 		opt.Filename = name
 	}
@@ -180,18 +192,16 @@ func Expand(ctx context.Context, name string, dt []byte, opt Options, frags Frag
 		if err := ctx.Err(); err != nil {
 			return nil, context.Cause(ctx)
 		}
-		// The expanded file of the plan; the Dockerfile itself while the
-		// plan is empty.
+		// The expanded file of the plan; the Dockerfile's own analysis
+		// while the plan is empty.
 		var srcs *spliced
-		combined := dt
-		var aopt analysis.Options
+		f := main
 		if len(x.plan) > 0 {
 			srcs = x.splice()
-			combined, aopt.Origin = srcs.Data, srcs.Where
-		}
-		f, err := analysis.Analyze(ctx, name, combined, aopt)
-		if f == nil {
-			return nil, srcs.relocate(err)
+			var err error
+			if f, err = analysis.Analyze(ctx, name, srcs.Data, analysis.Options{Origin: srcs.Where}); f == nil {
+				return nil, srcs.relocate(err)
+			}
 		}
 		if !f.Syntax.Includes {
 			return Evaluate(ctx, f, opt) // a Dockerfile without INCLUDE

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -106,6 +107,15 @@ func (r *Result) CopiesFrom() bool {
 		}
 	}
 	return false
+}
+
+// LineRef names line n of the rewrite for a message: "line 12", or a
+// fragment's "line 3 of stages/build.Dockerfile" (syntax.File.LineRef).
+func (r *Result) LineRef(n int) string {
+	if r.Analysis == nil {
+		return fmt.Sprintf("line %d", n)
+	}
+	return r.Analysis.Syntax.LineRef(n)
 }
 
 // Chain returns stage i and the stages it is built FROM, nearest first
