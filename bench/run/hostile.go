@@ -146,6 +146,22 @@ var hostileKinds = []hostileKind{
 			fmt.Fprintf(b, "RUN --if=\"exists('p%d')\" echo %d\n", i, i)
 		}
 	}},
+	// n blocks that each start one of two stages with an ARG of one name;
+	// after each END, a condition reads it in whichever holds.
+	{name: "stage_joins", n: stageN / 2, check: true, gen: func(b *strings.Builder, n int) {
+		for i := range n {
+			fmt.Fprintf(b, "IF A\nFROM busybox AS a%d\nARG V=1\nELSE\nFROM busybox AS b%d\nARG V=0\nEND\nRUN --if=V echo %d\n", i, i, i)
+		}
+	}},
+	// n blocks without ELSE that each start a stage: the lines after them
+	// may continue more and more stages, past the limit; each declares an
+	// ARG that a condition after the next block reads.
+	{name: "joins_over_limit", n: stageN, fails: "may continue any of more than", gen: func(b *strings.Builder, n int) {
+		b.WriteString("FROM busybox AS base\n")
+		for i := range n {
+			fmt.Fprintf(b, "IF A\nFROM busybox AS s%d\nARG V=1\nEND\nRUN --if=V echo %d\n", i, i)
+		}
+	}},
 	// n global ARGs, each read by one stage (redeclared, a condition and
 	// the RUN).
 	{name: "global_args", n: stageN, check: true, gen: func(b *strings.Builder, n int) {

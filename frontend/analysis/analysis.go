@@ -1,9 +1,10 @@
 // Package analysis is the value-independent model of an extended
 // Dockerfile, computed once per file and read by everything else: its
 // items (package syntax), their compiled conditions, the ARG declarations
-// and the scope each condition reads, the stages, every stage reference
-// with the instruction it sits in, and the one stage graph (FROM, COPY
-// --from, RUN --mount from=, REQUIRE) with its queries.
+// and the scope each condition reads, the stages and the stages each line
+// may belong to (Owners), every stage reference with the instruction it
+// sits in, and the one stage graph (FROM, COPY --from, RUN --mount from=,
+// REQUIRE) with its queries.
 //
 // Package rewrite evaluates a File for the values of one build and writes
 // the standard Dockerfile; the checks (package lint), the gateway's
@@ -92,6 +93,9 @@ type File struct {
 	// refs are the stage references of each linked item, in the order of
 	// linked.
 	refs [][]Ref
+	// joins are the runs of items whose stage the branches above them
+	// decide, in file order (see Owners).
+	joins []Join
 	// args are all ARG declarations by name, in file order.
 	args map[string][]ArgDecl
 	// byName lists the stages of each name, in file order; names the
@@ -220,6 +224,9 @@ func analyzeFile(ctx context.Context, name string, dt []byte, opt Options, large
 			f.byName[s.Name] = append(f.byName[s.Name], i)
 		}
 	}
+	if sf.Blocks > 0 {
+		f.findJoins()
+	}
 	f.argNames = append(slices.Sorted(maps.Keys(f.args)), AutomaticArgs()...)
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
@@ -289,12 +296,15 @@ func (f *File) StagesNamed(name string) []int { return f.byName[name] }
 // The slice is the File's: read it, never change it.
 func (f *File) StageNames() []string { return f.names }
 
-// StageOf returns the stage an item belongs to; nil before the first FROM.
+// StageOf returns the stage an item belongs to whatever the branches
+// decide (a FROM is its own); nil before the first FROM, or when the
+// branches above it decide (see Owners).
 func (f *File) StageOf(it *syntax.Item) *Stage {
-	if it.Stage < 0 || it.Stage >= len(f.Stages) {
+	s, ok := f.Owner(it)
+	if !ok || s < 0 || s >= len(f.Stages) {
 		return nil
 	}
-	return f.Stages[it.Stage]
+	return f.Stages[s]
 }
 
 func (f *File) of(it *syntax.Item) *itemInfo { return &f.info[f.slot[it.Index]] }
@@ -332,7 +342,7 @@ func (f *File) instruction(it *syntax.Item) {
 	case *instructions.ArgCommand:
 		f.note(it).arg = c
 		for _, kv := range c.Args {
-			f.args[kv.Key] = append(f.args[kv.Key], ArgDecl{Item: it, Global: it.Stage < 0, KV: kv})
+			f.args[kv.Key] = append(f.args[kv.Key], ArgDecl{Item: it, Global: it.LastFrom < 0, KV: kv})
 		}
 	}
 }

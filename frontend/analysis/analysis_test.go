@@ -292,3 +292,164 @@ func TestErrorsOfTheFile(t *testing.T) {
 		t.Errorf("a parser error is not returned")
 	}
 }
+
+// TestOwners: a line belongs to the last live FROM above it, so the
+// stages it may belong to are the FROM it follows, or after the END of a
+// block that starts stages (and in a branch after another started one)
+// whatever the branches leave live. Each file marks a line with the
+// stages it may belong to, by line of their FROM ("-" for none), in a
+// comment on the line before it.
+func TestOwners(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		file []string
+		// want maps a line to the lines of the FROMs it may belong to (0:
+		// no stage).
+		want map[int][]int
+	}{
+		{"alternatives of one name", []string{
+			"ARG E=dev",       // 1
+			"IF E == 'dev'",   // 2
+			"FROM a AS final", // 3
+			"RUN dev",         // 4
+			"ELSE",            // 5
+			"FROM b AS final", // 6
+			"RUN prod",        // 7
+			"END",             // 8
+			"COPY app /app",   // 9
+			"IF E == 'dev'",   // 10: a block inside the stage
+			"RUN more",        // 11
+			"END",             // 12
+			"CMD [\"/app\"]"}, // 13
+			map[int][]int{4: {3}, 7: {6}, 9: {3, 6}, 10: {3, 6}, 11: {3, 6}, 13: {3, 6}}},
+		{"no ELSE: the stage before goes on", []string{
+			"FROM a AS app", // 1
+			"IF true",       // 2
+			"RUN x",         // 3
+			"FROM b AS dbg", // 4
+			"END",           // 5
+			"RUN after"},    // 6
+			map[int][]int{3: {1}, 6: {1, 4}}},
+		{"an ELSE continues the stage before the IF", []string{
+			"FROM a AS base", // 1
+			"IF true",        // 2
+			"FROM b AS b",    // 3
+			"ELSE",           // 4
+			"RUN in-base",    // 5
+			"END",            // 6
+			"RUN after"},     // 7
+			map[int][]int{5: {1}, 7: {1, 3}}},
+		{"no stage before the IF", []string{
+			"IF true", // 1
+			"FROM a",  // 2
+			"END",     // 3
+			"RUN x"},  // 4
+			map[int][]int{4: {0, 2}}},
+		{"a guarded FROM's stage or the one before", []string{
+			"FROM z",           // 1
+			"FROM --if=true a", // 2
+			"RUN in-a",         // 3
+			"IF true",          // 4
+			"RUN still-in-a",   // 5
+			"FROM c",           // 6
+			"ELSE",             // 7
+			"RUN z-or-a",       // 8
+			"END",              // 9
+			"RUN after"},       // 10
+			map[int][]int{3: {2}, 5: {2}, 8: {1, 2}, 10: {1, 2, 6}}},
+		{"nested blocks", []string{
+			"FROM base",  // 1
+			"IF true",    // 2
+			"FROM outer", // 3
+			"IF true",    // 4
+			"FROM inner", // 5
+			"END",        // 6
+			"RUN x",      // 7
+			"END",        // 8
+			"RUN y"},     // 9
+			map[int][]int{7: {3, 5}, 9: {1, 3, 5}}},
+		{"a FROM after END starts its own", []string{
+			"IF true", "FROM a", "ELSE", "FROM b", "END", // 1-5
+			"FROM c", // 6
+			"RUN c"}, // 7
+			map[int][]int{7: {6}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := analyze(t, tc.file...)
+			byLine := map[int]int{0: -1}
+			for i, s := range f.Stages {
+				byLine[s.Item.Line] = i
+			}
+			for _, it := range f.Syntax.Items {
+				want, ok := tc.want[it.Line]
+				if !ok {
+					continue
+				}
+				var wantStages []int
+				for _, l := range want {
+					wantStages = append(wantStages, byLine[l])
+				}
+				if got := f.Owners(nil, it); !slices.Equal(got, wantStages) {
+					t.Errorf("line %d (%s) may belong to stages %v, want %v", it.Line, it.Keyword, got, wantStages)
+				}
+				s, one := f.Owner(it)
+				if one != (len(wantStages) == 1) || (one && s != wantStages[0]) {
+					t.Errorf("line %d: Owner = %d, %t", it.Line, s, one)
+				}
+			}
+		})
+	}
+}
+
+// TestOwnersLimit: the lines after END may continue at most MaxOwners
+// stages; one more is an error at the first such line, and the lists
+// stay that short.
+func TestOwnersLimit(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("ARG X=1\nFROM a\n")
+	for i := range MaxOwners {
+		fmt.Fprintf(&b, "IF X\nFROM s%d\nEND\n", i)
+	}
+	b.WriteString("RUN x\n")
+	f, err := Analyze(context.Background(), "Dockerfile", []byte(b.String()), Options{})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("Dockerfile:%d: this line may continue any of more than %d stages", 3+3*MaxOwners, MaxOwners)) {
+		t.Fatalf("want the limit's error at the RUN, got %v", err)
+	}
+	for _, j := range f.Joins() {
+		if len(j.Stages) > MaxOwners+1 {
+			t.Errorf("a join of %d stages", len(j.Stages))
+		}
+	}
+}
+
+// TestDeclarationAfterEnd: a condition after END reads the ARGs of the
+// stages it may belong to; DeclarationIn picks the one a build decided.
+func TestDeclarationAfterEnd(t *testing.T) {
+	t.Parallel()
+	f := analyze(t,
+		"ARG E=dev",       // 1
+		"FROM x AS other", // 2
+		"ARG ONLY_OTHER=1",
+		"IF E == 'dev'",   // 4
+		"FROM a AS final", // 5
+		"ARG V=1",         // 6
+		"ELSE",            // 7
+		"FROM b AS final", // 8
+		"ARG V=0",         // 9
+		"END",             // 10
+		"RUN --if=V x")    // 11
+	run := f.Syntax.Items[len(f.Syntax.Items)-1]
+	if d := f.Declaration(run, "V"); d == nil || d.Item.Line != 9 {
+		t.Errorf("Declaration(V) = %+v, want line 9 (the nearest of the stages it may belong to)", d)
+	}
+	for stage, line := range map[int]int{1: 6, 2: 9} {
+		if d := f.DeclarationIn(run, "V", stage); d == nil || d.Item.Line != line {
+			t.Errorf("DeclarationIn(V, stage %d) = %+v, want line %d", stage, d, line)
+		}
+	}
+	if d := f.Declaration(run, "ONLY_OTHER"); d != nil {
+		t.Errorf("ARG of stage other, which this line is never in, is seen: %+v", d)
+	}
+}

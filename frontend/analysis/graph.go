@@ -142,20 +142,23 @@ type Edge struct {
 	Kind RefKind
 }
 
-// Graph builds the stage graph of the items keep accepts (nil: all),
-// each reference resolved by resolve (the k-th reference of it, expanded
-// and lower-cased; false when it cannot be known) among the stages alive
-// accepts (nil: all, see Resolve).
-func (f *File) Graph(alive func(int) bool, keep func(*syntax.Item) bool, resolve func(it *syntax.Item, k int) (string, bool)) *Graph {
+// Graph builds the stage graph: each reference of an item is an edge
+// from each stage owners gives for the item (nil: every stage it may
+// belong to, see Owners; none: the item is left out), resolved by resolve
+// (the k-th reference of it, expanded and lower-cased; false when it
+// cannot be known) among the stages alive accepts (nil: all, see
+// Resolve).
+func (f *File) Graph(alive func(int) bool, owners func(dst []int, it *syntax.Item) []int, resolve func(it *syntax.Item, k int) (string, bool)) *Graph {
 	n := len(f.Stages)
 	g := &Graph{f: f, deps: make([][]Edge, n), reqs: make([][]Edge, n), stages: n}
-	var targets []int
-	// required[t] is 1 + the last stage that requires node t: the items
-	// of a stage come together, so this finds a REQUIRE repeated in a
-	// stage.
-	var required []int32
+	if owners == nil {
+		owners = f.Owners
+	}
+	var targets, from []int
+	// required holds the REQUIRE edges made, to keep the first of each.
+	var required map[[2]int]bool
 	for _, it := range f.linked {
-		if it.Stage < 0 || it.Stage >= n || (keep != nil && !keep(it)) {
+		if from = owners(from[:0], it); len(from) == 0 {
 			continue
 		}
 		for k, r := range f.Refs(it) {
@@ -163,7 +166,8 @@ func (f *File) Graph(alive func(int) bool, keep func(*syntax.Item) bool, resolve
 			if !ok {
 				continue
 			}
-			targets = f.Resolve(targets[:0], r.Kind, name, it.Stage, alive)
+			// Resolve reads its at for a FROM only, whose stage is its own.
+			targets = f.Resolve(targets[:0], r.Kind, name, it.LastFrom, alive)
 			if len(targets) > 1 {
 				key := groupKey{name, -1}
 				if r.Kind == RefFrom {
@@ -171,18 +175,23 @@ func (f *File) Graph(alive func(int) bool, keep func(*syntax.Item) bool, resolve
 				}
 				targets = append(targets[:0], g.group(key, targets))
 			}
-			for _, to := range targets {
-				e := Edge{To: to, Item: it, Kind: r.Kind}
-				if r.Kind == RefRequire {
-					for len(required) <= to {
-						required = append(required, 0)
+			for _, s := range from {
+				if s < 0 || s >= n {
+					continue
+				}
+				for _, to := range targets {
+					e := Edge{To: to, Item: it, Kind: r.Kind}
+					if r.Kind != RefRequire {
+						g.deps[s] = append(g.deps[s], e)
+						continue
 					}
-					if required[to] != int32(it.Stage)+1 {
-						required[to] = int32(it.Stage) + 1
-						g.reqs[it.Stage] = append(g.reqs[it.Stage], e)
+					if required == nil {
+						required = map[[2]int]bool{}
 					}
-				} else {
-					g.deps[it.Stage] = append(g.deps[it.Stage], e)
+					if !required[[2]int{s, to}] {
+						required[[2]int{s, to}] = true
+						g.reqs[s] = append(g.reqs[s], e)
+					}
 				}
 			}
 		}

@@ -20,32 +20,98 @@ import (
 // stage, in the global scope: a global position, a FROM guard, or a block
 // that holds a FROM.
 func StageLevel(it *syntax.Item) bool {
-	if it.Stage < 0 || it.Keyword == "from" {
+	if it.LastFrom < 0 || it.Keyword == "from" {
 		return true
 	}
 	return it.Block() != nil && it.Block().HasFrom
 }
 
 // Declaration returns the ARG declaration of name that a condition at it
-// reads: the last one above it in its stage (unless the condition is
-// decided at stage level, see StageLevel), else the last global one; nil
-// for an automatic ARG or a name it cannot see.
+// reads: the last one above it in a stage it may belong to (unless the
+// condition is decided at stage level, see StageLevel), else the last
+// global one; nil for an automatic ARG or a name it cannot see.
 func (f *File) Declaration(it *syntax.Item, name string) *ArgDecl {
-	decls := f.args[name] // in file order: the global ones first
-	// The declarations above it: the last of them, if it is in its stage
-	// and the condition reads stage ARGs; else the last global one.
-	above := sort.Search(len(decls), func(i int) bool { return decls[i].Item.Line > it.Line })
+	return f.declarationIn(it, name, nil)
+}
+
+// DeclarationIn is Declaration when it belongs to stage (one of its
+// Owners, as a build decided).
+func (f *File) DeclarationIn(it *syntax.Item, name string, stage int) *ArgDecl {
+	return f.declarationIn(it, name, []int{stage})
+}
+
+func (f *File) declarationIn(it *syntax.Item, name string, owners []int) *ArgDecl {
+	decls := f.args[name]
+	if i := f.declaration(decls, it, owners); i >= 0 {
+		return &decls[i]
+	}
+	return nil
+}
+
+// declaration is Declaration over decls, the declarations of one name in
+// file order (the global ones first), for it in one of owners (nil: any
+// stage it may belong to); -1 for none.
+func (f *File) declaration(decls []ArgDecl, it *syntax.Item, owners []int) int {
+	above := sort.Search(len(decls), func(i int) bool { return decls[i].Item.Line >= it.Line })
 	if above == 0 {
-		return nil
+		return -1
 	}
-	if last := &decls[above-1]; last.Global || (!StageLevel(it) && last.Item.Stage == it.Stage) {
-		return last
+	if decls[above-1].Global {
+		return above - 1
 	}
-	globals := sort.Search(above, func(i int) bool { return !decls[i].Global })
-	if globals == 0 {
-		return nil
+	if !StageLevel(it) {
+		if i := f.stageDeclaration(decls[:above], it, owners); i >= 0 {
+			return i
+		}
 	}
-	return &decls[globals-1]
+	return sort.Search(above, func(i int) bool { return !decls[i].Global }) - 1
+}
+
+// maxDeclarationsScanned is how many stage declarations of one name above
+// a line whose stage the branches decide are read for one in a stage it
+// may belong to; past them, the nearest is taken. Real files have one or
+// two; a hostile one cannot make each condition read them all.
+const maxDeclarationsScanned = 16
+
+// stageDeclaration returns the last of decls (one name's, all above it,
+// the last not global) in one of owners (nil: the stages it may belong
+// to); -1 for none.
+func (f *File) stageDeclaration(decls []ArgDecl, it *syntax.Item, owners []int) int {
+	last := len(decls) - 1
+	var buf [8]int
+	if owners == nil {
+		if s, ok := f.Owner(it); ok && s == it.LastFrom {
+			// In the body of the FROM it follows: its declarations are
+			// those after that FROM.
+			if decls[last].Item.LastFrom == s {
+				return last
+			}
+			return -1
+		}
+		owners = f.Owners(buf[:0], it)
+	}
+	first := -1 // the first FROM of a stage it may belong to
+	for _, s := range owners {
+		if s >= 0 {
+			first = f.Stages[s].Item.Line
+			break
+		}
+	}
+	if first < 0 {
+		return -1 // no stage is live above it
+	}
+	var theirs [8]int
+	for i, scanned := last, 0; i >= 0 && !decls[i].Global && decls[i].Item.Line > first; i, scanned = i-1, scanned+1 {
+		if scanned == maxDeclarationsScanned {
+			return last
+		}
+		for _, s := range f.Owners(theirs[:0], decls[i].Item) {
+			if s >= 0 && slices.Contains(owners, s) {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // GlobalArgs lists the ARG declarations before the first FROM, in file
@@ -53,7 +119,7 @@ func (f *File) Declaration(it *syntax.Item, name string) *ArgDecl {
 func (f *File) GlobalArgs() []ArgDecl {
 	var out []ArgDecl
 	for _, it := range f.scoped {
-		if it.Stage >= 0 {
+		if it.LastFrom >= 0 {
 			break
 		}
 		if a := f.of(it).arg; a != nil {
@@ -85,23 +151,7 @@ type scope struct {
 }
 
 func (s scope) Declared(name string) bool {
-	if IsAutomatic(name) {
-		return true
-	}
-	decls := s.f.args[name] // in file order: the global ones first
-	line := s.at.Line
-	if len(decls) == 0 || decls[0].Item.Line >= line {
-		return false
-	}
-	if decls[0].Global {
-		return true
-	}
-	if StageLevel(s.at) {
-		return false
-	}
-	// The last declaration above the condition is in its stage if any is.
-	i := sort.Search(len(decls), func(i int) bool { return decls[i].Item.Line >= line })
-	return decls[i-1].Item.Stage == s.at.Stage
+	return IsAutomatic(name) || s.f.declaration(s.f.args[name], s.at, nil) >= 0
 }
 
 func (s scope) Undeclared(name string) string {

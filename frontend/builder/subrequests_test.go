@@ -310,6 +310,68 @@ func TestEngineOutlineAndTargets(t *testing.T) {
 	}
 }
 
+// TestSubrequestsAfterEnd: a REQUIRE and a condition after the END of
+// alternative finals belong to the final that holds: --call=targets
+// gives that final the gate, and --call=outline the ARG of that final.
+func TestSubrequestsAfterEnd(t *testing.T) {
+	dt := []byte(`# syntax=org/stagefront
+ARG BUILD_ENV=production
+FROM busybox AS test
+RUN echo ok
+IF BUILD_ENV == "development"
+FROM busybox AS final
+# VERBOSE prints what the image does
+ARG VERBOSE=true
+ELSE
+FROM busybox AS final
+# VERBOSE stays quiet in production
+ARG VERBOSE=false
+END
+REQUIRE test
+RUN --if=VERBOSE echo verbose
+`)
+	for env, want := range map[string]struct {
+		finalLine, verboseLine int
+		doc, value             string
+	}{
+		"development": {6, 8, "prints what the image does", "true"},
+		"production":  {10, 12, "stays quiet in production", "false"},
+	} {
+		t.Run(env, func(t *testing.T) {
+			cv := &converter{orig: dt, opt: testConvertOpt(t, dt, map[string]string{"BUILD_ENV": env}, "", nil)}
+			l, err := cv.targets(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tg := range l.Targets {
+				if tg.Name != "final" {
+					continue
+				}
+				gated := strings.Contains(tg.Description, "requires: test (line 14)")
+				if live := locationLine(tg.Location) == want.finalLine; live != gated {
+					t.Errorf("final of line %d: %q (the live one has the gate)", locationLine(tg.Location), tg.Description)
+				}
+			}
+			o, err := cv.outline(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, a := range o.Args {
+				if a.Name == "VERBOSE" {
+					found = true
+					if a.Value != want.value || !strings.HasPrefix(a.Description, want.doc) || locationLine(a.Location) != want.verboseLine {
+						t.Errorf("VERBOSE = %+v, want the ARG of line %d", a, want.verboseLine)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("VERBOSE not in the outline: %+v", o.Args)
+			}
+		})
+	}
+}
+
 // TestCheckCommentAboveInstruction: a `# check=` comment directly above an
 // instruction needs a linter in BuildKit's instruction parser; without
 // one, the gateway crashed on files upstream builds (issue 13).

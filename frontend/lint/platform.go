@@ -112,7 +112,7 @@ func (ck *checker) stageNotFound() {
 	}
 	for _, it := range f.Linked() {
 		ck.work++
-		if it.Kind != syntax.Instruction || !rw.Live(it) || it.Stage < 0 {
+		if it.Kind != syntax.Instruction || !rw.Live(it) || it.LastFrom < 0 {
 			continue
 		}
 		for k, r := range f.Refs(it) {
@@ -124,7 +124,7 @@ func (ck *checker) stageNotFound() {
 			if _, isNumber := analysis.StageNumber(name); isNumber {
 				continue
 			}
-			if found = f.Resolve(found[:0], r.Kind, name, it.Stage, alive); len(found) > 0 {
+			if found = f.Resolve(found[:0], r.Kind, name, it.LastFrom, alive); len(found) > 0 {
 				continue
 			}
 			if contexts[foldKey(name)] { // strings.EqualFold to one of them

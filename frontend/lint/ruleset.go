@@ -103,6 +103,14 @@ var (
 			return fmt.Sprintf("ARG %s in stage %s is read only by conditions, yet it puts %s into the environment of every later RUN, whose cache it busts when it changes; %s", name, stage, name, fix)
 		},
 	}
+	RuleStageDependsOnBranch = linter.LinterRule[func(stages string) string]{
+		Name:        "StageDependsOnBranch",
+		Description: "Lines after END should continue the same stage whichever branch is taken",
+		URL:         "https://github.com/org/stagefront/blob/main/docs/rules/stage-depends-on-branch.md",
+		Format: func(stages string) string {
+			return fmt.Sprintf("The lines from here continue %s, whichever the branches above leave live: if the stages are alternatives, give them one name in every branch of an IF ... ELSE; otherwise start a stage (FROM) here, or move these lines into the branches", stages)
+		},
+	}
 	RuleStageNotFound = linter.LinterRule[func(ref, instruction, suggestion string) string]{
 		Name:        "StageNotFound",
 		Description: "A stage reference that is not a stage but is close to one is most likely a typo",
@@ -130,6 +138,7 @@ var Rules = []linter.LinterRuleI{
 	&RuleUnusedGlobalArg,
 	&RuleBuildToolsInFinalStage,
 	&RuleStageArgOnlyForConditions,
+	&RuleStageDependsOnBranch,
 	&RuleStageNotFound,
 }
 

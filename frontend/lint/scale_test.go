@@ -143,6 +143,12 @@ var scaleCases = []scaleCase{
 	{name: "ConstantCondition/conditions", fires: "ConstantCondition", gen: func(n int) string {
 		return "FROM busybox\n" + lines(n, "RUN --if=\"'a' == 'b'\" echo %d\n", idx)
 	}},
+	// StageDependsOnBranch, StageArgOnlyForConditions, UnreachableStage:
+	// n blocks that each start one of two stages, the lines after each
+	// END in either.
+	{name: "StageDependsOnBranch/joins", fires: "StageDependsOnBranch", gen: func(n int) string {
+		return "ARG A=1\n" + lines(n/2, "IF A\nFROM busybox AS a%d\nELSE\nFROM busybox AS b%d\nEND\nARG Y%d=1\nRUN --if=Y%d echo\nRUN echo\n", idx, idx, idx, idx)
+	}},
 	// MissingDockerignore: n stages that copy the context.
 	{name: "MissingDockerignore/stages", fires: "MissingDockerignore", gen: func(n int) string {
 		return lines(n, "FROM busybox AS s%d\nRUN true\nCOPY a /a\n", idx)

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -18,6 +19,53 @@ func (ck *checker) structural() {
 	ck.unusedGlobalArgs()
 	ck.stageArgsOnlyForConditions()
 	ck.unreachableStages()
+	ck.stagesDependOnBranch()
+}
+
+// stagesDependOnBranch reports, at the first line of each, the runs of
+// lines whose stage the branches above them decide (see analysis.Joins)
+// when it is not one stage by several names: another name, an unnamed
+// stage, or no stage at all. Alternative stages of one name in every
+// branch of an IF ... ELSE are the pattern the blocks are for.
+func (ck *checker) stagesDependOnBranch() {
+	f := ck.file
+	for _, j := range f.Joins() {
+		ck.work += len(j.Stages)
+		if len(j.Stages) < 2 || !ambiguousStages(f, j.Stages) {
+			continue
+		}
+		var labels []string
+		for _, s := range j.Stages {
+			switch {
+			case s < 0:
+				continue // last
+			case f.Stages[s].Name != "":
+				labels = append(labels, fmt.Sprintf("stage %q (%s)", f.Stages[s].Name, f.Syntax.LineRef(f.Stages[s].Item.Line)))
+			default:
+				labels = append(labels, fmt.Sprintf("the unnamed stage of %s", f.Syntax.LineRef(f.Stages[s].Item.Line)))
+			}
+		}
+		if j.Stages[0] < 0 {
+			labels = append(labels, "no stage at all (the build fails)")
+		}
+		shown := analysis.ListNames(labels[:len(labels)-1]) + " or " + labels[len(labels)-1]
+		ck.run(&RuleStageDependsOnBranch, analysis.Location(j.First), ck.itemComments(j.First), RuleStageDependsOnBranch.Format(shown))
+	}
+}
+
+// ambiguousStages reports whether stages (sorted, -1 first) are not all
+// named alike.
+func ambiguousStages(f *analysis.File, stages []int) bool {
+	if stages[0] < 0 {
+		return true
+	}
+	name := f.Stages[stages[0]].Name
+	for _, s := range stages {
+		if n := f.Stages[s].Name; n == "" || n != name {
+			return true
+		}
+	}
+	return false
 }
 
 // itemComments are the `# check=` comments of an item's stage and of the
@@ -172,7 +220,7 @@ func (ck *checker) unusedGlobalArgs() {
 	}
 	for _, it = range f.Syntax.Items {
 		ck.work++
-		if it.Keyword == "arg" && it.Stage >= 0 {
+		if it.Keyword == "arg" && it.LastFrom >= 0 {
 			if a := f.Arg(it); a != nil {
 				for _, kv := range a.Args {
 					ck.work++
@@ -182,7 +230,7 @@ func (ck *checker) unusedGlobalArgs() {
 				}
 			}
 		}
-		if it.Keyword == "from" || (it.Keyword == "arg" && it.Stage < 0) {
+		if it.Keyword == "from" || (it.Keyword == "arg" && it.LastFrom < 0) {
 			wordRefs(ck.node(it).Original, read)
 		}
 		for _, sp := range it.VarFlags() {
@@ -225,7 +273,7 @@ func (ck *checker) stageArgsOnlyForConditions() {
 	declared := map[string]bool{}
 	for _, it := range f.Scoped() {
 		ck.work++
-		if a := f.Arg(it); a != nil && it.Stage >= 0 {
+		if a := f.Arg(it); a != nil && it.LastFrom >= 0 {
 			for _, kv := range a.Args {
 				ck.work++
 				declared[kv.Key] = true
@@ -253,55 +301,68 @@ func (ck *checker) stageArgsOnlyForConditions() {
 		globals[g.KV.Key] = true
 	}
 
-	// state[n] is what the items after the one at hand read of n, up to
-	// the next ARG that declares n, in stage state[n].stage (an entry of
-	// another stage is stale).
-	type reads struct {
-		stage       int
-		cond, instr bool
+	// state[{n, s}] is what the items of stage s after the one at hand
+	// read of n, up to the next ARG of s that declares n. An item after
+	// the END of a block that starts stages reads for each stage it may
+	// belong to.
+	type key struct {
+		name  string
+		stage int
 	}
-	state := map[string]*reads{}
+	type reads struct{ cond, instr bool }
+	state := map[key]*reads{}
 	get := func(n string, stage int) *reads {
-		r := state[n]
+		r := state[key{n, stage}]
 		if r == nil {
-			r = &reads{stage: stage}
-			state[n] = r
-		} else if r.stage != stage {
-			*r = reads{stage: stage}
+			r = &reads{}
+			state[key{n, stage}] = r
 		}
 		return r
 	}
 	type finding struct {
-		it   *syntax.Item
-		name string
+		it    *syntax.Item
+		name  string
+		stage int
 	}
 	var found []finding // from the end of the file
-	var it *syntax.Item
+	var owners []int
 	readByInstr := func(n string) {
 		ck.work++
 		if declared[n] {
-			get(n, it.Stage).instr = true
+			for _, s := range owners {
+				get(n, s).instr = true
+			}
 		}
 	}
 	items := f.Syntax.Items
 	for j := len(items) - 1; j >= 0; j-- {
 		ck.work++
-		it = items[j]
-		if it.Stage < 0 {
-			break // items are in file order, by stage
+		it := items[j]
+		if it.LastFrom < 0 {
+			break // items are in file order: the global ones come first
+		}
+		owners = f.Owners(owners[:0], it)
+		if owners[0] < 0 {
+			owners = owners[1:] // no stage is live above it: no stage's ARG
 		}
 		a := f.Arg(it)
-		// The ARG's names, from its last, as what follows it in the stage
+		// The ARG's names, from its last, as what follows it in its stage
 		// has read them.
-		if a != nil {
+		if a != nil && len(owners) > 0 {
 			for k := len(a.Args) - 1; k >= 0; k-- {
 				ck.work++
 				name := a.Args[k].Key
 				if frontendArg(name) {
 					continue
 				}
-				if r := state[name]; r != nil && r.stage == it.Stage && r.cond && !r.instr {
-					found = append(found, finding{it, name})
+				var r reads
+				for _, s := range owners {
+					if x := state[key{name, s}]; x != nil {
+						r.cond, r.instr = r.cond || x.cond, r.instr || x.instr
+					}
+				}
+				if r.cond && !r.instr {
+					found = append(found, finding{it, name, owners[0]})
 				}
 			}
 		}
@@ -310,7 +371,9 @@ func (ck *checker) stageArgsOnlyForConditions() {
 			for _, n := range c.Names {
 				ck.work++
 				if declared[n] {
-					get(n, it.Stage).cond = true
+					for _, s := range owners {
+						get(n, s).cond = true
+					}
 				}
 			}
 		}
@@ -326,16 +389,17 @@ func (ck *checker) stageArgsOnlyForConditions() {
 		// of it, what it reads itself included.
 		if a != nil && it.Keyword == "arg" {
 			for _, kv := range a.Args {
-				ck.work++
-				*get(kv.Key, it.Stage) = reads{stage: it.Stage}
+				for _, s := range owners {
+					ck.work++
+					*get(kv.Key, s) = reads{}
+				}
 			}
 		}
 	}
 	for i := len(found) - 1; i >= 0; i-- {
-		it, name := found[i].it, found[i].name
-		st := f.StageOf(it)
-		ck.run(&RuleStageArgOnlyForConditions, analysis.Location(it), ck.itemComments(it),
-			RuleStageArgOnlyForConditions.Format(name, stageLabel(st.Name, it.Stage), globals[name]))
+		fd := found[i]
+		ck.run(&RuleStageArgOnlyForConditions, analysis.Location(fd.it), ck.itemComments(fd.it),
+			RuleStageArgOnlyForConditions.Format(fd.name, stageLabel(f.Stages[fd.stage].Name, fd.stage), globals[fd.name]))
 	}
 }
 
@@ -359,17 +423,24 @@ func (ck *checker) unreachableStages() {
 	g := f.Graph(nil, nil, f.Literal)
 	runs := make([]bool, len(f.Stages))
 	roots := make([]bool, len(f.Stages))
+	var owners []int
 	for _, it := range f.Syntax.Items {
 		ck.work++
-		if it.Stage < 0 {
-			continue
-		}
+		var marks []bool
 		switch it.Keyword {
 		case "run":
-			runs[it.Stage] = true
+			marks = runs
 		case "cmd", "entrypoint", "expose", "healthcheck", "require":
 			// An image of its own (a --target), or one that gates others.
-			roots[it.Stage] = true
+			marks = roots
+		default:
+			continue
+		}
+		for _, s := range f.Owners(owners[:0], it) {
+			ck.work++
+			if s >= 0 {
+				marks[s] = true
+			}
 		}
 	}
 	// A stage that nothing references and that runs nothing is an export

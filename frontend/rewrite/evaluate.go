@@ -109,7 +109,7 @@ func checkSelection(e *evaluation) *syntax.ErrorList {
 	alive := func(i int) bool { return e.stages[i].Live }
 	var found []int
 	for _, it := range f.Syntax.Stages {
-		if !reach[it.Stage] {
+		if !reach[it.LastFrom] {
 			continue
 		}
 		for k, r := range f.Refs(it) {
@@ -117,7 +117,7 @@ func checkSelection(e *evaluation) *syntax.ErrorList {
 			if !ok || !r.HasVariable() {
 				continue
 			}
-			if found = f.Resolve(found[:0], r.Kind, name, it.Stage, alive); len(found) == 0 {
+			if found = f.Resolve(found[:0], r.Kind, name, it.LastFrom, alive); len(found) == 0 {
 				e.checkTypo(it, r, name)
 			}
 		}
@@ -158,7 +158,18 @@ type evaluation struct {
 	dead       []bool // per line index
 	strip      []*syntax.Span
 	stages     []Stage
-	cur        int // index of the current stage, -1 before the first FROM
+	// cur is the index of the last FROM walked, -1 before the first;
+	// owner that of the last live one, the stage the live lines belong
+	// to (see analysis.Owners).
+	cur, owner int
+	// deadBody is set in the body of a FROM that is off (its lines are
+	// off), up to the next FROM or the end of the branch deadIn that FROM
+	// stands in (nil: the top level).
+	deadBody bool
+	deadIn   *syntax.Branch
+	// lastLive[i] is the last live stage of stages[:i+1], -1 for none
+	// (see stageAt).
+	lastLive []int32
 	// seen records the values each condition read (in the order of its
 	// Names), for Flags and messages; none for a condition that was not
 	// looked at or that record keeps nothing for (see seenBy).
@@ -223,6 +234,7 @@ func newEvaluation(ctx context.Context, p *analysis.File, opt Options) *evaluati
 		taken:          make([]bool, p.Syntax.Blocks),
 		dead:           make([]bool, p.Syntax.NumLines()),
 		cur:            -1,
+		owner:          -1,
 		refs:           make([][]resolvedRef, len(p.Linked())),
 		exists:         map[string]existsAnswer{},
 	}
@@ -283,10 +295,13 @@ func (e *evaluation) walk() error {
 			return context.Cause(e.ctx)
 		}
 		switch it.Kind {
-		case syntax.If, syntax.ElseIf, syntax.Else:
-			e.keyword(it)
-			e.kill(it)
-		case syntax.End:
+		case syntax.If, syntax.ElseIf, syntax.Else, syntax.End:
+			if e.deadBody && e.deadIn != nil && it.Kind != syntax.If && e.deadIn.Block == it.Block() {
+				e.deadBody = false // the branch the dead FROM stands in ends
+			}
+			if it.Kind != syntax.End {
+				e.keyword(it)
+			}
 			e.kill(it)
 		default:
 			e.instruction(it)
@@ -301,7 +316,7 @@ func (e *evaluation) keyword(it *syntax.Item) {
 	if br == nil {
 		return // ELSE without IF: already an error
 	}
-	parentLive := e.live(it.Block().Parent) && (analysis.StageLevel(it) || e.cur < 0 || e.stages[e.cur].Live)
+	parentLive := e.live(it.Block().Parent) && (analysis.StageLevel(it) || !e.deadBody)
 	e.record(it)
 	if !parentLive || e.taken[it.Block().ID] {
 		e.branchLive[br.ID] = false
@@ -315,17 +330,14 @@ func (e *evaluation) keyword(it *syntax.Item) {
 	e.taken[it.Block().ID] = v
 }
 
-// instruction decides a Dockerfile instruction or a REQUIRE.
+// instruction decides a Dockerfile instruction, a REQUIRE or an INCLUDE.
+// Dead lines vanish and what remains is the file the build converts: a
+// line belongs to the last live FROM above it, and the body of a FROM
+// that is off is off (see deadBody).
 func (e *evaluation) instruction(it *syntax.Item) {
-	if it.Keyword == "from" {
+	isFrom := it.Keyword == "from"
+	if isFrom {
 		e.cur++
-		// A new stage starts empty; the previous one's maps are reused.
-		if e.stage == nil {
-			e.stage, e.stageDeclared = &env{}, map[string]declared{}
-		}
-		e.stage.reset()
-		clear(e.stageDeclared)
-		e.pendingEnv = e.pendingEnv[:0]
 		st := Stage{Index: e.cur, Line: it.Line, Conditions: e.conditionsOf(it)}
 		if e.cur < len(e.p.Stages) {
 			st.Name = e.p.Stages[e.cur].Name
@@ -333,11 +345,10 @@ func (e *evaluation) instruction(it *syntax.Item) {
 		e.stages = append(e.stages, st)
 	}
 	// Only a stage's reason is kept (Stage.OffBy); other items need none.
-	isFrom := it.Keyword == "from"
 	live := e.live(it.Branch)
 	if !live && isFrom {
 		e.stages[e.cur].OffBy = e.whyDead(it.Branch)
-	} else if !isFrom && e.cur >= 0 && !e.stages[e.cur].Live {
+	} else if !isFrom && e.deadBody {
 		live = false
 	}
 	if it.Cond != nil {
@@ -351,9 +362,18 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	}
 	if isFrom {
 		e.stages[e.cur].Live = live
+		e.deadBody, e.deadIn = !live, it.Branch
+		if live {
+			e.startStage()
+		}
 	}
 	if !live && it.Kind == syntax.Instruction {
 		e.checkKnown(it)
+	}
+	if live && e.owner < 0 && it.LastFrom >= 0 && it.Kind != syntax.Include {
+		// What a fragment INCLUDEd here holds decides for itself.
+		e.errorf(it.Line, "%s has no stage with these build args: no FROM above it is live (the last one, at %s, is turned off by %s): start a stage that is live before it, or move it into the branch of its stage", strings.ToUpper(it.Keyword), e.p.Syntax.LineRef(e.stages[it.LastFrom].Line), e.stages[it.LastFrom].OffBy)
+		live = false
 	}
 	if it.Kind == syntax.Include {
 		// Its lines are never the converter's: a live one gives way to
@@ -366,7 +386,7 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	}
 	if !live || it.Kind == syntax.Require {
 		e.kill(it)
-		if live && it.Kind == syntax.Require && e.cur >= 0 {
+		if live && it.Kind == syntax.Require {
 			e.requires = append(e.requires, it)
 			e.resolveRefs(it)
 		}
@@ -385,6 +405,19 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	if it.Keyword == "env" && e.stage != nil {
 		e.pendingEnv = append(e.pendingEnv, it)
 	}
+}
+
+// startStage makes the live FROM just walked the stage the lines below
+// it belong to. A new stage starts empty; the previous one's maps are
+// reused.
+func (e *evaluation) startStage() {
+	e.owner = e.cur
+	if e.stage == nil {
+		e.stage, e.stageDeclared = &env{}, map[string]declared{}
+	}
+	e.stage.reset()
+	clear(e.stageDeclared)
+	e.pendingEnv = e.pendingEnv[:0]
 }
 
 // checkKnown reports an unknown instruction on a line that is off for
@@ -450,7 +483,7 @@ func (e *evaluation) declare(it *syntax.Item, kvs []instructionsKV) {
 			d = declared{*kv.Value, true}
 		} else if kv.Value != nil {
 			scopeEnv := e.global
-			if it.Stage >= 0 {
+			if it.LastFrom >= 0 {
 				scopeEnv = e.stageScope()
 			}
 			v, _, err := e.lex.ProcessWord(*kv.Value, scopeEnv)
@@ -458,7 +491,7 @@ func (e *evaluation) declare(it *syntax.Item, kvs []instructionsKV) {
 				e.errorf(it.Line, "cannot expand the default of ARG %s: %v", kv.Key, err)
 			}
 			d = declared{v, true}
-		} else if it.Stage >= 0 {
+		} else if it.LastFrom >= 0 {
 			if g, ok := e.globalDeclared[kv.Key]; ok && g.ok {
 				d = g
 			} else if v, ok := e.global.get(kv.Key); ok && analysis.IsAutomatic(kv.Key) {
@@ -467,7 +500,7 @@ func (e *evaluation) declare(it *syntax.Item, kvs []instructionsKV) {
 		} else if v, ok := e.global.get(kv.Key); ok {
 			d = declared{v, true}
 		}
-		if it.Stage < 0 {
+		if it.LastFrom < 0 {
 			e.globalDeclared[kv.Key] = d
 			if d.ok {
 				e.global.set(kv.Key, d.value)

@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/org/stagefront/frontend/analysis"
@@ -59,6 +60,7 @@ func (e *evaluation) flags() []Flag {
 	}
 	var out []Flag
 	index := map[string]int{}
+	var owners []int
 	for _, it := range e.p.Scoped() {
 		c := e.p.Condition(it)
 		if c == nil {
@@ -66,14 +68,14 @@ func (e *evaluation) flags() []Flag {
 		}
 		var onPath bool
 		switch {
-		case it.Stage < 0:
+		case it.LastFrom < 0:
 			onPath = true
-		case it.Keyword == "from":
-			onPath = reach[it.Stage]
 		case it.Block() != nil && it.Block().HasFrom:
 			onPath = choosing[it.Block()]
 		default:
-			onPath = reach[it.Stage]
+			// In a stage the target may reach (a FROM is its own).
+			owners = e.p.Owners(owners[:0], it)
+			onPath = slices.ContainsFunc(owners, func(s int) bool { return s >= 0 && reach[s] })
 		}
 		if !onPath {
 			continue
@@ -86,11 +88,20 @@ func (e *evaluation) flags() []Flag {
 				continue
 			}
 			var d declared
-			if vals := e.seenBy(it); k < len(vals) {
+			vals := e.seenBy(it)
+			if k < len(vals) {
 				d = vals[k]
 			}
 			f := Flag{Name: n, Value: d.value, Defined: d.ok, UsedAt: []int{it.Cond.Line}, Guards: []LineRange{guard}}
-			if decl := e.p.Declaration(it, n); decl != nil {
+			decl := e.p.Declaration(it, n)
+			if _, one := e.p.Owner(it); !one && e.live(it.Branch) && !analysis.StageLevel(it) {
+				// After END: the declaration of the stage this build
+				// continues there.
+				if o := e.stageAt(it.Line); o >= 0 {
+					decl = e.p.DeclarationIn(it, n, o)
+				}
+			}
+			if decl != nil {
 				f.Line = decl.Item.Line
 				f.Doc = decl.KV.DocComment
 				if decl.KV.Value != nil {

@@ -82,6 +82,16 @@ func FuzzRewrite(f *testing.F) {
 		if err != nil || !res.Extended {
 			return
 		}
+		// The stage a build puts a live line in is one of those the
+		// analysis says it may belong to.
+		var owners []int
+		for _, it := range res.Analysis.Syntax.Items {
+			if o := res.Owner(it); res.Live(it) {
+				if owners = res.Analysis.Owners(owners[:0], it); !slices.Contains(owners, o) {
+					t.Fatalf("line %d is in stage %d, not one of %v\n%s", it.Line, o, owners, dt)
+				}
+			}
+		}
 		out, perr := parser.Parse(bytes.NewReader(res.Dockerfile))
 		if perr != nil {
 			if strings.Contains(perr.Error(), "no instructions") {

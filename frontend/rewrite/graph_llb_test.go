@@ -114,7 +114,7 @@ func makesSteps(rw *Result, i int) bool {
 		}
 	}
 	for _, it := range f.Syntax.Items {
-		if it.Stage == i && rw.Live(it) && (it.Keyword == "run" || it.Keyword == "copy" || it.Keyword == "add" || it.Keyword == "workdir") {
+		if rw.Owner(it) == i && (it.Keyword == "run" || it.Keyword == "copy" || it.Keyword == "add" || it.Keyword == "workdir") {
 			return true
 		}
 	}
@@ -139,14 +139,22 @@ func stagesWithSteps(ctx context.Context, rw *Result, target string, args map[st
 	if def.Source == nil {
 		return out, nil
 	}
+	// A line of the rewrite is in the last stage above it that the
+	// rewrite keeps, as the converter reads it.
+	var live []int
+	for _, st := range rw.Analysis.Stages {
+		if rw.StageLive(st.Index) {
+			live = append(live, st.Index)
+		}
+	}
 	stages := rw.Analysis.Stages
 	for _, locs := range def.Source.Locations {
 		for _, loc := range locs.Locations {
 			for _, r := range loc.Ranges {
 				line := int(r.Start.Line)
-				i := sort.Search(len(stages), func(i int) bool { return stages[i].Item.Line > line }) - 1
+				i := sort.Search(len(live), func(i int) bool { return stages[live[i]].Item.Line > line }) - 1
 				if i >= 0 {
-					out[i] = true
+					out[live[i]] = true
 				}
 			}
 		}
@@ -173,11 +181,7 @@ func generateGraphFile(rng *rand.Rand) ([]byte, []map[string]string) {
 		}
 		return ""
 	}
-	for i := range n {
-		conditional := i > 0 && i < n-1 && rng.IntN(5) == 0
-		if conditional {
-			b.WriteString("IF A\n")
-		}
+	from := func(i int) {
 		switch {
 		case i > 0 && rng.IntN(4) == 0:
 			fmt.Fprintf(&b, "FROM %s AS %s\n", name(rng.IntN(i)), name(i))
@@ -186,7 +190,26 @@ func generateGraphFile(rng *rand.Rand) ([]byte, []map[string]string) {
 		default:
 			fmt.Fprintf(&b, "FROM busybox AS %s\n", name(i))
 		}
+	}
+	for i := range n {
+		conditional := i > 0 && i < n-1 && rng.IntN(5) == 0
+		// A block may end before the stage's references: they continue
+		// the stage live after END (an alternative of the same name, or
+		// the stage before the IF).
+		endEarly := conditional && rng.IntN(2) == 0
+		if conditional {
+			b.WriteString("IF A\n")
+		}
+		from(i)
 		fmt.Fprintf(&b, "RUN %secho %d > /f%d\n", guard(), i, i)
+		if endEarly {
+			if rng.IntN(2) == 0 {
+				b.WriteString("ELSE\n")
+				from(i)
+				fmt.Fprintf(&b, "RUN echo else %d > /e%d\n", i, i)
+			}
+			b.WriteString("END\n")
+		}
 		for range rng.IntN(3) {
 			if i == 0 {
 				break
@@ -205,7 +228,7 @@ func generateGraphFile(rng *rand.Rand) ([]byte, []map[string]string) {
 				fmt.Fprintf(&b, "REQUIRE %s%s\n", guard(), name(j))
 			}
 		}
-		if conditional {
+		if conditional && !endEarly {
 			b.WriteString("END\n")
 		}
 	}

@@ -70,6 +70,40 @@ func TestExpand(t *testing.T) {
 			reads: []string{":stages/build.Dockerfile"},
 		},
 		{
+			// The lines after END continue the final a branch's fragment
+			// starts; the fragment of the other branch is never read.
+			name: "fragments that start alternative stages in the branches of a block",
+			main: "# syntax=org/stagefront\nARG ENV=dev\nIF ENV == 'dev'\nINCLUDE final/dev.Dockerfile\nELSE\nINCLUDE final/prod.Dockerfile\nEND\nCOPY app /app\nCMD [\"/app\"]\n",
+			files: map[string]string{
+				":final/dev.Dockerfile":  "FROM busybox AS final\nRUN echo dev-tools\n",
+				":final/prod.Dockerfile": "FROM busybox AS final\nRUN echo slim\n",
+			},
+			args: map[string]string{"ENV": "prod"},
+			want: []string{
+				"final/prod.Dockerfile:1 FROM busybox AS final",
+				"final/prod.Dockerfile:2 RUN echo slim",
+				"Dockerfile:7 #",
+				"Dockerfile:8 COPY app /app",
+				"Dockerfile:9 CMD [\"/app\"]",
+			},
+			reads: []string{":final/prod.Dockerfile"},
+		},
+		{
+			// A fragment's FROM in one branch: the lines after END go on in
+			// the stage before the IF when it is off.
+			name:  "a fragment that starts a stage in one branch",
+			main:  "# syntax=org/stagefront\nARG DEBUG=false\nFROM busybox AS app\nIF DEBUG\nINCLUDE debug.Dockerfile\nEND\nCOPY app /app\n",
+			files: map[string]string{":debug.Dockerfile": "FROM busybox AS debug\nRUN echo strace\n"},
+			args:  map[string]string{"DEBUG": "true"},
+			want: []string{
+				"Dockerfile:3 FROM busybox AS app",
+				"debug.Dockerfile:1 FROM busybox AS debug",
+				"debug.Dockerfile:2 RUN echo strace",
+				"Dockerfile:7 COPY app /app",
+			},
+			reads: []string{":debug.Dockerfile"},
+		},
+		{
 			name: "a fragment chosen by an ARG; the other is never read",
 			main: "# syntax=org/stagefront\nARG ENV=dev\nINCLUDE stages/${ENV}.Dockerfile\n",
 			files: map[string]string{

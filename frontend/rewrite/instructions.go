@@ -42,10 +42,10 @@ func (r *Result) InstructionsWith(nodes []*parser.Node, read func(it *syntax.Ite
 		switch {
 		case it.Keyword == "from" && f.StageOf(it) != nil && f.StageOf(it).Parsed != nil:
 			cmd = f.StageOf(it).Parsed
-		case it.Keyword == "arg" && it.Stage < 0 && f.Arg(it) != nil:
+		case it.Keyword == "arg" && it.LastFrom < 0 && f.Arg(it) != nil:
 			cmd = f.Arg(it)
 		}
-		if cmd == nil && read != nil && it.Keyword != "from" && it.Stage >= 0 {
+		if cmd == nil && read != nil && it.Keyword != "from" && it.LastFrom >= 0 {
 			if c, ok := read(it); ok {
 				if c == nil {
 					continue

@@ -39,6 +39,20 @@ func (r *Result) Live(it *syntax.Item) bool {
 	return !r.Extended || !r.evaluation().dead[it.Line-1]
 }
 
+// Owner returns the stage the live instruction it belongs to in this
+// build, as an index of Analysis.Stages: the last live FROM above it
+// (one of analysis.File.Owners); -1 when it is not live, or before the
+// first stage.
+func (r *Result) Owner(it *syntax.Item) int {
+	if !r.Live(it) {
+		return -1
+	}
+	if !r.Extended {
+		return it.LastFrom
+	}
+	return r.evaluation().stageAt(it.Line)
+}
+
 // StageLive reports whether stage i (an index of Analysis.Stages) is in
 // the rewrite.
 func (r *Result) StageLive(i int) bool { return !r.Extended || r.evaluation().stages[i].Live }

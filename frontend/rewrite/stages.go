@@ -3,6 +3,7 @@ package rewrite
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/org/stagefront/frontend/analysis"
@@ -12,11 +13,19 @@ import (
 // The stages of one evaluation: which are live, what each live reference
 // names, the stage graph of the build, and the errors about them.
 
-// indexStages builds the by-name lookups of liveStage and deadStage; it
-// runs once the walk has decided every stage.
+// indexStages builds the by-name lookups of liveStage and deadStage, and
+// the table of stageAt; it runs once the walk has decided every stage.
 func (e *evaluation) indexStages() {
 	e.liveByName = map[string]int{}
 	e.deadByName = map[string]int{}
+	e.lastLive = make([]int32, len(e.stages))
+	last := int32(-1)
+	for i, s := range e.stages {
+		if s.Live {
+			last = int32(i)
+		}
+		e.lastLive[i] = last
+	}
 	for i, s := range e.stages {
 		if s.Name == "" {
 			continue
@@ -93,6 +102,26 @@ func (e *evaluation) resolveRefs(it *syntax.Item) {
 	e.refs[e.p.LinkIndex(it)] = out
 }
 
+// ownerOf appends to dst the stage the live item it (one with stage
+// references) belongs to in this build; nothing when it is not live.
+func (e *evaluation) ownerOf(dst []int, it *syntax.Item) []int {
+	if e.refs[e.p.LinkIndex(it)] == nil {
+		return dst
+	}
+	return append(dst, e.stageAt(it.Line))
+}
+
+// stageAt returns the stage a live line belongs to once the walk has
+// decided every stage: the last live FROM at or above it (see
+// analysis.Owners); -1 when there is none.
+func (e *evaluation) stageAt(line int) int {
+	i := sort.Search(len(e.stages), func(i int) bool { return e.stages[i].Line > line }) - 1
+	if i < 0 {
+		return -1
+	}
+	return int(e.lastLive[i])
+}
+
 // refName returns the k-th reference of a live item as resolved in its
 // own scope; false when it was not resolved (dead, or not expandable).
 func (e *evaluation) refName(it *syntax.Item, k int) (string, bool) {
@@ -107,10 +136,7 @@ func (e *evaluation) refName(it *syntax.Item, k int) (string, bool) {
 // references of the live instructions and REQUIREs as resolved in their
 // own scope.
 func (e *evaluation) graph() *analysis.Graph {
-	return e.p.Graph(
-		func(i int) bool { return e.stages[i].Live },
-		func(it *syntax.Item) bool { return e.refs[e.p.LinkIndex(it)] != nil },
-		e.refName)
+	return e.p.Graph(func(i int) bool { return e.stages[i].Live }, e.ownerOf, e.refName)
 }
 
 // root is the stage the build exports: the target, else the last live
@@ -152,7 +178,10 @@ func (e *evaluation) reach(g *analysis.Graph) ([]bool, []string) {
 func (e *evaluation) checkRefs(reach []bool) {
 	var found []int
 	for _, it := range e.p.Linked() {
-		if it.Stage < 0 || it.Kind == syntax.Require || e.refs[e.p.LinkIndex(it)] == nil || !reach[it.Stage] {
+		if it.Kind == syntax.Require || e.refs[e.p.LinkIndex(it)] == nil {
+			continue
+		}
+		if o := e.stageAt(it.Line); o < 0 || !reach[o] {
 			continue
 		}
 		for k, r := range e.p.Refs(it) {
@@ -165,12 +194,12 @@ func (e *evaluation) checkRefs(reach []bool) {
 				continue
 			}
 			alive := func(i int) bool { return e.stages[i].Live }
-			if found = e.p.Resolve(found[:0], r.Kind, name, it.Stage, alive); len(found) > 0 {
+			if found = e.p.Resolve(found[:0], r.Kind, name, it.LastFrom, alive); len(found) > 0 {
 				continue
 			}
 			before := -1
 			if r.Kind == analysis.RefFrom {
-				before = it.Stage
+				before = it.LastFrom
 			}
 			if d := e.deadStage(name, before); d != nil {
 				e.errorf(it.Line, "%s=%s refers to stage %q (%s), which is turned off by %s: guard this instruction with the same condition, or make the stage unconditional", r.Kind, r.Name, d.Name, e.p.Syntax.LineRef(d.Line), d.OffBy)

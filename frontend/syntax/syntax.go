@@ -82,9 +82,11 @@ type Item struct {
 	rare *rareFields
 	// Branch is the innermost IF branch the item is in, nil at top level.
 	Branch *Branch
-	// Stage is the index of the stage the item belongs to, -1 before the
-	// first FROM.
-	Stage int
+	// LastFrom is the index of the last FROM at or above the item, -1
+	// before the first FROM. It is the stage the item belongs to unless a
+	// block between them decides which stage is live there: ask
+	// analysis.File.Owners, never this field, what stage an item is in.
+	LastFrom int
 	// Flags are the instruction's --flags as the parser gives them, the
 	// --if= flag excluded.
 	Flags []string
@@ -416,7 +418,7 @@ func (p *parseState) errorf(line, col int, format string, args ...any) {
 // item reads one instruction; false after a fatal error (see block).
 func (p *parseState) item(n *parser.Node) bool {
 	it := &p.slab[len(p.f.Items)]
-	*it = Item{Index: len(p.f.Items), Keyword: lowerKeyword(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, Stage: p.stage}
+	*it = Item{Index: len(p.f.Items), Keyword: lowerKeyword(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, LastFrom: p.stage}
 	switch it.Keyword {
 	case "if":
 		it.Kind = If
@@ -431,7 +433,7 @@ func (p *parseState) item(n *parser.Node) bool {
 		p.f.Includes = true
 	case "from":
 		p.stage++
-		it.Stage = p.stage
+		it.LastFrom = p.stage
 		p.f.Stages = append(p.f.Stages, it)
 		// The enclosing blocks of a block that holds a FROM hold it too:
 		// stop at the first one already marked.

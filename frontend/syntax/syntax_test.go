@@ -67,8 +67,8 @@ func TestBlocks(t *testing.T) {
 	if inner.HasFrom || inner.Parent != outer.Branches[2] || f.Items[8].Branch.Depth() != 2 {
 		t.Errorf("inner block: %+v", inner)
 	}
-	if len(f.Stages) != 3 || f.Items[8].Stage != 2 {
-		t.Errorf("stages: %d, stage of line 9: %d", len(f.Stages), f.Items[8].Stage)
+	if len(f.Stages) != 3 || f.Items[8].LastFrom != 2 {
+		t.Errorf("stages: %d, stage of line 9: %d", len(f.Stages), f.Items[8].LastFrom)
 	}
 }
 
