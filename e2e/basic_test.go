@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/moby/buildkit/client"
+	"github.com/org/stagefront/internal/bkharness"
 )
 
 func TestMain(m *testing.M) {
@@ -26,16 +27,16 @@ func TestMain(m *testing.M) {
 func checkEnv() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.New(ctx, BuildkitAddr)
+	c, err := client.New(ctx, bkharness.BuildkitAddr)
 	if err != nil {
-		return fmt.Errorf("buildkitd at %s: %w", BuildkitAddr, err)
+		return fmt.Errorf("buildkitd at %s: %w", bkharness.BuildkitAddr, err)
 	}
 	defer c.Close()
 	if _, err := c.ListWorkers(ctx); err != nil {
-		return fmt.Errorf("buildkitd at %s does not answer: %w", BuildkitAddr, err)
+		return fmt.Errorf("buildkitd at %s does not answer: %w", bkharness.BuildkitAddr, err)
 	}
-	if out, err := exec.CommandContext(ctx, "docker", "buildx", "inspect", BuilderName).CombinedOutput(); err != nil {
-		return fmt.Errorf("docker buildx inspect %s: %v: %s", BuilderName, err, out)
+	if out, err := exec.CommandContext(ctx, "docker", "buildx", "inspect", bkharness.BuilderName).CombinedOutput(); err != nil {
+		return fmt.Errorf("docker buildx inspect %s: %v: %s", bkharness.BuilderName, err, out)
 	}
 	return nil
 }
@@ -55,7 +56,7 @@ COPY data.txt /data/data.txt
 
 var runInBusyboxFiles = map[string]string{"data.txt": "some data\n"}
 
-func checkRunInBusybox(t *testing.T, r *Result, greeting string) {
+func checkRunInBusybox(t *testing.T, r *bkharness.Result, greeting string) {
 	t.Helper()
 	if got, want := r.File(t, "greeting.txt"), greeting+" from Linux\n"; got != want {
 		t.Errorf("greeting.txt = %q, want %q", got, want)
@@ -74,13 +75,13 @@ func checkRunInBusybox(t *testing.T, r *Result, greeting string) {
 // (a) A standard Dockerfile through the upstream frontend image: the
 // harness's reference point.
 func TestUpstreamRunInBusybox(t *testing.T) {
-	for name, run := range map[string]func(testing.TB, Opts) *Result{"buildctl": Buildctl, "buildx": Buildx} {
+	for name, run := range map[string]func(bkharness.TB, bkharness.Opts) *bkharness.Result{"buildctl": bkharness.Buildctl, "buildx": bkharness.Buildx} {
 		t.Run(name, func(t *testing.T) {
-			r := run(t, Opts{
-				Dockerfile:    SyntaxUpstream + runInBusybox,
+			r := run(t, bkharness.Opts{
+				Dockerfile:    bkharness.SyntaxUpstream + runInBusybox,
 				Files:         runInBusyboxFiles,
 				BuildArgs:     map[string]string{"GREETING": "hi"},
-				BuildContexts: Busybox,
+				BuildContexts: bkharness.Busybox,
 			}).Must(t)
 			checkRunInBusybox(t, r, "hi")
 			if !r.Ran("RUN mkdir -p /out") {
@@ -93,14 +94,13 @@ func TestUpstreamRunInBusybox(t *testing.T) {
 // (b) The same standard Dockerfile through `# syntax=org/stagefront` exports
 // the same files as upstream.
 func TestStagefrontMatchesUpstream(t *testing.T) {
-	for name, run := range map[string]func(testing.TB, Opts) *Result{"buildctl": Buildctl, "buildx": Buildx} {
+	for name, run := range map[string]func(bkharness.TB, bkharness.Opts) *bkharness.Result{"buildctl": bkharness.Buildctl, "buildx": bkharness.Buildx} {
 		t.Run(name, func(t *testing.T) {
-			opts := Opts{Files: runInBusyboxFiles, BuildContexts: Busybox}
-			opts.Dockerfile = SyntaxUpstream + runInBusybox
+			opts := bkharness.Opts{Files: runInBusyboxFiles, BuildContexts: bkharness.Busybox}
+			opts.Dockerfile = bkharness.SyntaxUpstream + runInBusybox
 			want := run(t, opts).Must(t)
-			opts.Dockerfile = SyntaxStagefront + runInBusybox
+			opts.Dockerfile = bkharness.SyntaxStagefront + runInBusybox
 			got := run(t, opts)
-			got.SkipIfNotImplemented(t)
 			got.Must(t)
 			checkRunInBusybox(t, got, "hello")
 			if w, g := want.Tree(t), got.Tree(t); !reflect.DeepEqual(w, g) {
@@ -112,13 +112,12 @@ func TestStagefrontMatchesUpstream(t *testing.T) {
 
 // Our Build run in the test process (no image): the quick loop for gateway work.
 func TestInProcessRunInBusybox(t *testing.T) {
-	r := InProcess(t, Opts{
+	r := inProcess(t, bkharness.Opts{
 		Dockerfile:    runInBusybox,
 		Files:         runInBusyboxFiles,
 		BuildArgs:     map[string]string{"GREETING": "hey"},
-		BuildContexts: Busybox,
+		BuildContexts: bkharness.Busybox,
 	})
-	r.SkipIfNotImplemented(t)
 	r.Must(t)
 	checkRunInBusybox(t, r, "hey")
 }
@@ -135,17 +134,16 @@ var perPlatformFiles = map[string]string{"arch-amd64.txt": "amd64\n", "arch-arm6
 
 func TestMultiPlatformCopyOnly(t *testing.T) {
 	platforms := []string{"linux/amd64", "linux/arm64"}
-	for _, syntax := range []string{SyntaxUpstream, SyntaxStagefront} {
+	for _, syntax := range []string{bkharness.SyntaxUpstream, bkharness.SyntaxStagefront} {
 		t.Run(strings.TrimPrefix(syntax, "# syntax="), func(t *testing.T) {
-			r := Buildx(t, Opts{Dockerfile: syntax + perPlatform, Files: perPlatformFiles, Platforms: platforms})
-			r.SkipIfNotImplemented(t)
+			r := bkharness.Buildx(t, bkharness.Opts{Dockerfile: syntax + perPlatform, Files: perPlatformFiles, Platforms: platforms})
 			r.Must(t)
 			for _, a := range []string{"amd64", "arm64"} {
 				if got := r.File(t, "linux_"+a+"/arch.txt"); got != a+"\n" {
 					t.Errorf("linux_%s/arch.txt = %q", a, got)
 				}
 			}
-			o := Buildctl(t, Opts{Dockerfile: syntax + perPlatform, Files: perPlatformFiles, Platforms: platforms, Output: OutputOCI}).Must(t)
+			o := bkharness.Buildctl(t, bkharness.Opts{Dockerfile: syntax + perPlatform, Files: perPlatformFiles, Platforms: platforms, Output: bkharness.OutputOCI}).Must(t)
 			for _, a := range []string{"amd64", "arm64"} {
 				img := o.OCIImage(t, "linux/"+a)
 				if got := img.Files["arch.txt"]; got != a+"\n" {
@@ -163,14 +161,13 @@ func TestMultiPlatformCopyOnly(t *testing.T) {
 // frontends, and the error points at the user's line.
 func TestErrorShowsUserLine(t *testing.T) {
 	const df = "\nFROM scratch\nCOPY missing.txt /x\n"
-	for _, syntax := range []string{SyntaxUpstream, SyntaxStagefront} {
+	for _, syntax := range []string{bkharness.SyntaxUpstream, bkharness.SyntaxStagefront} {
 		t.Run(strings.TrimPrefix(syntax, "# syntax="), func(t *testing.T) {
-			r := Buildx(t, Opts{Dockerfile: syntax + df, Output: OutputNone})
-			r.SkipIfNotImplemented(t)
+			r := bkharness.Buildx(t, bkharness.Opts{Dockerfile: syntax + df, Output: bkharness.OutputNone})
 			msg := r.MustFail(t)
 			for _, want := range []string{"missing.txt", "COPY missing.txt /x"} {
 				if !strings.Contains(msg, want) {
-					t.Errorf("error output lacks %q:\n%s", want, tail(msg, 30))
+					t.Errorf("error output lacks %q:\n%s", want, bkharness.Tail(msg, 30))
 				}
 			}
 		})
@@ -181,10 +178,9 @@ func TestErrorShowsUserLine(t *testing.T) {
 // tested where the extension is).
 func TestCallOutline(t *testing.T) {
 	const df = "\nARG GREETING=hello\nFROM scratch\n# GREETING is what the file says\nARG GREETING\nRUN echo $GREETING\n"
-	for _, syntax := range []string{SyntaxUpstream, SyntaxStagefront} {
+	for _, syntax := range []string{bkharness.SyntaxUpstream, bkharness.SyntaxStagefront} {
 		t.Run(strings.TrimPrefix(syntax, "# syntax="), func(t *testing.T) {
-			r := Buildx(t, Opts{Dockerfile: syntax + df, Call: "outline", Output: OutputNone})
-			r.SkipIfNotImplemented(t)
+			r := bkharness.Buildx(t, bkharness.Opts{Dockerfile: syntax + df, Call: "outline", Output: bkharness.OutputNone})
 			r.Must(t)
 			if !strings.Contains(r.Stdout, "GREETING") {
 				t.Errorf("outline lacks GREETING:\n%s", r.Stdout)
@@ -196,8 +192,7 @@ func TestCallOutline(t *testing.T) {
 // The in-process path answers subrequests too; the answer is in the metadata.
 func TestInProcessOutline(t *testing.T) {
 	const df = "ARG GREETING=hello\nFROM scratch\n# GREETING is what the file says\nARG GREETING\nRUN echo $GREETING\n"
-	r := InProcess(t, Opts{Dockerfile: df, Call: "outline", Output: OutputNone})
-	r.SkipIfNotImplemented(t)
+	r := inProcess(t, bkharness.Opts{Dockerfile: df, Call: "outline", Output: bkharness.OutputNone})
 	r.Must(t)
 	if js := string(r.Metadata["result.json"]); !strings.Contains(js, `"GREETING"`) {
 		t.Errorf("outline result.json lacks GREETING: %s (metadata keys: %v)", js, keys(r.Metadata))

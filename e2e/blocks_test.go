@@ -42,12 +42,12 @@ func TestLinesAfterEndContinueTheLiveStage(t *testing.T) {
 		{"production", "production", "dumb-init"},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
-			r := Buildx(t, Opts{
+			r := bkharness.Buildx(t, bkharness.Opts{
 				Dockerfile:    alternativeFinals,
 				Files:         map[string]string{"app/server": "#!/bin/sh\necho serving\n"},
 				BuildArgs:     map[string]string{"BUILD_ENV": tc.env},
-				BuildContexts: map[string]string{"alpine:3.18": "docker-image://" + BusyboxImage},
-				Output:        OutputOCI,
+				BuildContexts: map[string]string{"alpine:3.18": "docker-image://" + bkharness.BusyboxImage},
+				Output:        bkharness.OutputOCI,
 			}).Must(t)
 			img := r.OCIImage(t, "")
 			if got := img.Files["mode"]; got != tc.mode+"\n" {
@@ -74,13 +74,13 @@ func TestLinesAfterEndContinueTheLiveStage(t *testing.T) {
 // rewrite; with the branch on, the same file builds.
 func TestLineWithNoLiveStage(t *testing.T) {
 	df := "# syntax=org/stagefront\nARG WITH_BASE=false\nIF WITH_BASE\nFROM busybox AS base\nEND\nRUN echo orphan > /o\n"
-	out := Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone}).MustFail(t)
+	out := bkharness.Buildx(t, bkharness.Opts{Dockerfile: df, BuildContexts: bkharness.Busybox, Output: bkharness.OutputNone}).MustFail(t)
 	for _, want := range []string{"Dockerfile:6", "RUN has no stage with these build args", `IF WITH_BASE (line 3) with WITH_BASE="false"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("error lacks %q:\n%s", want, bkharness.Tail(out, 30))
 		}
 	}
-	r := Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, BuildArgs: map[string]string{"WITH_BASE": "true"}}).Must(t)
+	r := bkharness.Buildx(t, bkharness.Opts{Dockerfile: df, BuildContexts: bkharness.Busybox, BuildArgs: map[string]string{"WITH_BASE": "true"}}).Must(t)
 	if got := r.File(t, "o"); got != "orphan\n" {
 		t.Errorf("/o = %q", got)
 	}
@@ -90,7 +90,7 @@ func TestLineWithNoLiveStage(t *testing.T) {
 // after END may continue.
 func TestStageDependsOnBranchCheck(t *testing.T) {
 	df := "# syntax=org/stagefront\nARG DEBUG=false\nFROM busybox AS app\nRUN echo app\nIF DEBUG\nFROM busybox AS debug\nEND\nCMD [\"/app\"]\n"
-	r := Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Call: "check", Output: OutputNone})
+	r := bkharness.Buildx(t, bkharness.Opts{Dockerfile: df, BuildContexts: bkharness.Busybox, Call: "check", Output: bkharness.OutputNone})
 	out := r.Stdout + r.Progress
 	for _, want := range []string{"StageDependsOnBranch", `stage "app" (line 3) or stage "debug" (line 6)`, "Dockerfile:8"} {
 		if !strings.Contains(out, want) {

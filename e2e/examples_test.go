@@ -12,12 +12,15 @@ import (
 	"debug/elf"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/org/stagefront/internal/bkharness"
 )
 
 func TestExampleBasic(t *testing.T) {
-	r := exMust(t, exBuild{Example: "basic"})
+	r := buildExample(t, exampleBuild{Example: "basic", Ran: []string{"builder", "production"}})
 	r.wantStages(t, []string{"builder", "production"}, nil)
 	r.wantStep(t, "builder", "npm ci", true)
 	html := "/usr/share/nginx/html"
@@ -34,26 +37,26 @@ func TestExampleNamedStages(t *testing.T) {
 	// builder and tester are images with the whole Go toolchain: look at
 	// the build, not at the files.
 	t.Run("target builder", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "named-stages", Target: "builder", Output: "none"})
+		r := buildExample(t, exampleBuild{Example: "named-stages", Target: "builder", Output: "none", Ran: []string{"dependencies", "builder"}})
 		r.wantStages(t, []string{"dependencies", "builder"}, []string{"tester", "production"})
 		r.wantStep(t, "builder", "go build -o /app/hello", true)
 	})
 	t.Run("target tester", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "named-stages", Target: "tester", Output: "none"})
+		r := buildExample(t, exampleBuild{Example: "named-stages", Target: "tester", Output: "none", Ran: []string{"dependencies", "tester"}})
 		r.wantStages(t, []string{"dependencies", "tester"}, []string{"builder", "production"})
 		r.wantOutput(t, "go test -v", "--- PASS: TestGreeting")
 	})
 	t.Run("target production", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "named-stages", Target: "production"})
+		r := buildExample(t, exampleBuild{Example: "named-stages", Target: "production", Ran: []string{"dependencies", "builder", "production"}})
 		r.wantStages(t, []string{"dependencies", "builder", "production"}, []string{"tester"})
-		exWantELF(t, r.path("/usr/local/bin/hello"), elf.EM_X86_64)
+		wantELF(t, r.path("/usr/local/bin/hello"), elf.EM_X86_64)
 		r.wantNo(t, "/usr/local/go")
 		r.wantNo(t, "/app")
 	})
 }
 
 func TestExampleParallelStages(t *testing.T) {
-	r := exMust(t, exBuild{Example: "parallel-stages"})
+	r := buildExample(t, exampleBuild{Example: "parallel-stages", Ran: []string{"base", "dev-deps", "prod-deps", "builder", "tester", "production"}})
 	r.wantStages(t, []string{"base", "dev-deps", "prod-deps", "builder", "tester", "production"}, nil)
 	r.wantStep(t, "dev-deps", "npm ci --include=dev", true)
 	r.wantStep(t, "prod-deps", "npm ci --omit=dev", true)
@@ -66,19 +69,19 @@ func TestExampleParallelStages(t *testing.T) {
 	r.wantNo(t, "/app/build.js")
 
 	t.Run("failing test fails the image", func(t *testing.T) {
-		dir := exCopy(t, "parallel-stages", func(dir string) {
-			exWrite(t, filepath.Join(dir, "test", "greet.test.js"), `
+		dir := copyExample(t, "parallel-stages", func(dir string) {
+			writeFile(t, filepath.Join(dir, "test", "greet.test.js"), `
 const test = require("node:test");
 const assert = require("node:assert");
 test("broken on purpose", () => assert.strictEqual(1, 2));
 `)
 		})
-		exMustFail(t, exBuild{Example: "parallel-stages", Dir: dir}, "[tester 1/1] RUN npm run test")
+		buildExampleFails(t, exampleBuild{Example: "parallel-stages", Dir: dir}, "[tester 1/1] RUN npm run test")
 	})
 }
 
 func TestExampleMultiArch(t *testing.T) {
-	r := exMust(t, exBuild{Example: "multi-arch", Platforms: []string{"linux/amd64", "linux/arm64"}})
+	r := buildExample(t, exampleBuild{Example: "multi-arch", Platforms: []string{"linux/amd64", "linux/arm64"}, Ran: []string{"builder", "production"}})
 	r.wantOutput(t, "Building on", "Building on linux/amd64 for linux/arm64")
 	r.wantOutput(t, "Building on", "Building on linux/amd64 for linux/amd64")
 	for _, c := range []struct {
@@ -93,10 +96,10 @@ func TestExampleMultiArch(t *testing.T) {
 		t.Run(c.arch, func(t *testing.T) {
 			root := r.path("linux_" + c.arch)
 			bin := filepath.Join(root, "app", "server")
-			exWantELF(t, bin, c.machine)
+			wantELF(t, bin, c.machine)
 			// the base image is this platform's too (alpine's stand-in is
 			// multi-platform)
-			exWantELF(t, filepath.Join(root, "bin", "busybox"), c.machine)
+			wantELF(t, filepath.Join(root, "bin", "busybox"), c.machine)
 			// the ENV --if= of this architecture reached the compiler
 			info, err := buildinfo.ReadFile(bin)
 			if err != nil {
@@ -106,7 +109,7 @@ func TestExampleMultiArch(t *testing.T) {
 			for _, s := range info.Settings {
 				settings = append(settings, s.Key+"="+s.Value)
 			}
-			if !exContains(settings, c.setting) {
+			if !slices.Contains(settings, c.setting) {
 				t.Errorf("%s: build settings %v lack %s", bin, settings, c.setting)
 			}
 			conf, err := os.ReadFile(filepath.Join(root, "app", "server.conf"))
@@ -122,44 +125,44 @@ func TestExampleMultiArch(t *testing.T) {
 
 func TestExampleConditionalStages(t *testing.T) {
 	t.Run("production (default)", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "conditional-stages"})
+		r := buildExample(t, exampleBuild{Example: "conditional-stages", Ran: []string{"base", "builder", "production"}})
 		r.wantStages(t, []string{"base", "builder", "production"}, []string{"development", "invalid"})
 		r.wantFile(t, "/app/dist/app", "app running in")
 		r.wantNo(t, "/app/src")
 		r.wantNo(t, "/usr/local/bin/debug")
 	})
 	t.Run("development", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "conditional-stages", Args: map[string]string{"BUILD_ENV": "development"}})
+		r := buildExample(t, exampleBuild{Example: "conditional-stages", Args: map[string]string{"BUILD_ENV": "development"}, Ran: []string{"base", "builder", "development"}})
 		r.wantStages(t, []string{"base", "builder", "development"}, []string{"production", "invalid"})
 		r.wantFile(t, "/app/dist/app")
 		r.wantFile(t, "/app/src/debug.sh")
 		r.wantFile(t, "/usr/local/bin/debug", "env | sort")
 	})
 	t.Run("a value that is neither", func(t *testing.T) {
-		exMustFail(t, exBuild{Example: "conditional-stages", Args: map[string]string{"BUILD_ENV": "staging"}},
+		buildExampleFails(t, exampleBuild{Example: "conditional-stages", Args: map[string]string{"BUILD_ENV": "staging"}},
 			"BUILD_ENV must be development or production, not 'staging'")
 	})
 }
 
 func TestExampleIncludeDocs(t *testing.T) {
 	t.Run("default: docs included", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "include-docs"})
+		r := buildExample(t, exampleBuild{Example: "include-docs", Ran: []string{"docs-builder", "final"}})
 		r.wantStages(t, []string{"docs-builder", "final"}, nil)
 		r.wantFile(t, "/app/docs/index.html", "<h1>Widget service</h1>", "<code>WIDGETS_FILE</code>")
 		r.wantFile(t, "/app/widgets.sh")
 	})
 	t.Run("INCLUDE_DOCS=false", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "include-docs", Args: map[string]string{"INCLUDE_DOCS": "false"}})
+		r := buildExample(t, exampleBuild{Example: "include-docs", Args: map[string]string{"INCLUDE_DOCS": "false"}, Ran: []string{"final"}})
 		r.wantStages(t, []string{"final"}, []string{"docs-builder"})
 		r.wantFile(t, "/app/widgets.sh")
 		r.wantNo(t, "/app/docs")
 	})
 	t.Run("a value that is not a flag", func(t *testing.T) {
-		exMustFail(t, exBuild{Example: "include-docs", Args: map[string]string{"INCLUDE_DOCS": "maybe"}}, "maybe")
+		buildExampleFails(t, exampleBuild{Example: "include-docs", Args: map[string]string{"INCLUDE_DOCS": "maybe"}}, "maybe")
 	})
 	t.Run("outline shows the flag and its doc comment", func(t *testing.T) {
 		for _, v := range []string{"true", "false"} {
-			r := exMust(t, exBuild{Example: "include-docs", Call: "outline", Args: map[string]string{"INCLUDE_DOCS": v}})
+			r := buildExample(t, exampleBuild{Example: "include-docs", Call: "outline", Args: map[string]string{"INCLUDE_DOCS": v}})
 			r.wantLog(t, "INCLUDE_DOCS", true)
 			r.wantLog(t, "ships the HTML manual under /app/docs", true)
 		}
@@ -168,7 +171,7 @@ func TestExampleIncludeDocs(t *testing.T) {
 
 func TestExampleCacheMounts(t *testing.T) {
 	t.Run("production", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "cache-mounts"})
+		r := buildExample(t, exampleBuild{Example: "cache-mounts", Ran: []string{"builder", "tool-builder", "production"}})
 		r.wantStages(t, []string{"builder", "tool-builder", "production"}, []string{"export"})
 		r.wantStep(t, "builder", "npm ci", true)
 		r.wantStep(t, "builder", "npm install", false)
@@ -178,7 +181,7 @@ func TestExampleCacheMounts(t *testing.T) {
 		r.wantNo(t, "/usr/local/bin/sitemap")
 	})
 	t.Run("builder keeps no npm cache", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "cache-mounts", Target: "builder"})
+		r := buildExample(t, exampleBuild{Example: "cache-mounts", Target: "builder"})
 		r.wantFile(t, "/app/node_modules/greet/index.js")
 		r.wantFile(t, "/app/dist/index.html")
 		if m := r.glob("/root/.npm/_cacache/*"); len(m) > 0 {
@@ -186,21 +189,21 @@ func TestExampleCacheMounts(t *testing.T) {
 		}
 	})
 	t.Run("export", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "cache-mounts", Target: "export"})
+		r := buildExample(t, exampleBuild{Example: "cache-mounts", Target: "export", Ran: []string{"tool-builder", "export"}})
 		r.wantStages(t, []string{"tool-builder", "export"}, []string{"builder", "production"})
-		exWantELF(t, r.path("/sitemap"), elf.EM_X86_64)
+		wantELF(t, r.path("/sitemap"), elf.EM_X86_64)
 		entries, _ := os.ReadDir(r.Root)
 		if len(entries) != 1 {
 			t.Errorf("export holds %d entries, want only the binary", len(entries))
 		}
 	})
 	t.Run("without a lock file", func(t *testing.T) {
-		dir := exCopy(t, "cache-mounts", func(dir string) {
+		dir := copyExample(t, "cache-mounts", func(dir string) {
 			if err := os.Remove(filepath.Join(dir, "package-lock.json")); err != nil {
 				t.Fatal(err)
 			}
 		})
-		r := exMust(t, exBuild{Example: "cache-mounts", Dir: dir, Target: "builder"})
+		r := buildExample(t, exampleBuild{Example: "cache-mounts", Dir: dir, Target: "builder", Ran: []string{"builder"}})
 		r.wantStep(t, "builder", "npm install", true)
 		r.wantStep(t, "builder", "npm ci", false)
 		r.wantFile(t, "/app/node_modules/greet/index.js")
@@ -209,7 +212,7 @@ func TestExampleCacheMounts(t *testing.T) {
 
 func TestExampleSharedBase(t *testing.T) {
 	t.Run("frontend", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "shared-base", Target: "frontend"})
+		r := buildExample(t, exampleBuild{Example: "shared-base", Target: "frontend", Ran: []string{"node-base", "frontend-builder", "frontend"}})
 		r.wantStages(t, []string{"node-base", "frontend-builder", "frontend"}, []string{"backend-builder", "backend"})
 		// no service has native addons, so no compiler is installed
 		r.wantLog(t, "apk add", false)
@@ -217,7 +220,7 @@ func TestExampleSharedBase(t *testing.T) {
 		r.wantFile(t, "/usr/share/nginx/html/config.js", `window.API = "/api"`)
 	})
 	t.Run("backend", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "shared-base", Target: "backend"})
+		r := buildExample(t, exampleBuild{Example: "shared-base", Target: "backend", Ran: []string{"node-base", "backend-builder", "backend"}})
 		r.wantStages(t, []string{"node-base", "backend-builder", "backend"}, []string{"frontend-builder", "frontend"})
 		r.wantFile(t, "/app/server.js", "/api/health")
 		r.wantFile(t, "/usr/local/bin/node")
@@ -228,11 +231,11 @@ func TestExampleSharedBase(t *testing.T) {
 
 func TestExampleGoTesting(t *testing.T) {
 	t.Run("RUN_TESTS=true (default)", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "go-testing"})
+		r := buildExample(t, exampleBuild{Example: "go-testing", Ran: []string{"deps", "builder", "tester", "security", "production"}})
 		r.wantStages(t, []string{"deps", "builder", "tester", "security", "production"}, nil)
 		r.wantOutput(t, "go test -v", "--- PASS: TestHandler")
 		r.wantOutput(t, "seccheck", "seccheck: 2 file(s), no issues")
-		exWantELF(t, r.path("/main"), elf.EM_X86_64)
+		wantELF(t, r.path("/main"), elf.EM_X86_64)
 		r.wantFile(t, "/etc/ssl/certs/ca-certificates.crt")
 		entries, _ := os.ReadDir(r.Root)
 		if len(entries) != 2 { // /main and /etc
@@ -240,22 +243,22 @@ func TestExampleGoTesting(t *testing.T) {
 		}
 	})
 	t.Run("RUN_TESTS=false", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "go-testing", Args: map[string]string{"RUN_TESTS": "false"}})
+		r := buildExample(t, exampleBuild{Example: "go-testing", Args: map[string]string{"RUN_TESTS": "false"}, Ran: []string{"builder", "production"}})
 		r.wantStages(t, []string{"builder", "production"}, []string{"tester", "security"})
 		r.wantFile(t, "/main")
 	})
 	t.Run("outline shows the gates and the flag", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "go-testing", Call: "outline"})
+		r := buildExample(t, exampleBuild{Example: "go-testing", Call: "outline"})
 		r.wantLog(t, "requires: tester", true)
 		r.wantLog(t, "gates the image on go test", true)
 		// with the gate off, the flag is still listed: that is when the
 		// user needs to know it exists
-		r = exMust(t, exBuild{Example: "go-testing", Call: "outline", Args: map[string]string{"RUN_TESTS": "false"}})
+		r = buildExample(t, exampleBuild{Example: "go-testing", Call: "outline", Args: map[string]string{"RUN_TESTS": "false"}})
 		r.wantLog(t, "RUN_TESTS", true)
 		r.wantLog(t, "gates the image on go test", true)
 	})
-	failing := exCopy(t, "go-testing", func(dir string) {
-		exWrite(t, filepath.Join(dir, "internal", "token", "broken_test.go"), `package token
+	failing := copyExample(t, "go-testing", func(dir string) {
+		writeFile(t, filepath.Join(dir, "internal", "token", "broken_test.go"), `package token
 
 import "testing"
 
@@ -263,15 +266,15 @@ func TestBrokenOnPurpose(t *testing.T) { t.Fatal("this test fails on purpose") }
 `)
 	})
 	t.Run("a failing test fails the image", func(t *testing.T) {
-		exMustFail(t, exBuild{Example: "go-testing", Dir: failing}, "this test fails on purpose")
+		buildExampleFails(t, exampleBuild{Example: "go-testing", Dir: failing}, "this test fails on purpose")
 	})
 	t.Run("the same failing test with RUN_TESTS=false", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "go-testing", Dir: failing, Args: map[string]string{"RUN_TESTS": "false"}})
+		r := buildExample(t, exampleBuild{Example: "go-testing", Dir: failing, Args: map[string]string{"RUN_TESTS": "false"}, Ran: []string{"production"}})
 		r.wantStages(t, []string{"production"}, []string{"tester"})
 	})
 	t.Run("a security finding fails the image", func(t *testing.T) {
-		dir := exCopy(t, "go-testing", func(dir string) {
-			exWrite(t, filepath.Join(dir, "internal", "token", "weak.go"), `package token
+		dir := copyExample(t, "go-testing", func(dir string) {
+			writeFile(t, filepath.Join(dir, "internal", "token", "weak.go"), `package token
 
 import "math/rand"
 
@@ -279,13 +282,13 @@ import "math/rand"
 func Weak() int { return rand.Int() }
 `)
 		})
-		exMustFail(t, exBuild{Example: "go-testing", Dir: dir}, "math/rand is not a secure random source")
+		buildExampleFails(t, exampleBuild{Example: "go-testing", Dir: dir}, "math/rand is not a secure random source")
 	})
 }
 
 func TestExamplePythonWheels(t *testing.T) {
 	t.Run("RUN_TESTS=true (default)", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "python-wheels"})
+		r := buildExample(t, exampleBuild{Example: "python-wheels", Ran: []string{"deps-builder", "app-builder", "tester", "production"}})
 		r.wantStages(t, []string{"deps-builder", "app-builder", "tester", "production"}, nil)
 		r.wantOutput(t, "pip wheel", "greeter-1.2.0-py3-none-any.whl")
 		r.wantOutput(t, "unittest", "Ran 1 test")
@@ -302,55 +305,55 @@ func TestExamplePythonWheels(t *testing.T) {
 		r.wantNo(t, "/app/tests")
 	})
 	t.Run("RUN_TESTS=false", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "python-wheels", Args: map[string]string{"RUN_TESTS": "false"}})
+		r := buildExample(t, exampleBuild{Example: "python-wheels", Args: map[string]string{"RUN_TESTS": "false"}, Ran: []string{"deps-builder", "app-builder", "production"}})
 		r.wantStages(t, []string{"deps-builder", "app-builder", "production"}, []string{"tester"})
 	})
 }
 
 func TestExampleFullStack(t *testing.T) {
 	t.Run("all", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "full-stack", Target: "all"})
+		r := buildExample(t, exampleBuild{Example: "full-stack", Target: "all", Ran: []string{"frontend-builder", "backend-builder", "backend-tests", "migrations-check", "frontend", "backend", "migrations"}})
 		r.wantStages(t, []string{"frontend-builder", "backend-builder", "backend-tests", "migrations-check", "frontend", "backend", "migrations"}, nil)
 		r.wantOutput(t, "migrate -check", "migrate: 2 migrations OK")
 	})
 	t.Run("frontend (default)", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "full-stack"})
+		r := buildExample(t, exampleBuild{Example: "full-stack", Ran: []string{"frontend-builder", "frontend"}})
 		r.wantStages(t, []string{"frontend-builder", "frontend"}, []string{"backend-builder", "backend-tests", "migrations"})
 		r.wantFile(t, "/usr/share/nginx/html/index.html", "<h1>Widgets</h1>")
 		r.wantFile(t, "/etc/nginx/nginx.conf", "proxy_pass $backend;")
 	})
 	t.Run("backend", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "full-stack", Target: "backend"})
+		r := buildExample(t, exampleBuild{Example: "full-stack", Target: "backend", Ran: []string{"backend-builder", "backend-tests", "backend"}})
 		r.wantStages(t, []string{"backend-builder", "backend-tests", "backend"}, []string{"frontend-builder", "migrations", "migrations-check"})
-		exWantELF(t, r.path("/app/server"), elf.EM_X86_64)
+		wantELF(t, r.path("/app/server"), elf.EM_X86_64)
 	})
 	t.Run("backend RUN_CHECKS=false", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "full-stack", Target: "backend", Args: map[string]string{"RUN_CHECKS": "false"}})
+		r := buildExample(t, exampleBuild{Example: "full-stack", Target: "backend", Args: map[string]string{"RUN_CHECKS": "false"}, Ran: []string{"backend-builder", "backend"}})
 		r.wantStages(t, []string{"backend-builder", "backend"}, []string{"backend-tests"})
 	})
 	t.Run("migrations", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "full-stack", Target: "migrations"})
+		r := buildExample(t, exampleBuild{Example: "full-stack", Target: "migrations", Ran: []string{"migrations-check", "migrations"}})
 		r.wantStages(t, []string{"migrations-check", "migrations"}, []string{"backend-tests", "frontend"})
 		r.wantFile(t, "/flyway/sql/V1__create_widgets.sql", "CREATE TABLE widgets")
 		r.wantFile(t, "/flyway/sql/V2__add_price.sql")
-		exWantELF(t, r.path("/usr/local/bin/migrate"), elf.EM_X86_64)
+		wantELF(t, r.path("/usr/local/bin/migrate"), elf.EM_X86_64)
 	})
 	t.Run("a bad migration fails the migrations image", func(t *testing.T) {
-		dir := exCopy(t, "full-stack", func(dir string) {
-			exWrite(t, filepath.Join(dir, "database", "migrations", "V4__skips_a_version.sql"), "SELECT 1;\n")
+		dir := copyExample(t, "full-stack", func(dir string) {
+			writeFile(t, filepath.Join(dir, "database", "migrations", "V4__skips_a_version.sql"), "SELECT 1;\n")
 		})
-		exMustFail(t, exBuild{Example: "full-stack", Dir: dir, Target: "migrations"}, "expected version 3")
+		buildExampleFails(t, exampleBuild{Example: "full-stack", Dir: dir, Target: "migrations"}, "expected version 3")
 	})
 }
 
 func TestExampleSizeComparison(t *testing.T) {
-	single := exMust(t, exBuild{Example: "size-comparison", Target: "single-stage", Output: "oci"})
+	single := buildExample(t, exampleBuild{Example: "size-comparison", Target: "single-stage", Output: "oci", Ran: []string{"single-stage"}})
 	single.wantStages(t, []string{"single-stage"}, []string{"builder", "multi-stage"})
-	multi := exMust(t, exBuild{Example: "size-comparison", Target: "multi-stage", Output: "oci"})
+	multi := buildExample(t, exampleBuild{Example: "size-comparison", Target: "multi-stage", Output: "oci", Ran: []string{"builder", "multi-stage"}})
 	multi.wantStages(t, []string{"builder", "multi-stage"}, []string{"single-stage"})
-	s, m := exOCI(t, single.OCI), exOCI(t, multi.OCI)
-	t.Logf("single-stage: %s compressed, %s unpacked, %d layers", exMB(s.Compressed), exMB(s.Uncompressed), s.Layers)
-	t.Logf("multi-stage:  %s compressed, %s unpacked, %d layers", exMB(m.Compressed), exMB(m.Uncompressed), m.Layers)
+	s, m := readOCIImage(t, single.OCI), readOCIImage(t, multi.OCI)
+	t.Logf("single-stage: %s compressed, %s unpacked, %d layers", megabytes(s.Compressed), megabytes(s.Uncompressed), s.Layers)
+	t.Logf("multi-stage:  %s compressed, %s unpacked, %d layers", megabytes(m.Compressed), megabytes(m.Uncompressed), m.Layers)
 	ratio := float64(m.Uncompressed) / float64(s.Uncompressed)
 	t.Logf("multi-stage / single-stage = %.3f unpacked (%.0f%% smaller), %.3f compressed",
 		ratio, 100*(1-ratio), float64(m.Compressed)/float64(s.Compressed))
@@ -364,7 +367,7 @@ func TestExampleSizeComparison(t *testing.T) {
 
 func TestExampleExternalStages(t *testing.T) {
 	t.Run("with the tools image", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "external-stages"})
+		r := buildExample(t, exampleBuild{Example: "external-stages", Ran: []string{"builder"}})
 		r.wantStages(t, []string{"builder"}, nil)
 		r.wantFile(t, "/tools/VERSION", "1.4.0")
 		r.wantFile(t, "/app/BUILD_INFO", "built-with=org/build-tools:1.4")
@@ -374,7 +377,7 @@ func TestExampleExternalStages(t *testing.T) {
 	t.Run("TOOLS_IMAGE empty and no tools image at hand", func(t *testing.T) {
 		// org/build-tools is not given as a build context: resolving it would
 		// fail, so this also shows that the dead stage is not resolved at all.
-		r := exMust(t, exBuild{Example: "external-stages", Args: map[string]string{"TOOLS_IMAGE": ""}, Omit: []string{"org/build-tools:1.4"}})
+		r := buildExample(t, exampleBuild{Example: "external-stages", Args: map[string]string{"TOOLS_IMAGE": ""}, Omit: []string{"org/build-tools:1.4"}})
 		r.wantLog(t, "build-tools", false)
 		r.wantNo(t, "/tools")
 		r.wantNo(t, "/app/BUILD_INFO")
@@ -384,25 +387,25 @@ func TestExampleExternalStages(t *testing.T) {
 
 func TestExampleBuildArgs(t *testing.T) {
 	t.Run("production (default)", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "build-args", Output: "oci"})
+		r := buildExample(t, exampleBuild{Example: "build-args", Output: "oci", Ran: []string{"base", "production"}})
 		r.wantStages(t, []string{"base", "production"}, []string{"development"})
 		r.wantStep(t, "production", "RELEASE", false)
-		img := exOCI(t, r.OCI)
+		img := readOCIImage(t, r.OCI)
 		if got := img.Config.Config.Labels["org.example.node-major"]; got != "20" {
 			t.Errorf("label org.example.node-major = %q, want 20", got)
 		}
-		if !exContains(img.Config.Config.Env, "NODE_ENV=production") {
+		if !slices.Contains(img.Config.Config.Env, "NODE_ENV=production") {
 			t.Errorf("env %v lacks NODE_ENV=production", img.Config.Config.Env)
 		}
 	})
 	t.Run("release version", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "build-args", Args: map[string]string{"APP_VERSION": "1.2.3"}})
+		r := buildExample(t, exampleBuild{Example: "build-args", Args: map[string]string{"APP_VERSION": "1.2.3"}})
 		r.wantFile(t, "/app/VERSION", "1.2.3")
 		r.wantFile(t, "/app/RELEASE", "release 1.2.3")
 		r.wantNo(t, "/app/LOG_LEVEL")
 	})
 	t.Run("development", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "build-args", Args: map[string]string{"BUILD_ENV": "development"}})
+		r := buildExample(t, exampleBuild{Example: "build-args", Args: map[string]string{"BUILD_ENV": "development"}, Ran: []string{"base", "development"}})
 		r.wantStages(t, []string{"base", "development"}, []string{"production"})
 		r.wantFile(t, "/app/LOG_LEVEL", "debug")
 		r.wantNo(t, "/app/VERSION")
@@ -410,46 +413,46 @@ func TestExampleBuildArgs(t *testing.T) {
 	t.Run("NODE_VERSION=22", func(t *testing.T) {
 		// the stand-in for node:22-alpine is the same image; the label shows
 		// that the FROM read the build arg.
-		exSetup(t)
-		saved := exContexts["node:22-alpine"]
-		exContexts["node:22-alpine"] = exContexts["node:20-alpine"]
+		setupExamples(t)
+		saved := standinContexts["node:22-alpine"]
+		standinContexts["node:22-alpine"] = standinContexts["node:20-alpine"]
 		defer func() {
 			if saved == "" {
-				delete(exContexts, "node:22-alpine")
+				delete(standinContexts, "node:22-alpine")
 			} else {
-				exContexts["node:22-alpine"] = saved
+				standinContexts["node:22-alpine"] = saved
 			}
 		}()
-		r := exMust(t, exBuild{Example: "build-args", Output: "oci", Args: map[string]string{"NODE_VERSION": "22"}})
+		r := buildExample(t, exampleBuild{Example: "build-args", Output: "oci", Args: map[string]string{"NODE_VERSION": "22"}})
 		r.wantLog(t, "[context node:22-alpine]", true)
-		if got := exOCI(t, r.OCI).Config.Config.Labels["org.example.node-major"]; got != "22" {
+		if got := readOCIImage(t, r.OCI).Config.Config.Labels["org.example.node-major"]; got != "22" {
 			t.Errorf("label org.example.node-major = %q, want 22", got)
 		}
 	})
 	t.Run("a BUILD_ENV that is neither", func(t *testing.T) {
-		exMustFail(t, exBuild{Example: "build-args", Args: map[string]string{"BUILD_ENV": "staging"}},
+		buildExampleFails(t, exampleBuild{Example: "build-args", Args: map[string]string{"BUILD_ENV": "staging"}},
 			"BUILD_ENV must be development or production, not 'staging'")
 	})
 }
 
 func TestExampleIncludeFragments(t *testing.T) {
-	fragments := filepath.Join(exRepoRoot(t), "examples", "include-fragments", "fragments")
+	fragments := filepath.Join(bkharness.RepoRoot(t), "examples", "include-fragments", "fragments")
 	ctx := map[string]string{"fragments": fragments}
 	for _, svc := range []string{"api", "worker"} {
 		t.Run(svc+", RUN_TESTS=true (default)", func(t *testing.T) {
-			r := exMust(t, exBuild{Example: "include-fragments/" + svc, Contexts: ctx})
+			r := buildExample(t, exampleBuild{Example: "include-fragments/" + svc, Contexts: ctx, Ran: []string{"deps", "builder", "tester", "production"}})
 			r.wantStages(t, []string{"deps", "builder", "tester", "production"}, nil)
 			r.wantOutput(t, "go test -v", "--- PASS: Test")
-			exWantELF(t, r.path("/"+svc), elf.EM_X86_64)
+			wantELF(t, r.path("/"+svc), elf.EM_X86_64)
 		})
 	}
 	t.Run("worker, RUN_TESTS=false: the gate's fragment is not included", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "include-fragments/worker", Contexts: ctx, Args: map[string]string{"RUN_TESTS": "false"}})
+		r := buildExample(t, exampleBuild{Example: "include-fragments/worker", Contexts: ctx, Args: map[string]string{"RUN_TESTS": "false"}, Ran: []string{"builder", "production"}})
 		r.wantStages(t, []string{"builder", "production"}, []string{"tester"})
 		r.wantFile(t, "/worker")
 	})
-	failing := exCopy(t, "include-fragments", func(dir string) {
-		exWrite(t, filepath.Join(dir, "worker", "broken_test.go"), `package main
+	failing := copyExample(t, "include-fragments", func(dir string) {
+		writeFile(t, filepath.Join(dir, "worker", "broken_test.go"), `package main
 
 import "testing"
 
@@ -457,11 +460,11 @@ func TestBrokenOnPurpose(t *testing.T) { t.Fatal("this test fails on purpose") }
 `)
 	})
 	t.Run("a failing test fails the image, at the fragment's line", func(t *testing.T) {
-		exMustFail(t, exBuild{Example: "include-fragments", Dir: filepath.Join(failing, "worker"), Contexts: map[string]string{"fragments": filepath.Join(failing, "fragments")}},
+		buildExampleFails(t, exampleBuild{Example: "include-fragments", Dir: filepath.Join(failing, "worker"), Contexts: map[string]string{"fragments": filepath.Join(failing, "fragments")}},
 			"this test fails on purpose", "fragments:go/test-gate.Dockerfile:7")
 	})
 	t.Run("outline lists RUN_TESTS with its doc comment", func(t *testing.T) {
-		r := exMust(t, exBuild{Example: "include-fragments/api", Contexts: ctx, Call: "outline"})
+		r := buildExample(t, exampleBuild{Example: "include-fragments/api", Contexts: ctx, Call: "outline"})
 		r.wantLog(t, "gates the image on go vet and go test", true)
 	})
 }
@@ -478,7 +481,7 @@ func TestExamplesAllCovered(t *testing.T) {
 	// The Dockerfiles of a folder: its own, or its services' (an example of
 	// several images).
 	dockerfiles := map[string][]string{"include-fragments": {"api/Dockerfile", "worker/Dockerfile"}}
-	root := filepath.Join(exRepoRoot(t), "examples")
+	root := filepath.Join(bkharness.RepoRoot(t), "examples")
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		t.Fatal(err)
@@ -518,7 +521,7 @@ func TestExamplesAllCovered(t *testing.T) {
 	}
 }
 
-func exWantELF(t *testing.T, path string, machine elf.Machine) {
+func wantELF(t *testing.T, path string, machine elf.Machine) {
 	t.Helper()
 	f, err := elf.Open(path)
 	if err != nil {
@@ -531,7 +534,7 @@ func exWantELF(t *testing.T, path string, machine elf.Machine) {
 	}
 }
 
-func exWrite(t *testing.T, path, content string) {
+func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)

@@ -9,43 +9,45 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/org/stagefront/internal/bkharness"
 )
 
-// gtNonce is unique per call, for RUN steps that must really execute
+// nonce is unique per call, for RUN steps that must really execute
 // (not be answered from an earlier test run's cache).
-func gtNonce(t testing.TB) string {
+func nonce(t testing.TB) string {
 	t.Helper()
 	return fmt.Sprintf("%s-%d", strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), time.Now().UnixNano())
 }
 
-// gtStep is one Dockerfile step of the progress stream: "[stage n/m] CMD",
+// stageStep is one Dockerfile step of the progress stream: "[stage n/m] CMD",
 // keyed by CMD (the numbering changes when a condition removes a step).
-type gtStep struct {
+type stageStep struct {
 	Stage  string
 	Cmd    string
 	Cached bool
 }
 
-var gtStepName = regexp.MustCompile(`^\[([^\]\s]+) \d+/\d+\] (.*)$`)
+var stepName = regexp.MustCompile(`^\[([^\]\s]+) \d+/\d+\] (.*)$`)
 
-// gtSteps lists the Dockerfile steps (RUN, COPY, ...) of the build, not
+// stageSteps lists the Dockerfile steps (RUN, COPY, ...) of the build, not
 // the FROM lines nor the [internal] ones.
-func gtSteps(r *Result) []gtStep {
-	var out []gtStep
+func stageSteps(r *bkharness.Result) []stageStep {
+	var out []stageStep
 	for _, v := range r.Vertices() {
-		m := gtStepName.FindStringSubmatch(v.Name)
+		m := stepName.FindStringSubmatch(v.Name)
 		if m == nil || strings.HasPrefix(m[2], "FROM ") {
 			continue
 		}
-		out = append(out, gtStep{Stage: m[1], Cmd: m[2], Cached: v.Cached})
+		out = append(out, stageStep{Stage: m[1], Cmd: m[2], Cached: v.Cached})
 	}
 	return out
 }
 
-// gtCount splits the steps of a build into cached and executed, each as
+// countSteps splits the steps of a build into cached and executed, each as
 // "stage: cmd", sorted.
-func gtCount(r *Result) (cached, executed []string) {
-	for _, s := range gtSteps(r) {
+func countSteps(r *bkharness.Result) (cached, executed []string) {
+	for _, s := range stageSteps(r) {
 		label := s.Stage + ": " + s.Cmd
 		if s.Cached {
 			cached = append(cached, label)
@@ -58,9 +60,9 @@ func gtCount(r *Result) (cached, executed []string) {
 	return cached, executed
 }
 
-// gtContainsAll reports the substrings of want that no element of list
+// missingSteps reports the substrings of want that no element of list
 // contains.
-func gtMissing(list []string, want ...string) []string {
+func missingSteps(list []string, want ...string) []string {
 	var missing []string
 	for _, w := range want {
 		found := false
@@ -77,10 +79,10 @@ func gtMissing(list []string, want ...string) []string {
 	return missing
 }
 
-// gtSpan is the time from the first start to the last completion of the
+// stepSpan is the time from the first start to the last completion of the
 // steps whose names contain one of substrs, from rawjson/in-process
 // statuses; ok is false when a step is missing or never completed.
-func gtSpan(r *Result, substrs ...string) (span time.Duration, ok bool) {
+func stepSpan(r *bkharness.Result, substrs ...string) (span time.Duration, ok bool) {
 	var first, last time.Time
 	found := map[string]bool{}
 	for _, ss := range r.Statuses {
@@ -107,8 +109,8 @@ func gtSpan(r *Result, substrs ...string) (span time.Duration, ok bool) {
 	return last.Sub(first), true
 }
 
-// gtNoExport fails when a failed build left files in its local export.
-func gtNoExport(t *testing.T, r *Result) {
+// wantNoExport fails when a failed build left files in its local export.
+func wantNoExport(t *testing.T, r *bkharness.Result) {
 	t.Helper()
 	if files := r.Files(t); len(files) > 0 {
 		t.Errorf("a failed build exported %v", files)

@@ -12,17 +12,21 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/org/stagefront/internal/bkharness"
 )
 
 // includeFiles is a project whose Dockerfile takes its build stage from
 // a fragment chosen by ENV, and its test gate from a shared fragment.
 func includeFiles(nonce string) map[string]string {
 	return map[string]string{
-		"Dockerfile": SyntaxStagefront + `
+		"Dockerfile": bkharness.SyntaxStagefront + `
 ARG ENV=dev
 INCLUDE stages/${ENV}.Dockerfile
 FROM scratch
@@ -35,7 +39,7 @@ COPY --from=built /out/ /
 }
 
 func TestIncludeChosenByArg(t *testing.T) {
-	nonce := gtNonce(t)
+	nonce := nonce(t)
 	for _, tc := range []struct {
 		env, want string
 	}{{"", "dev"}, {"prod", "prod"}} {
@@ -43,9 +47,9 @@ func TestIncludeChosenByArg(t *testing.T) {
 		if tc.env != "" {
 			args["ENV"] = tc.env
 		}
-		for name, r := range map[string]*Result{
-			"buildx":   Buildx(t, Opts{Files: includeFiles(nonce), BuildArgs: args, Progress: "rawjson"}),
-			"buildctl": Buildctl(t, Opts{Files: includeFiles(nonce), BuildArgs: args, Progress: "rawjson"}),
+		for name, r := range map[string]*bkharness.Result{
+			"buildx":   bkharness.Buildx(t, bkharness.Opts{Files: includeFiles(nonce), BuildArgs: args, Progress: "rawjson"}),
+			"buildctl": bkharness.Buildctl(t, bkharness.Opts{Files: includeFiles(nonce), BuildArgs: args, Progress: "rawjson"}),
 		} {
 			t.Run(tc.want+"/"+name, func(t *testing.T) {
 				r.Must(t)
@@ -61,30 +65,30 @@ func TestIncludeChosenByArg(t *testing.T) {
 }
 
 func TestIncludeFailingRunNamesTheFragment(t *testing.T) {
-	nonce := gtNonce(t)
-	r := Buildx(t, Opts{Files: includeFiles(nonce), BuildArgs: map[string]string{"ENV": "fail"}, Progress: "plain"})
+	nonce := nonce(t)
+	r := bkharness.Buildx(t, bkharness.Opts{Files: includeFiles(nonce), BuildArgs: map[string]string{"ENV": "fail"}, Progress: "plain"})
 	out := r.MustFail(t)
 	for _, want := range []string{"stages/fail.Dockerfile:3", ">>> RUN echo " + nonce + " && exit 3"} {
 		if !strings.Contains(out, want) {
-			t.Errorf("no %q in the output:\n%s", want, tail(out, 40))
+			t.Errorf("no %q in the output:\n%s", want, bkharness.Tail(out, 40))
 		}
 	}
-	gtNoExport(t, r)
+	wantNoExport(t, r)
 }
 
 func TestIncludeFromNamedContext(t *testing.T) {
-	nonce := gtNonce(t)
+	nonce := nonce(t)
 	shared := t.TempDir()
-	WriteFiles(t, shared, map[string]string{
+	bkharness.WriteFiles(t, shared, map[string]string{
 		"go/test.Dockerfile": "FROM busybox AS test\nRUN echo test-" + nonce + " > /t\nINCLUDE lint.Dockerfile\n",
 		"go/lint.Dockerfile": "RUN echo lint-" + nonce + " >> /t\n",
 	})
-	df := SyntaxStagefront + `
+	df := bkharness.SyntaxStagefront + `
 INCLUDE --from=fragments go/test.Dockerfile
 FROM scratch
 COPY --from=test /t /t
 `
-	r := Buildx(t, Opts{Dockerfile: df, BuildContexts: map[string]string{"fragments": shared}, Progress: "rawjson"}).Must(t)
+	r := bkharness.Buildx(t, bkharness.Opts{Dockerfile: df, BuildContexts: map[string]string{"fragments": shared}, Progress: "rawjson"}).Must(t)
 	if errs := errorSteps(r); len(errs) > 0 {
 		t.Errorf("error steps: %q", errs)
 	}
@@ -92,22 +96,22 @@ COPY --from=test /t /t
 		t.Errorf("exported t: %q", got)
 	}
 	// Without the context: an error at the INCLUDE, saying what to pass.
-	r = Buildx(t, Opts{Dockerfile: df, Progress: "plain"})
+	r = bkharness.Buildx(t, bkharness.Opts{Dockerfile: df, Progress: "plain"})
 	if msg := r.MustFail(t); !strings.Contains(msg, `no build context "fragments"`) || !strings.Contains(msg, "Dockerfile:2") {
-		t.Errorf("without the context:\n%s", tail(msg, 20))
+		t.Errorf("without the context:\n%s", bkharness.Tail(msg, 20))
 	}
 }
 
 func TestIncludeCheckNamesTheFragment(t *testing.T) {
 	files := map[string]string{
-		"Dockerfile":          SyntaxStagefront + "\nFROM busybox\nINCLUDE meta.Dockerfile\nRUN true\n",
+		"Dockerfile":          bkharness.SyntaxStagefront + "\nFROM busybox\nINCLUDE meta.Dockerfile\nRUN true\n",
 		"meta.Dockerfile":     "RUN echo one\nMAINTAINER me\n",
 		".dockerignore":       "*.log\n",
 		"unrelated/README.md": "x\n",
 	}
 	// buildx prints every source of --call=check under the Dockerfile's
 	// name (it maps them all to the path it sent), with the right lines.
-	r := Buildx(t, Opts{Files: files, Output: OutputNone, Call: "check", Progress: "rawjson"})
+	r := bkharness.Buildx(t, bkharness.Opts{Files: files, Output: bkharness.OutputNone, Call: "check", Progress: "rawjson"})
 	if !strings.Contains(r.Stdout, "WARNING: MaintainerDeprecated") || !strings.Contains(r.Stdout, "   1 |     RUN echo one\n   2 | >>> MAINTAINER me\n") {
 		t.Errorf("--call=check:\n%s", r.Stdout)
 	}
@@ -115,7 +119,7 @@ func TestIncludeCheckNamesTheFragment(t *testing.T) {
 		t.Errorf("error steps: %q", errs)
 	}
 	// The result names the fragment.
-	r = Buildx(t, Opts{Files: files, Output: OutputNone, Call: "check,format=json"})
+	r = bkharness.Buildx(t, bkharness.Opts{Files: files, Output: bkharness.OutputNone, Call: "check,format=json"})
 	var res struct {
 		Sources  []struct{ Filename string }
 		Warnings []struct {
@@ -147,10 +151,10 @@ func TestIncludeCheckNamesTheFragment(t *testing.T) {
 // TestIncludeCacheOneFragmentLine: editing one line of one fragment
 // re-runs the steps from that line on, and nothing of the other fragment.
 func TestIncludeCacheOneFragmentLine(t *testing.T) {
-	nonce := gtNonce(t)
+	nonce := nonce(t)
 	dir := t.TempDir()
-	WriteFiles(t, dir, map[string]string{
-		"Dockerfile": SyntaxStagefront + `
+	bkharness.WriteFiles(t, dir, map[string]string{
+		"Dockerfile": bkharness.SyntaxStagefront + `
 INCLUDE a.Dockerfile
 INCLUDE b.Dockerfile
 FROM scratch
@@ -160,11 +164,11 @@ COPY --from=b /b /b
 		"a.Dockerfile": "FROM busybox AS a\nRUN echo a1-" + nonce + " > /a\nRUN echo a2-" + nonce + " >> /a\n",
 		"b.Dockerfile": "FROM busybox AS b\nRUN echo b1-" + nonce + " > /b\nRUN echo b2-" + nonce + " >> /b\n",
 	})
-	Buildx(t, Opts{Dir: dir, Output: OutputNone, Progress: "rawjson"}).Must(t)
+	bkharness.Buildx(t, bkharness.Opts{Dir: dir, Output: bkharness.OutputNone, Progress: "rawjson"}).Must(t)
 	if err := os.WriteFile(filepath.Join(dir, "b.Dockerfile"), []byte("FROM busybox AS b\nRUN echo b1-"+nonce+" > /b\nRUN echo b2-edited-"+nonce+" >> /b\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := Buildx(t, Opts{Dir: dir, Output: OutputNone, Progress: "rawjson"}).Must(t)
+	r := bkharness.Buildx(t, bkharness.Opts{Dir: dir, Output: bkharness.OutputNone, Progress: "rawjson"}).Must(t)
 	ran := map[string]bool{}
 	for _, v := range r.Vertices() {
 		for _, step := range []string{"a1-", "a2-", "b1-", "b2-edited-"} {
@@ -176,7 +180,7 @@ COPY --from=b /b /b
 	want := map[string]bool{"a1-": false, "a2-": false, "b1-": false, "b2-edited-": true}
 	for step, w := range want {
 		if got, ok := ran[step]; !ok || got != w {
-			t.Errorf("step %s: ran %v (seen %v), want ran %v\n%s", step, got, ok, w, tail(r.Progress, 30))
+			t.Errorf("step %s: ran %v (seen %v), want ran %v\n%s", step, got, ok, w, bkharness.Tail(r.Progress, 30))
 		}
 	}
 }
@@ -188,13 +192,13 @@ func TestIncludeNeverOutOfTheDirectory(t *testing.T) {
 	for link, target := range map[string]string{"abs": "/etc/hostname", "rel": "../../../../../../../../etc/hostname"} {
 		t.Run(link, func(t *testing.T) {
 			dir := t.TempDir()
-			WriteFiles(t, dir, map[string]string{"Dockerfile": SyntaxStagefront + "\nFROM busybox\nINCLUDE " + link + ".Dockerfile\n"})
+			bkharness.WriteFiles(t, dir, map[string]string{"Dockerfile": bkharness.SyntaxStagefront + "\nFROM busybox\nINCLUDE " + link + ".Dockerfile\n"})
 			if err := os.Symlink(target, filepath.Join(dir, link+".Dockerfile")); err != nil {
 				t.Fatal(err)
 			}
-			r := Buildx(t, Opts{Dir: dir, Output: OutputNone, Progress: "plain"})
+			r := bkharness.Buildx(t, bkharness.Opts{Dir: dir, Output: bkharness.OutputNone, Progress: "plain"})
 			if out := r.MustFail(t); !strings.Contains(out, "outside its directory") || !strings.Contains(out, "Dockerfile:3") {
-				t.Errorf("%s:\n%s", link, tail(out, 20))
+				t.Errorf("%s:\n%s", link, bkharness.Tail(out, 20))
 			}
 		})
 	}
@@ -203,48 +207,144 @@ func TestIncludeNeverOutOfTheDirectory(t *testing.T) {
 // TestIncludeThroughASymlinkInside: a fragment reached through a symlink
 // that stays in the Dockerfile's directory is read.
 func TestIncludeThroughASymlinkInside(t *testing.T) {
-	nonce := gtNonce(t)
+	nonce := nonce(t)
 	dir := t.TempDir()
-	WriteFiles(t, dir, map[string]string{
-		"Dockerfile":               SyntaxStagefront + "\nINCLUDE stages/common.Dockerfile\nFROM scratch\nCOPY --from=common /c /c\n",
+	bkharness.WriteFiles(t, dir, map[string]string{
+		"Dockerfile":               bkharness.SyntaxStagefront + "\nINCLUDE stages/common.Dockerfile\nFROM scratch\nCOPY --from=common /c /c\n",
 		"shared/common.Dockerfile": "FROM busybox AS common\nRUN echo " + nonce + " > /c\n",
 	})
 	if err := os.Symlink("shared", filepath.Join(dir, "stages")); err != nil {
 		t.Fatal(err)
 	}
-	r := Buildx(t, Opts{Dir: dir, Progress: "rawjson"}).Must(t)
+	r := bkharness.Buildx(t, bkharness.Opts{Dir: dir, Progress: "rawjson"}).Must(t)
 	if got := r.File(t, "c"); got != nonce+"\n" {
 		t.Errorf("exported c: %q", got)
 	}
 }
 
 // TestIncludeFromStandardInput: a Dockerfile read from standard input
-// (-f -) has no directory to include from: an INCLUDE of a path says so,
-// and one from a named context works.
+// (-f -) reads its path INCLUDEs from the root of its local build context,
+// as `docker build -f - .` and Docker's language server mean them, even
+// when .dockerignore leaves them out of what the build copies; --from=
+// reads a named context; a missing fragment says where it was looked for;
+// a build context that is no directory says to use --from=.
 func TestIncludeFromStandardInput(t *testing.T) {
-	nonce := gtNonce(t)
+	nonce := nonce(t)
 	shared := t.TempDir()
-	WriteFiles(t, shared, map[string]string{"c.Dockerfile": "FROM busybox AS c\nRUN echo " + nonce + " > /c\n"})
+	bkharness.WriteFiles(t, shared, map[string]string{"c.Dockerfile": "FROM busybox AS c\nRUN echo shared-" + nonce + " > /c\n"})
 	dir := t.TempDir()
-	WriteFiles(t, dir, map[string]string{"c.Dockerfile": "FROM busybox AS c\n"})
-	r := Buildx(t, Opts{Dir: dir, Args: []string{"-f", "-"}, Stdin: SyntaxStagefront + "\nINCLUDE c.Dockerfile\n", Output: OutputNone, Progress: "plain"})
-	if msg := r.MustFail(t); !strings.Contains(msg, "standard input (-f -)") || !strings.Contains(msg, "Dockerfile:2") {
-		t.Errorf("-f -:\n%s", tail(msg, 20))
+	bkharness.WriteFiles(t, dir, map[string]string{
+		"stages/c.Dockerfile": "FROM busybox AS c\nRUN echo root-" + nonce + " > /c\n",
+		".dockerignore":       "stages\n",
+	})
+	for _, c := range []struct{ name, include, want string }{
+		{"a path", "INCLUDE stages/c.Dockerfile", "root-"},
+		{"a named context", "INCLUDE --from=shared c.Dockerfile", "shared-"},
+	} {
+		r := bkharness.Buildx(t, bkharness.Opts{Dir: dir, Args: []string{"-f", "-"},
+			Stdin:         bkharness.SyntaxStagefront + "\n" + c.include + "\nFROM scratch\nCOPY --from=c /c /c\n",
+			BuildContexts: map[string]string{"shared": shared}, Progress: "rawjson"}).Must(t)
+		if got := r.File(t, "c"); got != c.want+nonce+"\n" {
+			t.Errorf("%s: exported c: %q", c.name, got)
+		}
+		if errs := errorSteps(r); len(errs) > 0 {
+			t.Errorf("%s: error steps: %q", c.name, errs)
+		}
 	}
-	r = Buildx(t, Opts{Dir: dir, Args: []string{"-f", "-"}, Stdin: SyntaxStagefront + "\nINCLUDE --from=shared c.Dockerfile\nFROM scratch\nCOPY --from=c /c /c\n",
-		BuildContexts: map[string]string{"shared": shared}, Progress: "rawjson"}).Must(t)
-	if got := r.File(t, "c"); got != nonce+"\n" {
-		t.Errorf("exported c: %q", got)
+	r := bkharness.Buildx(t, bkharness.Opts{Dir: dir, Args: []string{"-f", "-"}, Stdin: bkharness.SyntaxStagefront + "\nINCLUDE stages/d.Dockerfile\n", Output: bkharness.OutputNone, Progress: "plain"})
+	if msg := r.MustFail(t); !strings.Contains(msg, "no file stages/d.Dockerfile in the build context's root (the Dockerfile came from standard input); did you mean stages/c.Dockerfile?") || !strings.Contains(msg, "Dockerfile:2") {
+		t.Errorf("-f - with a missing fragment:\n%s", bkharness.Tail(msg, 20))
+	}
+
+	url := bkharness.GitServer(t, map[string]map[string]string{"repo": {"c.Dockerfile": "FROM busybox AS c\n"}})
+	r = bkharness.Buildx(t, bkharness.Opts{ContextURL: url + "/repo.git#main", Args: []string{"-f", "-"}, Stdin: bkharness.SyntaxStagefront + "\nINCLUDE c.Dockerfile\n", Output: bkharness.OutputNone, Progress: "plain"})
+	if msg := r.MustFail(t); !strings.Contains(msg, "is no local directory to include from") || !strings.Contains(msg, "Dockerfile:2") {
+		t.Errorf("-f - with a git context:\n%s", bkharness.Tail(msg, 20))
+	}
+}
+
+// TestCheckFromStandardInput: Docker's language server checks the buffer
+// with `docker buildx build --call=check,format=json -f - <workspace>`; a
+// path INCLUDE is read from the workspace, and its problems are reported.
+func TestCheckFromStandardInput(t *testing.T) {
+	dir := t.TempDir()
+	bkharness.WriteFiles(t, dir, map[string]string{"stages/build.Dockerfile": "FROM busybox as build\nRUN true\n"})
+	// (with warnings, --call=check exits 1: the answer is on stdout)
+	r := bkharness.Buildx(t, bkharness.Opts{Dir: dir, Args: []string{"-f", "-"}, Call: "check,format=json", Output: bkharness.OutputNone,
+		Stdin: bkharness.SyntaxStagefront + "\nINCLUDE stages/build.Dockerfile\nFROM build\n"})
+	var out struct {
+		Warnings []struct {
+			RuleName string `json:"ruleName"`
+			Location struct {
+				SourceIndex int `json:"sourceIndex"`
+				Ranges      []struct {
+					Start struct{ Line int } `json:"start"`
+				} `json:"ranges"`
+			} `json:"location"`
+		} `json:"warnings"`
+		Sources []struct {
+			Filename string `json:"filename"`
+		} `json:"sources"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil {
+		t.Fatalf("--call=check,format=json: %v\n%s", err, r.Stdout)
+	}
+	var got []string
+	for _, w := range out.Warnings {
+		file, line := "?", 0
+		if i := w.Location.SourceIndex; i >= 0 && i < len(out.Sources) {
+			file = out.Sources[i].Filename
+		}
+		if len(w.Location.Ranges) > 0 {
+			line = w.Location.Ranges[0].Start.Line
+		}
+		got = append(got, fmt.Sprintf("%s %s:%d", w.RuleName, file, line))
+	}
+	if want := "FromAsCasing stages/build.Dockerfile:1"; !slices.Contains(got, want) {
+		t.Errorf("warnings %q, want %q among them\n%s", got, want, r.Stdout)
 	}
 }
 
 // TestIncludeMisspelt: a fragment that does not exist gets a did-you-mean
 // over its directory's files, at the INCLUDE's line.
 func TestIncludeMisspelt(t *testing.T) {
-	files := includeFiles(gtNonce(t))
-	files["Dockerfile"] = SyntaxStagefront + "\nFROM busybox\nINCLUDE stages/prd.Dockerfile\n"
-	r := Buildx(t, Opts{Files: files, Output: OutputNone, Progress: "plain"})
+	files := includeFiles(nonce(t))
+	files["Dockerfile"] = bkharness.SyntaxStagefront + "\nFROM busybox\nINCLUDE stages/prd.Dockerfile\n"
+	r := bkharness.Buildx(t, bkharness.Opts{Files: files, Output: bkharness.OutputNone, Progress: "plain"})
 	if msg := r.MustFail(t); !strings.Contains(msg, "no file stages/prd.Dockerfile beside the Dockerfile; did you mean stages/prod.Dockerfile?") || !strings.Contains(msg, "Dockerfile:3") {
-		t.Errorf("misspelt:\n%s", tail(msg, 20))
+		t.Errorf("misspelt:\n%s", bkharness.Tail(msg, 20))
+	}
+}
+
+// TestIncludeFromAContextThatFailsToLoad: a named context that cannot be
+// loaded is an error with its cause, as upstream's COPY --from reports it,
+// never "no file": a git context at a ref the repository lacks, and one on
+// a host nobody answers. The same context at a ref that exists works.
+func TestIncludeFromAContextThatFailsToLoad(t *testing.T) {
+	url := bkharness.GitServer(t, map[string]map[string]string{
+		"fragments": {"test.Dockerfile": "FROM busybox AS test\nRUN echo from-git > /t\n"},
+	})
+	include := bkharness.SyntaxStagefront + "\nINCLUDE --from=fragments test.Dockerfile\nFROM scratch\nCOPY --from=test /t /t\n"
+	copyFrom := bkharness.SyntaxUpstream + "\nFROM scratch\nCOPY --from=fragments test.Dockerfile /t\n"
+
+	r := bkharness.Buildx(t, bkharness.Opts{Dockerfile: include, BuildContexts: map[string]string{"fragments": url + "/fragments.git#main"}}).Must(t)
+	if got := r.File(t, "t"); got != "from-git\n" {
+		t.Errorf("INCLUDE from the git context at main: /t = %q", got)
+	}
+	for _, c := range []struct{ name, context, cause string }{
+		{"a ref the repository lacks", url + "/fragments.git#nosuchref", "nosuchref"},
+		{"a host nobody answers", "http://127.0.0.1:1/fragments.git#main", "Couldn't connect to server"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			contexts := map[string]string{"fragments": c.context}
+			upstream := bkharness.Buildx(t, bkharness.Opts{Dockerfile: copyFrom, BuildContexts: contexts, Output: bkharness.OutputNone, Progress: "plain"}).MustFail(t)
+			if !strings.Contains(upstream, c.cause) {
+				t.Fatalf("upstream's COPY --from does not say %q:\n%s", c.cause, bkharness.Tail(upstream, 20))
+			}
+			ours := bkharness.Buildx(t, bkharness.Opts{Dockerfile: include, BuildContexts: contexts, Output: bkharness.OutputNone, Progress: "plain"}).MustFail(t)
+			if !strings.Contains(ours, c.cause) || strings.Contains(ours, "no file") || !strings.Contains(ours, "Dockerfile:2") {
+				t.Errorf("INCLUDE --from=fragments: want %q at Dockerfile:2 and no \"no file\":\n%s", c.cause, bkharness.Tail(ours, 20))
+			}
+		})
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/org/stagefront/frontend/lint"
+	"github.com/org/stagefront/internal/bkharness"
 )
 
 // lintCase is one stagefront rule, a Dockerfile (after the syntax line,
@@ -34,7 +37,7 @@ var lintCases = []lintCase{
 	{"StageNotFound", "FROM busybox AS build\nRUN echo hi > /out\nFROM busybox\nCOPY --from=biuld /out /out\n", nil, 5, "COPY --from=biuld /out /out"},
 }
 
-func (c lintCase) opts(header, call string) Opts {
+func (c lintCase) opts(header, call string) bkharness.Opts {
 	files := map[string]string{".dockerignore": "*.log\n"}
 	if c.rule == "MissingDockerignore" {
 		files = map[string]string{}
@@ -42,11 +45,7 @@ func (c lintCase) opts(header, call string) Opts {
 	for k, v := range c.files {
 		files[k] = v
 	}
-	return Opts{Dockerfile: SyntaxStagefront + "\n" + header + c.df, Files: files, BuildContexts: Busybox, Call: call, Output: OutputNone}
-}
-
-func kebab(s string) string {
-	return strings.ToLower(regexp.MustCompile(`([a-z0-9])([A-Z])`).ReplaceAllString(s, "$1-$2"))
+	return bkharness.Opts{Dockerfile: bkharness.SyntaxStagefront + "\n" + header + c.df, Files: files, BuildContexts: bkharness.Busybox, Call: call, Output: bkharness.OutputNone}
 }
 
 // warningBlock returns the text buildx prints for the first warning of
@@ -65,14 +64,14 @@ func warningBlock(out, rule string) string {
 func TestCheckRules(t *testing.T) {
 	for _, c := range lintCases {
 		t.Run(c.rule, func(t *testing.T) {
-			r := Buildx(t, c.opts("", "check"))
+			r := bkharness.Buildx(t, c.opts("", "check"))
 			b := warningBlock(r.Stdout, c.rule)
 			if b == "" {
-				t.Fatalf("no %s warning in:\n%s\n%s", c.rule, r.Stdout, tail(r.Progress, 20))
+				t.Fatalf("no %s warning in:\n%s\n%s", c.rule, r.Stdout, bkharness.Tail(r.Progress, 20))
 			}
-			url := "https://github.com/org/stagefront/blob/main/docs/rules/" + kebab(c.rule) + ".md"
+			url := lint.DocURL(c.rule)
 			if !strings.HasPrefix(b, "WARNING: "+c.rule+" - "+url+"\n") {
-				t.Errorf("header: %q", firstLine(b))
+				t.Errorf("header: %q", bkharness.FirstLine(b))
 			}
 			if !strings.Contains(b, fmt.Sprintf("Dockerfile:%d\n", c.line)) {
 				t.Errorf("not at line %d:\n%s", c.line, b)
@@ -95,17 +94,17 @@ func TestCheckErrorTrueFailsBuild(t *testing.T) {
 		t.Run(c.rule, func(t *testing.T) {
 			o := c.opts("# check=error=true\n", "")
 			o.Dockerfile += "IF TARGETOS == 'linux'\nEND\n" // an extension that changes nothing
-			out := Buildx(t, o).MustFail(t)
+			out := bkharness.Buildx(t, o).MustFail(t)
 			if c.rule == "StageNotFound" {
 				// In a file that uses extensions the rewrite finds the typo
 				// before anything is pulled, with the same did-you-mean.
 				if !strings.Contains(out, `COPY --from=biuld names no stage of this file; did you mean "build"?`) || !strings.Contains(out, ">>> COPY --from=biuld /out /out") {
-					t.Errorf("the typo is not reported at its line:\n%s", tail(out, 30))
+					t.Errorf("the typo is not reported at its line:\n%s", bkharness.Tail(out, 30))
 				}
 				return
 			}
 			if !regexp.MustCompile(`lint violation found for rules: .*\b` + c.rule + `\b`).MatchString(out) {
-				t.Errorf("the failure does not name %s:\n%s", c.rule, tail(out, 30))
+				t.Errorf("the failure does not name %s:\n%s", c.rule, bkharness.Tail(out, 30))
 			}
 		})
 	}
@@ -113,7 +112,7 @@ func TestCheckErrorTrueFailsBuild(t *testing.T) {
 
 // TestCheckErrorTruePlainFile: a file that uses no extension builds as
 // upstream does, `check=error=true` included: stagefront's rules are for
-// --call=check there (issue 13).
+// --call=check there.
 func TestCheckErrorTruePlainFile(t *testing.T) {
 	for _, c := range lintCases {
 		if c.rule == "StageNotFound" || strings.Contains(c.df, "IF ") || strings.Contains(c.df, "--if") {
@@ -121,14 +120,14 @@ func TestCheckErrorTruePlainFile(t *testing.T) {
 		}
 		t.Run(c.rule, func(t *testing.T) {
 			o := c.opts("# check=error=true\n", "")
-			ours := Buildx(t, o)
-			o.Dockerfile = SyntaxUpstream + strings.TrimPrefix(o.Dockerfile, SyntaxStagefront)
-			up := Buildx(t, o)
+			ours := bkharness.Buildx(t, o)
+			o.Dockerfile = bkharness.SyntaxUpstream + strings.TrimPrefix(o.Dockerfile, bkharness.SyntaxStagefront)
+			up := bkharness.Buildx(t, o)
 			if (ours.Err == nil) != (up.Err == nil) {
 				t.Errorf("stagefront: %v; upstream: %v", ours.Err, up.Err)
 			}
 			if strings.Contains(ours.Progress+ours.Stdout, c.rule) {
-				t.Errorf("stagefront's rule %s took part in the build of a plain file:\n%s", c.rule, tail(ours.Progress, 20))
+				t.Errorf("stagefront's rule %s took part in the build of a plain file:\n%s", c.rule, bkharness.Tail(ours.Progress, 20))
 			}
 		})
 	}
@@ -137,10 +136,10 @@ func TestCheckErrorTruePlainFile(t *testing.T) {
 // TestBuildWarnsStagefrontRules: a normal build shows our rules as build
 // warnings, as upstream shows its own, and succeeds.
 func TestBuildWarnsStagefrontRules(t *testing.T) {
-	df := SyntaxStagefront + "\nFROM busybox\nIF true\nRUN echo x\nEND\nUSER 1000\n"
-	r := Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone}).Must(t)
+	df := bkharness.SyntaxStagefront + "\nFROM busybox\nIF true\nRUN echo x\nEND\nUSER 1000\n"
+	r := bkharness.Buildx(t, bkharness.Opts{Dockerfile: df, BuildContexts: bkharness.Busybox, Output: bkharness.OutputNone}).Must(t)
 	if !strings.Contains(r.Progress, "ConstantCondition: The condition \"true\" is always true") || !strings.Contains(r.Progress, "(line 3)") {
-		t.Errorf("no ConstantCondition warning in the build output:\n%s", tail(r.Progress, 30))
+		t.Errorf("no ConstantCondition warning in the build output:\n%s", bkharness.Tail(r.Progress, 30))
 	}
 }
 
@@ -148,40 +147,40 @@ func TestBuildWarnsStagefrontRules(t *testing.T) {
 // not have fails naming the stage, the path and what is there, at the
 // COPY line; through the image (buildx) and in-process.
 func TestCopyFromMissingFile(t *testing.T) {
-	df := SyntaxStagefront + "\nFROM busybox AS build\nRUN mkdir -p /app/dist && echo hi > /app/dist/main.js && echo x > /app/dist/main.css\nFROM busybox\nCOPY --from=build /app/dist/mian.js /x\nUSER 1000\n"
+	df := bkharness.SyntaxStagefront + "\nFROM busybox AS build\nRUN mkdir -p /app/dist && echo hi > /app/dist/main.js && echo x > /app/dist/main.css\nFROM busybox\nCOPY --from=build /app/dist/mian.js /x\nUSER 1000\n"
 	want := "COPY --from=build: /app/dist/mian.js does not exist in stage build (did you mean /app/dist/main.js? /app/dist holds main.css, main.js)"
-	out := Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone}).MustFail(t)
+	out := bkharness.Buildx(t, bkharness.Opts{Dockerfile: df, BuildContexts: bkharness.Busybox, Output: bkharness.OutputNone}).MustFail(t)
 	if !strings.Contains(out, want) {
-		t.Errorf("buildx: no %q in:\n%s", want, tail(out, 20))
+		t.Errorf("buildx: no %q in:\n%s", want, bkharness.Tail(out, 20))
 	}
 	if !regexp.MustCompile(`(?m)^\s*5 \| >>> COPY --from=build /app/dist/mian.js /x$`).MatchString(out) {
-		t.Errorf("buildx: the COPY line is not shown:\n%s", tail(out, 20))
+		t.Errorf("buildx: the COPY line is not shown:\n%s", bkharness.Tail(out, 20))
 	}
-	r := InProcess(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone})
+	r := inProcess(t, bkharness.Opts{Dockerfile: df, BuildContexts: bkharness.Busybox, Output: bkharness.OutputNone})
 	if r.Err == nil || !strings.Contains(r.Err.Error(), want) {
 		t.Errorf("in-process: %v", r.Err)
 	}
 
 	// A missing directory along the path: the closest one.
 	df = strings.Replace(df, "/app/dist/mian.js", "/app/dsit/main.js", 1)
-	out = Buildx(t, Opts{Dockerfile: df, BuildContexts: Busybox, Output: OutputNone}).MustFail(t)
+	out = bkharness.Buildx(t, bkharness.Opts{Dockerfile: df, BuildContexts: bkharness.Busybox, Output: bkharness.OutputNone}).MustFail(t)
 	if want := "/app/dsit/main.js does not exist in stage build (did you mean /app/dist/main.js? /app holds dist/)"; !strings.Contains(out, want) {
-		t.Errorf("no %q in:\n%s", want, tail(out, 20))
+		t.Errorf("no %q in:\n%s", want, bkharness.Tail(out, 20))
 	}
 }
 
 // TestCheckReadsBaseImageUser: FinalStageRunsAsRoot does not fire when the
 // final stage's base image sets a USER in its config.
 func TestCheckReadsBaseImageUser(t *testing.T) {
-	img := Registry + "/stagefront-test/lint-nonroot:1"
-	Buildx(t, Opts{Dockerfile: SyntaxUpstream + "\nFROM busybox\nUSER 65532:65532\n", BuildContexts: Busybox, Output: OutputNone,
+	img := bkharness.Registry + "/stagefront-test/lint-nonroot:1"
+	bkharness.Buildx(t, bkharness.Opts{Dockerfile: bkharness.SyntaxUpstream + "\nFROM busybox\nUSER 65532:65532\n", BuildContexts: bkharness.Busybox, Output: bkharness.OutputNone,
 		Args: []string{"--output", "type=image,name=" + img + ",push=true,registry.insecure=true"}}).Must(t)
 
-	r := Buildx(t, Opts{Dockerfile: SyntaxStagefront + "\nFROM " + img + "\nRUN echo hi\n", Call: "check", Output: OutputNone, Files: map[string]string{".dockerignore": "x\n"}})
+	r := bkharness.Buildx(t, bkharness.Opts{Dockerfile: bkharness.SyntaxStagefront + "\nFROM " + img + "\nRUN echo hi\n", Call: "check", Output: bkharness.OutputNone, Files: map[string]string{".dockerignore": "x\n"}})
 	if strings.Contains(r.Stdout, "WARNING: FinalStageRunsAsRoot") {
 		t.Errorf("the base image runs as 65532:\n%s", r.Stdout)
 	}
 	if !strings.Contains(r.Stdout, "Check complete, no warnings found.") {
-		t.Errorf("want no warnings:\n%s\n%s", r.Stdout, tail(r.Progress, 20))
+		t.Errorf("want no warnings:\n%s\n%s", r.Stdout, bkharness.Tail(r.Progress, 20))
 	}
 }

@@ -35,10 +35,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/org/stagefront/internal/bkharness"
 )
 
-// mfCase is one malformed file.
-type mfCase struct {
+// malformedCase is one malformed file.
+type malformedCase struct {
 	name string
 	// df is the whole file; line 1 is `# syntax=org/stagefront` (see sf).
 	df string
@@ -63,8 +65,8 @@ type mfCase struct {
 
 // sf is a Dockerfile with the stagefront syntax line as line 1 and then
 // lines, one per argument (so line n of the file is lines[n-2]).
-func sf(lines ...string) string {
-	return SyntaxStagefront + "\n" + strings.Join(lines, "\n") + "\n"
+func stagefrontFile(lines ...string) string {
+	return bkharness.SyntaxStagefront + "\n" + strings.Join(lines, "\n") + "\n"
 }
 
 func repeatLines(s string, n int) []string {
@@ -83,15 +85,15 @@ func concat(parts ...[]string) []string {
 	return out
 }
 
-var mfCases = []mfCase{
+var malformedCases = []malformedCase{
 	// --- blocks -------------------------------------------------------------
-	{name: "unclosed IF", line: 4, want: []string{"IF without END"}, df: sf(
+	{name: "unclosed IF", line: 4, want: []string{"IF without END"}, df: stagefrontFile(
 		"ARG INCLUDE_DOCS=true",
 		"FROM busybox",
 		"IF INCLUDE_DOCS",
 		"RUN echo docs",
 	)},
-	{name: "unclosed outer IF around a closed inner one", line: 4, want: []string{"IF without END"}, df: sf(
+	{name: "unclosed outer IF around a closed inner one", line: 4, want: []string{"IF without END"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"IF A",
@@ -100,17 +102,17 @@ var mfCases = []mfCase{
 		"END",
 		"RUN echo outer",
 	)},
-	{name: "stray END", line: 4, want: []string{"END without IF"}, df: sf(
+	{name: "stray END", line: 4, want: []string{"END without IF"}, df: stagefrontFile(
 		"FROM busybox",
 		"RUN echo hi",
 		"END",
 	)},
-	{name: "stray ELSE", line: 3, want: []string{"ELSE without IF"}, df: sf(
+	{name: "stray ELSE", line: 3, want: []string{"ELSE without IF"}, df: stagefrontFile(
 		"FROM busybox",
 		"ELSE",
 		"RUN echo hi",
 	)},
-	{name: "ELSE after ELSE", line: 8, want: []string{"ELSE after ELSE (line 6)"}, df: sf(
+	{name: "ELSE after ELSE", line: 8, want: []string{"ELSE after ELSE (line 6)"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"IF A",
@@ -121,7 +123,7 @@ var mfCases = []mfCase{
 		"RUN echo c",
 		"END",
 	)},
-	{name: "ELSE IF after ELSE", line: 8, want: []string{"ELSE IF after ELSE (line 6)"}, df: sf(
+	{name: "ELSE IF after ELSE", line: 8, want: []string{"ELSE IF after ELSE (line 6)"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"IF A",
@@ -132,7 +134,7 @@ var mfCases = []mfCase{
 		"RUN echo c",
 		"END",
 	)},
-	{name: "ELSE IF without condition", line: 6, want: []string{"empty condition", "ELSE IF"}, df: sf(
+	{name: "ELSE IF without condition", line: 6, want: []string{"empty condition", "ELSE IF"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"IF A",
@@ -141,13 +143,13 @@ var mfCases = []mfCase{
 		"RUN echo b",
 		"END",
 	)},
-	{name: "IF without condition", line: 3, want: []string{"empty condition", "IF"}, df: sf(
+	{name: "IF without condition", line: 3, want: []string{"empty condition", "IF"}, df: stagefrontFile(
 		"FROM busybox",
 		"IF",
 		"RUN echo a",
 		"END",
 	)},
-	{name: "text after ELSE", line: 6, want: []string{`unexpected "A" after ELSE`}, df: sf(
+	{name: "text after ELSE", line: 6, want: []string{`unexpected "A" after ELSE`}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"IF A",
@@ -156,21 +158,21 @@ var mfCases = []mfCase{
 		"RUN echo b",
 		"END",
 	)},
-	{name: "text after END", line: 6, want: []string{`unexpected "A" after END`}, df: sf(
+	{name: "text after END", line: 6, want: []string{`unexpected "A" after END`}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"IF A",
 		"RUN echo a",
 		"END A",
 	)},
-	{name: "END --if=A", line: 6, want: []string{"END takes no flags"}, df: sf(
+	{name: "END --if=A", line: 6, want: []string{"END takes no flags"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"IF A",
 		"RUN echo a",
 		"END --if=A",
 	)},
-	{name: "ELSE --if=A", line: 6, want: []string{"ELSE takes no flags"}, df: sf(
+	{name: "ELSE --if=A", line: 6, want: []string{"ELSE takes no flags"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"IF A",
@@ -179,14 +181,14 @@ var mfCases = []mfCase{
 		"RUN echo b",
 		"END",
 	)},
-	{name: "IF with flags", line: 4, want: []string{"IF takes no flags"}, df: sf(
+	{name: "IF with flags", line: 4, want: []string{"IF takes no flags"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"IF --platform=linux/arm64 A",
 		"RUN echo a",
 		"END",
 	)},
-	{name: "IF nesting 65 deep", line: 3 + 65, want: []string{"nest 65 deep", "the limit is 64"}, df: sf(concat(
+	{name: "IF nesting 65 deep", line: 3 + 65, want: []string{"nest 65 deep", "the limit is 64"}, df: stagefrontFile(concat(
 		[]string{"ARG X=1", "FROM busybox"},
 		repeatLines("IF X", 65),
 		[]string{"RUN echo deep"},
@@ -194,17 +196,17 @@ var mfCases = []mfCase{
 	)...)},
 
 	// --- guards -------------------------------------------------------------
-	{name: "empty --if=", line: 4, want: []string{"empty condition in --if="}, df: sf(
+	{name: "empty --if=", line: 4, want: []string{"empty condition in --if="}, df: stagefrontFile(
 		"ARG INCLUDE_DOCS=true",
 		"FROM busybox",
 		"COPY --if= docs/ /docs/",
 	), files: map[string]string{"docs/index.md": "docs\n"}},
-	{name: "--if without =", line: 4, want: []string{"--if="}, df: sf(
+	{name: "--if without =", line: 4, want: []string{"--if="}, df: stagefrontFile(
 		"ARG INCLUDE_DOCS=true",
 		"FROM busybox",
 		"COPY --if INCLUDE_DOCS docs/ /docs/",
 	), files: map[string]string{"docs/index.md": "docs\n"}},
-	{name: "two --if= flags", line: 5, want: []string{"more than one --if= flag"}, df: sf(
+	{name: "two --if= flags", line: 5, want: []string{"more than one --if= flag"}, df: stagefrontFile(
 		"ARG A=true",
 		"ARG B=true",
 		"FROM busybox",
@@ -213,7 +215,7 @@ var mfCases = []mfCase{
 	// The trigger's guard cannot be decided when this file is built (it
 	// runs in a later build that may not use stagefront): an error at its
 	// line that says so, not a trigger that keeps "--if=A" as text.
-	{name: "ONBUILD RUN --if=A", line: 4, want: []string{"ONBUILD", "--if"}, df: sf(
+	{name: "ONBUILD RUN --if=A", line: 4, want: []string{"ONBUILD", "--if"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"ONBUILD RUN --if=A echo hi",
@@ -223,13 +225,13 @@ var mfCases = []mfCase{
 	// BuildKit reads it as COPY's destination (a directory named
 	// "--if=INCLUDE_DOCS"). It must be reported as a misplaced guard at its
 	// line (the COPY's first line may head the listing, with line 5 marked).
-	{name: "guard after the arguments on a continuation line", line: 5, alt: []int{4}, want: []string{"--if=INCLUDE_DOCS"}, df: sf(
+	{name: "guard after the arguments on a continuation line", line: 5, alt: []int{4}, want: []string{"--if=INCLUDE_DOCS"}, df: stagefrontFile(
 		"ARG INCLUDE_DOCS=false",
 		"FROM busybox",
 		"COPY docs/ /usr/share/docs/ \\",
 		"    --if=INCLUDE_DOCS",
 	), files: map[string]string{"docs/index.md": "docs\n"}},
-	{name: "--if= split over a continuation", line: 5, want: []string{"spans several lines"}, df: sf(
+	{name: "--if= split over a continuation", line: 5, want: []string{"spans several lines"}, df: stagefrontFile(
 		"ARG A=x",
 		"ARG B=y",
 		"FROM busybox",
@@ -238,27 +240,27 @@ var mfCases = []mfCase{
 	)},
 
 	// --- conditions ---------------------------------------------------------
-	{name: "undeclared name", line: 3, want: []string{"undeclared name DEBUG"}, df: sf(
+	{name: "undeclared name", line: 3, want: []string{"undeclared name DEBUG"}, df: stagefrontFile(
 		"FROM busybox",
 		"RUN --if=DEBUG echo debug",
 	)},
-	{name: "an ENV is not a condition name", line: 4, want: []string{"undeclared name DEBUG"}, df: sf(
+	{name: "an ENV is not a condition name", line: 4, want: []string{"undeclared name DEBUG"}, df: stagefrontFile(
 		"FROM busybox",
 		"ENV DEBUG=1",
 		"RUN --if=DEBUG echo debug",
 	)},
-	{name: "did-you-mean for a misspelt ARG", line: 4, want: []string{"undeclared name INCLUDE_DOC", "did you mean INCLUDE_DOCS?"}, df: sf(
+	{name: "did-you-mean for a misspelt ARG", line: 4, want: []string{"undeclared name INCLUDE_DOC", "did you mean INCLUDE_DOCS?"}, df: stagefrontFile(
 		"ARG INCLUDE_DOCS=true",
 		"FROM busybox",
 		"COPY --if=INCLUDE_DOC docs/ /docs/",
 	), files: map[string]string{"docs/index.md": "docs\n"}},
-	{name: "did-you-mean for a misspelt platform ARG", line: 3, want: []string{"undeclared name TARGETARC", "did you mean TARGETARCH?"}, df: sf(
+	{name: "did-you-mean for a misspelt platform ARG", line: 3, want: []string{"undeclared name TARGETARC", "did you mean TARGETARCH?"}, df: stagefrontFile(
 		"FROM busybox",
 		"IF TARGETARC == 'arm64'",
 		"RUN echo arm",
 		"END",
 	)},
-	{name: "ARG declared in another stage", line: 6, want: []string{"ONLY_A is declared at line 3, in another stage"}, df: sf(
+	{name: "ARG declared in another stage", line: 6, want: []string{"ONLY_A is declared at line 3, in another stage"}, df: stagefrontFile(
 		"FROM busybox AS a",
 		"ARG ONLY_A=1",
 		"RUN echo a",
@@ -267,74 +269,74 @@ var mfCases = []mfCase{
 		"RUN echo b",
 		"END",
 	)},
-	{name: "ARG declared below the condition", line: 3, want: []string{"LATE is declared at line 6, below this condition"}, df: sf(
+	{name: "ARG declared below the condition", line: 3, want: []string{"LATE is declared at line 6, below this condition"}, df: stagefrontFile(
 		"FROM busybox",
 		"IF LATE",
 		"RUN echo late",
 		"END",
 		"ARG LATE=1",
 	)},
-	{name: "syntax error in a condition with its column", line: 4, want: []string{"Dockerfile:4:16:", "syntax error in condition"}, df: sf(
+	{name: "syntax error in a condition with its column", line: 4, want: []string{"Dockerfile:4:16:", "syntax error in condition"}, df: stagefrontFile(
 		"ARG A=x",
 		"FROM busybox",
 		"IF A == 'x' && && A",
 		"RUN echo x",
 		"END",
 	)},
-	{name: "syntax error in a condition of a branch that is off", line: 5, want: []string{"syntax error in condition"}, df: sf(
+	{name: "syntax error in a condition of a branch that is off", line: 5, want: []string{"syntax error in condition"}, df: stagefrontFile(
 		"ARG A=false",
 		"FROM busybox",
 		"IF A",
 		`RUN --if="A ==" echo`,
 		"END",
 	)},
-	{name: "unknown function", line: 3, want: []string{"unknown function exist()", "did you mean exists()?"}, df: sf(
+	{name: "unknown function", line: 3, want: []string{"unknown function exist()", "did you mean exists()?"}, df: stagefrontFile(
 		"FROM busybox",
 		`IF exist("docs/")`,
 		"RUN echo docs",
 		"END",
 	), files: map[string]string{"docs/index.md": "docs\n"}},
-	{name: "exists() with 2 args", line: 3, want: []string{"exists", "2 arguments"}, df: sf(
+	{name: "exists() with 2 args", line: 3, want: []string{"exists", "2 arguments"}, df: stagefrontFile(
 		"FROM busybox",
 		`IF exists("docs/", "site/")`,
 		"RUN echo docs",
 		"END",
 	), files: map[string]string{"docs/index.md": "docs\n"}},
-	{name: "exists() outside the context", line: 3, want: []string{"looks outside the build context"}, df: sf(
+	{name: "exists() outside the context", line: 3, want: []string{"looks outside the build context"}, df: stagefrontFile(
 		"FROM busybox",
 		`RUN --if='exists("../etc/passwd")' echo leak`,
 	)},
-	{name: "non-boolean flag value", line: 4, want: []string{`A="maybe" is not a boolean flag`}, df: sf(
+	{name: "non-boolean flag value", line: 4, want: []string{`A="maybe" is not a boolean flag`}, df: stagefrontFile(
 		"ARG A=maybe",
 		"FROM busybox",
 		"RUN --if=A echo hi",
 	)},
-	{name: "non-boolean flag value from --build-arg", line: 5, want: []string{`INCLUDE_DOCS="maybe" is not a boolean flag`}, df: sf(
+	{name: "non-boolean flag value from --build-arg", line: 5, want: []string{`INCLUDE_DOCS="maybe" is not a boolean flag`}, df: stagefrontFile(
 		"# INCLUDE_DOCS puts the docs into the image.",
 		"ARG INCLUDE_DOCS=true",
 		"FROM busybox",
 		"COPY --if=INCLUDE_DOCS docs/ /docs/",
 	), buildArgs: map[string]string{"INCLUDE_DOCS": "maybe"}, files: map[string]string{"docs/index.md": "docs\n"}},
-	{name: "type error A == 1", line: 4, want: []string{"numbers are not supported", "quote the number"}, df: sf(
+	{name: "type error A == 1", line: 4, want: []string{"numbers are not supported", "quote the number"}, df: stagefrontFile(
 		"ARG A=1",
 		"FROM busybox",
 		"IF A == 1",
 		"RUN echo one",
 		"END",
 	)},
-	{name: "invalid regexp in matches", line: 4, want: []string{"not a valid regular expression"}, df: sf(
+	{name: "invalid regexp in matches", line: 4, want: []string{"not a valid regular expression"}, df: stagefrontFile(
 		"ARG VERSION=1.2",
 		"FROM busybox",
 		"RUN --if=\"VERSION matches '['\" echo v",
 	)},
-	{name: "condition over 4096 bytes", line: 4, want: []string{"bytes long; the limit is 4096"}, df: sf(
+	{name: "condition over 4096 bytes", line: 4, want: []string{"bytes long; the limit is 4096"}, df: stagefrontFile(
 		"ARG A=1",
 		"FROM busybox",
 		"IF A == '"+strings.Repeat("x", 4100)+"'",
 		"RUN echo long",
 		"END",
 	)},
-	{name: "all errors in one pass", line: 3, also: []int{5, 6}, want: []string{"undeclared name A", "undeclared name C", "END without IF"}, df: sf(
+	{name: "all errors in one pass", line: 3, also: []int{5, 6}, want: []string{"undeclared name A", "undeclared name C", "END without IF"}, df: stagefrontFile(
 		"FROM busybox",
 		"IF A",
 		"END",
@@ -343,26 +345,26 @@ var mfCases = []mfCase{
 	), files: map[string]string{"a.txt": "a\n"}},
 
 	// --- REQUIRE --------------------------------------------------------------
-	{name: "REQUIRE before FROM", line: 2, want: []string{"REQUIRE before the first FROM"}, df: sf(
+	{name: "REQUIRE before FROM", line: 2, want: []string{"REQUIRE before the first FROM"}, df: stagefrontFile(
 		"REQUIRE test",
 		"FROM busybox AS test",
 		"RUN echo test",
 		"FROM busybox",
 		"RUN echo app",
 	)},
-	{name: "REQUIRE with no stage", line: 5, want: []string{"REQUIRE names no stage"}, df: sf(
+	{name: "REQUIRE with no stage", line: 5, want: []string{"REQUIRE names no stage"}, df: stagefrontFile(
 		"FROM busybox AS test",
 		"RUN echo test",
 		"FROM busybox",
 		"REQUIRE",
 	)},
-	{name: "REQUIRE of an unknown stage", line: 5, want: []string{`REQUIRE names "testr"`, `did you mean "tester"?`}, df: sf(
+	{name: "REQUIRE of an unknown stage", line: 5, want: []string{`REQUIRE names "testr"`, `did you mean "tester"?`}, df: stagefrontFile(
 		"FROM busybox AS tester",
 		"RUN echo test",
 		"FROM busybox",
 		"REQUIRE testr",
 	)},
-	{name: "REQUIRE of a turned-off stage", line: 6, want: []string{"REQUIRE test", `stage "test" (line 3) is turned off`}, df: sf(
+	{name: "REQUIRE of a turned-off stage", line: 6, want: []string{"REQUIRE test", `stage "test" (line 3) is turned off`}, df: stagefrontFile(
 		"ARG RUN_TESTS=false",
 		"FROM --if=RUN_TESTS busybox AS test",
 		"RUN echo test",
@@ -370,7 +372,7 @@ var mfCases = []mfCase{
 		"REQUIRE test",
 	)},
 	// The cycle is made of the two REQUIRE lines; either may be reported.
-	{name: "REQUIRE cycle", line: 3, alt: []int{5}, want: []string{"REQUIRE cycle", "a -> b -> a"}, df: sf(
+	{name: "REQUIRE cycle", line: 3, alt: []int{5}, want: []string{"REQUIRE cycle", "a -> b -> a"}, df: stagefrontFile(
 		"FROM busybox AS a",
 		"REQUIRE b",
 		"FROM busybox AS b",
@@ -378,28 +380,28 @@ var mfCases = []mfCase{
 		"FROM busybox",
 		"REQUIRE a",
 	)},
-	{name: "REQUIRE of its own stage", line: 3, want: []string{"REQUIRE cycle", "a -> a"}, df: sf(
+	{name: "REQUIRE of its own stage", line: 3, want: []string{"REQUIRE cycle", "a -> a"}, df: stagefrontFile(
 		"FROM busybox AS a",
 		"REQUIRE a",
 		"RUN echo a",
 	)},
 
 	// --- stages -------------------------------------------------------------
-	{name: "two live stages with the same name", line: 5, want: []string{`stage "app" is already defined at line 3`}, df: sf(
+	{name: "two live stages with the same name", line: 5, want: []string{`stage "app" is already defined at line 3`}, df: stagefrontFile(
 		"ARG SLIM=true",
 		"FROM busybox AS app",
 		"RUN echo full",
 		"FROM --if=SLIM busybox AS app",
 		"RUN echo slim",
 	)},
-	{name: "target turned off", line: 3, want: []string{`target stage "docs" is turned off`}, target: "docs", df: sf(
+	{name: "target turned off", line: 3, want: []string{`target stage "docs" is turned off`}, target: "docs", df: stagefrontFile(
 		"ARG INCLUDE_DOCS=false",
 		"FROM --if=INCLUDE_DOCS busybox AS docs",
 		"RUN echo docs",
 		"FROM busybox",
 		"RUN echo app",
 	)},
-	{name: "COPY --from= a turned-off stage", line: 8, want: []string{`COPY --from=docs refers to stage "docs" (line 4), which is turned off by IF INCLUDE_DOCS`}, df: sf(
+	{name: "COPY --from= a turned-off stage", line: 8, want: []string{`COPY --from=docs refers to stage "docs" (line 4), which is turned off by IF INCLUDE_DOCS`}, df: stagefrontFile(
 		"ARG INCLUDE_DOCS=false",
 		"IF INCLUDE_DOCS",
 		"FROM busybox AS docs",
@@ -408,14 +410,14 @@ var mfCases = []mfCase{
 		"FROM busybox",
 		"COPY --from=docs /site /usr/share/docs",
 	)},
-	{name: "RUN --mount=from= a turned-off stage", line: 6, want: []string{`from=cache refers to stage "cache"`, "turned off"}, df: sf(
+	{name: "RUN --mount=from= a turned-off stage", line: 6, want: []string{`from=cache refers to stage "cache"`, "turned off"}, df: stagefrontFile(
 		"ARG WARM=false",
 		"FROM --if=WARM busybox AS cache",
 		"RUN mkdir /c",
 		"FROM busybox",
 		"RUN --mount=type=bind,from=cache,target=/c ls /c",
 	)},
-	{name: "COPY --from=<number> shifted by a turned-off stage", line: 7, want: []string{"COPY --from=1 refers to stage 1 by number", "turned off"}, df: sf(
+	{name: "COPY --from=<number> shifted by a turned-off stage", line: 7, want: []string{"COPY --from=1 refers to stage 1 by number", "turned off"}, df: stagefrontFile(
 		"ARG X=false",
 		"FROM --if=X busybox",
 		"FROM busybox",
@@ -423,7 +425,7 @@ var mfCases = []mfCase{
 		"FROM busybox",
 		"COPY --from=1 /one /one",
 	)},
-	{name: "COPY --from=${X} typo of a stage", line: 7, want: []string{`COPY --from=${X} ("biuld") names no stage of this file`, `did you mean "build"?`}, df: sf(
+	{name: "COPY --from=${X} typo of a stage", line: 7, want: []string{`COPY --from=${X} ("biuld") names no stage of this file`, `did you mean "build"?`}, df: stagefrontFile(
 		"ARG X=biuld",
 		"FROM busybox AS build",
 		"RUN echo out > /out",
@@ -431,14 +433,14 @@ var mfCases = []mfCase{
 		"RUN --if=true echo extended",
 		"COPY --from=${X} /out /out",
 	)},
-	{name: "COPY --from= typo of a stage in an extended file", line: 6, want: []string{"COPY --from=biuld names no stage of this file", `did you mean "build"?`}, df: sf(
+	{name: "COPY --from= typo of a stage in an extended file", line: 6, want: []string{"COPY --from=biuld names no stage of this file", `did you mean "build"?`}, df: stagefrontFile(
 		"FROM busybox AS build",
 		"RUN echo out > /out",
 		"FROM busybox",
 		"RUN --if=true echo extended",
 		"COPY --from=biuld /out /out",
 	)},
-	{name: "FROM ${X} typo of a stage", line: 7, want: []string{`FROM=${BUILD_ENV} ("developmnt") names no stage of this file`, `did you mean "development"?`}, df: sf(
+	{name: "FROM ${X} typo of a stage", line: 7, want: []string{`FROM=${BUILD_ENV} ("developmnt") names no stage of this file`, `did you mean "development"?`}, df: stagefrontFile(
 		"ARG BUILD_ENV=developmnt",
 		"FROM busybox AS development",
 		"RUN echo dev",
@@ -449,22 +451,22 @@ var mfCases = []mfCase{
 	)},
 
 	// --- directives and file format ---------------------------------------------
-	{name: "a second # syntax= directive", line: 2, upstream: true, want: []string{"only one syntax parser directive"}, df: sf(
+	{name: "a second # syntax= directive", line: 2, upstream: true, want: []string{"only one syntax parser directive"}, df: stagefrontFile(
 		"# syntax=docker/dockerfile:1",
 		"FROM busybox",
 		"RUN echo hi",
 	)},
-	{name: "# escape=x", line: 2, upstream: true, want: []string{"invalid escape token 'x'"}, df: sf(
+	{name: "# escape=x", line: 2, upstream: true, want: []string{"invalid escape token 'x'"}, df: stagefrontFile(
 		"# escape=x",
 		"FROM busybox",
 		"RUN echo hi",
 	)},
-	{name: "a line over 64 KiB", line: 3, upstream: true, want: []string{"65535"}, df: sf(
+	{name: "a line over 64 KiB", line: 3, upstream: true, want: []string{"65535"}, df: stagefrontFile(
 		"FROM busybox",
 		"RUN echo "+strings.Repeat("x", 70000),
 		"RUN echo after",
 	)},
-	{name: "a line over 64 KiB in an extended file", line: 5, want: []string{"65535"}, df: sf(
+	{name: "a line over 64 KiB in an extended file", line: 5, want: []string{"65535"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"RUN --if=A echo hi",
@@ -472,7 +474,7 @@ var mfCases = []mfCase{
 		"RUN echo after",
 	)},
 	{name: "CRLF line endings - stray END", line: 6, want: []string{"END without IF"},
-		df: strings.ReplaceAll(sf(
+		df: strings.ReplaceAll(stagefrontFile(
 			"ARG A=true",
 			"FROM busybox",
 			"RUN --if=A echo a",
@@ -481,31 +483,31 @@ var mfCases = []mfCase{
 			"RUN echo c",
 		), "\n", "\r\n")},
 	{name: "CRLF line endings - unknown instruction after a continuation", line: 6, upstream: true, want: []string{"unknown instruction: RUNN"},
-		df: strings.ReplaceAll(sf(
+		df: strings.ReplaceAll(stagefrontFile(
 			"FROM busybox",
 			"RUN echo one \\",
 			"    two \\",
 			"    three",
 			"RUNN echo four",
 		), "\n", "\r\n")},
-	{name: "UTF-8 BOM - stray END", line: 5, want: []string{"END without IF"}, df: "\ufeff" + sf(
+	{name: "UTF-8 BOM - stray END", line: 5, want: []string{"END without IF"}, df: "\ufeff" + stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"RUN --if=A echo a",
 		"END",
 	)},
-	{name: "UTF-8 BOM - COPY with no args", line: 3, upstream: true, want: []string{"COPY requires at least two arguments"}, df: "\ufeff" + sf(
+	{name: "UTF-8 BOM - COPY with no args", line: 3, upstream: true, want: []string{"COPY requires at least two arguments"}, df: "\ufeff" + stagefrontFile(
 		"FROM busybox",
 		"COPY",
 	)},
 
 	// --- BuildKit's own errors, at the user's line --------------------------------
-	{name: "unknown instruction", line: 4, upstream: true, want: []string{"unknown instruction: RUNN"}, df: sf(
+	{name: "unknown instruction", line: 4, upstream: true, want: []string{"unknown instruction: RUNN"}, df: stagefrontFile(
 		"FROM busybox",
 		"RUN echo hi",
 		"RUNN echo typo",
 	)},
-	{name: "unknown instruction in a live block", line: 5, want: []string{"unknown instruction: RUNN"}, df: sf(
+	{name: "unknown instruction in a live block", line: 5, want: []string{"unknown instruction: RUNN"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"IF A",
@@ -514,7 +516,7 @@ var mfCases = []mfCase{
 	)},
 	// A typo in a branch that is off for these build args fails the day
 	// the flag flips: report it now, as upstream reports every line.
-	{name: "unknown instruction in a branch that is off", line: 5, want: []string{"unknown instruction: RUNN"}, df: sf(
+	{name: "unknown instruction in a branch that is off", line: 5, want: []string{"unknown instruction: RUNN"}, df: stagefrontFile(
 		"ARG A=false",
 		"FROM busybox",
 		"IF A",
@@ -522,29 +524,29 @@ var mfCases = []mfCase{
 		"END",
 		"RUN echo hi",
 	)},
-	{name: "COPY with no args", line: 3, upstream: true, want: []string{"COPY requires at least two arguments"}, df: sf(
+	{name: "COPY with no args", line: 3, upstream: true, want: []string{"COPY requires at least two arguments"}, df: stagefrontFile(
 		"FROM busybox",
 		"COPY",
 	)},
-	{name: "COPY with only a guard", line: 4, want: []string{"COPY requires at least two arguments"}, df: sf(
+	{name: "COPY with only a guard", line: 4, want: []string{"COPY requires at least two arguments"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox",
 		"COPY --if=A",
 	)},
-	{name: "FROM with no args inside a live block", line: 4, want: []string{"FROM requires either one or three arguments"}, df: sf(
+	{name: "FROM with no args inside a live block", line: 4, want: []string{"FROM requires either one or three arguments"}, df: stagefrontFile(
 		"ARG A=true",
 		"IF A",
 		"FROM",
 		"END",
 	)},
-	{name: "unknown flag on a guarded instruction", line: 6, want: []string{"unknown flag: --frm"}, df: sf(
+	{name: "unknown flag on a guarded instruction", line: 6, want: []string{"unknown flag: --frm"}, df: stagefrontFile(
 		"ARG A=true",
 		"FROM busybox AS build",
 		"RUN echo out > /out",
 		"FROM busybox",
 		"COPY --if=A --frm=build /out /out",
 	)},
-	{name: "error on a line after a heredoc", line: 7, upstream: true, want: []string{"COPY requires at least two arguments"}, df: sf(
+	{name: "error on a line after a heredoc", line: 7, upstream: true, want: []string{"COPY requires at least two arguments"}, df: stagefrontFile(
 		"FROM busybox",
 		"RUN <<EOF",
 		"echo one",
@@ -552,7 +554,7 @@ var mfCases = []mfCase{
 		"EOF",
 		"COPY",
 	)},
-	{name: "error after a dead heredoc and a dead block", line: 10, want: []string{"COPY requires at least two arguments"}, df: sf(
+	{name: "error after a dead heredoc and a dead block", line: 10, want: []string{"COPY requires at least two arguments"}, df: stagefrontFile(
 		"ARG A=false",
 		"FROM busybox",
 		"RUN --if=A <<EOF",
@@ -563,7 +565,7 @@ var mfCases = []mfCase{
 		"END",
 		"COPY",
 	)},
-	{name: "stray END after a heredoc holding IF and END", line: 8, want: []string{"END without IF"}, df: sf(
+	{name: "stray END after a heredoc holding IF and END", line: 8, want: []string{"END without IF"}, df: stagefrontFile(
 		"FROM busybox",
 		"COPY <<EOF /notes.txt",
 		"IF this is text",
@@ -572,14 +574,14 @@ var mfCases = []mfCase{
 		"RUN cat /notes.txt",
 		"END",
 	)},
-	{name: "error on a line after a multi-line continuation", line: 6, upstream: true, want: []string{"unknown instruction: RUNN"}, df: sf(
+	{name: "error on a line after a multi-line continuation", line: 6, upstream: true, want: []string{"unknown instruction: RUNN"}, df: stagefrontFile(
 		"FROM busybox",
 		"RUN echo one \\",
 		"    two \\",
 		"    three",
 		"RUNN echo four",
 	)},
-	{name: "stray END after a guarded continuation with a comment and a blank line", line: 10, want: []string{"END without IF"}, df: sf(
+	{name: "stray END after a guarded continuation with a comment and a blank line", line: 10, want: []string{"END without IF"}, df: stagefrontFile(
 		"ARG A=false",
 		"FROM busybox",
 		"RUN --if=A echo one \\",
@@ -590,7 +592,7 @@ var mfCases = []mfCase{
 		"RUN echo four",
 		"END",
 	)},
-	{name: "BuildKit error after a dead multi-line continuation", line: 9, want: []string{"COPY requires at least two arguments"}, df: sf(
+	{name: "BuildKit error after a dead multi-line continuation", line: 9, want: []string{"COPY requires at least two arguments"}, df: stagefrontFile(
 		"ARG A=false",
 		"FROM busybox",
 		"RUN --if=A echo one \\",
@@ -601,13 +603,13 @@ var mfCases = []mfCase{
 		"COPY",
 	)},
 	// dockerfile2llb gives these no location; stagefront finds the COPY.
-	{name: "COPY --from= an index past the last stage", line: 5, want: []string{"invalid stage index 7"}, df: sf(
+	{name: "COPY --from= an index past the last stage", line: 5, want: []string{"invalid stage index 7"}, df: stagefrontFile(
 		"ARG A=false",
 		"FROM busybox",
 		"COPY --if=A --from=7 / /",
 		"COPY --from=7 / /",
 	)},
-	{name: "COPY --from= a variable left unset", line: 5, want: []string{"variable expansion is not supported for --from"}, df: sf(
+	{name: "COPY --from= a variable left unset", line: 5, want: []string{"variable expansion is not supported for --from"}, df: stagefrontFile(
 		"ARG X",
 		"FROM busybox AS a",
 		"FROM busybox",
@@ -616,11 +618,11 @@ var mfCases = []mfCase{
 }
 
 var (
-	mfHeader = regexp.MustCompile(`(?m)^Dockerfile:(\d+)\r?$`)
+	header = regexp.MustCompile(`(?m)^Dockerfile:(\d+)\r?$`)
 )
 
-// mfOutcome is what one buildx run of a malformed file showed.
-type mfOutcome struct {
+// outcome is what one buildx run of a malformed file showed.
+type outcome struct {
 	failed   bool
 	headers  []int  // the Dockerfile:<n> headers buildx printed
 	message  string // from buildx's ERROR line to the end
@@ -630,9 +632,9 @@ type mfOutcome struct {
 	out      string // stderr, lines trimmed for reading
 }
 
-func mfRun(t *testing.T, c mfCase, df string) mfOutcome {
+func runMalformed(t *testing.T, c malformedCase, df string) outcome {
 	t.Helper()
-	r := Buildx(t, Opts{
+	r := bkharness.Buildx(t, bkharness.Opts{
 		Dockerfile: df,
 		Files:      c.files,
 		BuildArgs:  c.buildArgs,
@@ -640,12 +642,12 @@ func mfRun(t *testing.T, c mfCase, df string) mfOutcome {
 		Progress:   "rawjson",
 		Timeout:    2 * time.Minute,
 	})
-	o := mfOutcome{failed: r.Err != nil, took: r.Took, out: mfTrim(r.Progress)}
-	for _, m := range mfHeader.FindAllStringSubmatch(r.Progress, -1) {
+	o := outcome{failed: r.Err != nil, took: r.Took, out: trimmed(r.Progress)}
+	for _, m := range header.FindAllStringSubmatch(r.Progress, -1) {
 		n, _ := strconv.Atoi(m[1])
 		o.headers = append(o.headers, n)
 	}
-	o.message = mfMessage(r.Progress)
+	o.message = messageOf(r.Progress)
 	if _, err := os.Stat(r.Dir); err == nil {
 		o.exported = r.Files(t) // an empty directory is no export
 	}
@@ -657,9 +659,9 @@ func mfRun(t *testing.T, c mfCase, df string) mfOutcome {
 	return o
 }
 
-// mfMessage is buildx's error: from the first line that starts with
+// messageOf is buildx's error: from the first line that starts with
 // "ERROR: " to the end (the source listings come before it).
-func mfMessage(stderr string) string {
+func messageOf(stderr string) string {
 	i := strings.Index(stderr, "\nERROR: ")
 	if strings.HasPrefix(stderr, "ERROR: ") {
 		i = 0
@@ -671,9 +673,9 @@ func mfMessage(stderr string) string {
 	return stderr[i:]
 }
 
-// mfTrim keeps what a person reads of buildx's stderr: no rawjson lines,
+// trimmed keeps what a person reads of buildx's stderr: no rawjson lines,
 // long lines cut.
-func mfTrim(s string) string {
+func trimmed(s string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
 		if strings.HasPrefix(l, "{") {
@@ -704,15 +706,15 @@ func marked(out string, df string, n int) bool {
 	return re.MatchString(out)
 }
 
-// mfProblem is one thing wrong with an outcome: kind says which
+// problem is one thing wrong with an outcome: kind says which
 // assertion (to compare with upstream's outcome), text what was seen.
-type mfProblem struct{ kind, text string }
+type problem struct{ kind, text string }
 
-// mfProblems lists what is wrong with an outcome for case c.
-func mfProblems(c mfCase, df string, o mfOutcome) []mfProblem {
-	var p []mfProblem
+// problemsOf lists what is wrong with an outcome for case c.
+func problemsOf(c malformedCase, df string, o outcome) []problem {
+	var p []problem
 	add := func(kind, format string, args ...any) {
-		p = append(p, mfProblem{kind, fmt.Sprintf(format, args...)})
+		p = append(p, problem{kind, fmt.Sprintf(format, args...)})
 	}
 	if !o.failed {
 		add("exit", "the build succeeded (exit 0)")
@@ -764,7 +766,7 @@ func mfProblems(c mfCase, df string, o mfOutcome) []mfProblem {
 		}
 	}
 	if len(o.exported) > 0 {
-		add("export", "exported anyway: %v", mfFirst(o.exported, 10))
+		add("export", "exported anyway: %v", firstN(o.exported, 10))
 	}
 	// The step that reports the error may carry it; nothing else may fail.
 	reported := 0
@@ -773,12 +775,12 @@ func mfProblems(c mfCase, df string, o mfOutcome) []mfProblem {
 			reported++
 			continue
 		}
-		add("step", "unexpected error step: %s", mfCut(s, 300))
+		add("step", "unexpected error step: %s", cutTo(s, 300))
 	}
 	return p
 }
 
-func mfCut(s string, n int) string {
+func cutTo(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "..."
 	}
@@ -788,10 +790,10 @@ func mfCut(s string, n int) string {
 func TestMalformed(t *testing.T) {
 	start := time.Now()
 	t.Cleanup(func() {
-		t.Logf("table of %d cases took %s", len(mfCases), time.Since(start).Round(100*time.Millisecond))
+		t.Logf("table of %d cases took %s", len(malformedCases), time.Since(start).Round(100*time.Millisecond))
 	})
 	seen := map[string]bool{}
-	for _, c := range mfCases {
+	for _, c := range malformedCases {
 		if seen[c.name] {
 			t.Fatalf("two cases named %q", c.name)
 		}
@@ -803,16 +805,16 @@ func TestMalformed(t *testing.T) {
 			t.Fatalf("%s: line %d outside the file (%d lines)", c.name, c.line, lines)
 		}
 	}
-	for _, c := range mfCases {
+	for _, c := range malformedCases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			o := mfRun(t, c, c.df)
-			problems := mfProblems(c, c.df, o)
+			o := runMalformed(t, c, c.df)
+			problems := problemsOf(c, c.df, o)
 			if c.upstream {
-				udf := strings.Replace(c.df, SyntaxStagefront, SyntaxUpstream, 1)
-				u := mfRun(t, c, udf)
-				up := mfProblems(c, udf, u)
-				t.Logf("upstream (%s): headers %v; %s", u.took.Round(time.Millisecond), u.headers, firstLine(u.message))
+				udf := strings.Replace(c.df, bkharness.SyntaxStagefront, bkharness.SyntaxUpstream, 1)
+				u := runMalformed(t, c, udf)
+				up := problemsOf(c, udf, u)
+				t.Logf("upstream (%s): headers %v; %s", u.took.Round(time.Millisecond), u.headers, bkharness.FirstLine(u.message))
 				upKinds := map[string]bool{}
 				for _, q := range up {
 					upKinds[q.kind] = true
@@ -822,7 +824,7 @@ func TestMalformed(t *testing.T) {
 				// stagefront must get right too.
 				for _, q := range problems {
 					if !upKinds[q.kind] {
-						problems = append(problems, mfProblem{"upstream", "worse than upstream, which gets this right: " + q.text})
+						problems = append(problems, problem{"upstream", "worse than upstream, which gets this right: " + q.text})
 					}
 				}
 			}
@@ -833,7 +835,7 @@ func TestMalformed(t *testing.T) {
 					texts = append(texts, q.text)
 				}
 				sort.Strings(texts)
-				t.Errorf("%s\n--- buildx output (trimmed):\n%s", strings.Join(texts, "\n"), mfCut(o.out, 6000))
+				t.Errorf("%s\n--- buildx output (trimmed):\n%s", strings.Join(texts, "\n"), cutTo(o.out, 6000))
 			}
 		})
 	}
@@ -852,28 +854,28 @@ func TestMalformedAdversarial(t *testing.T) {
 		{
 			name: "100000 nested IFs",
 			df: func() string {
-				return sf(concat([]string{"ARG X=1", "FROM busybox"}, repeatLines("IF X", 100000), []string{"RUN echo deep"}, repeatLines("END", 100000))...)
+				return stagefrontFile(concat([]string{"ARG X=1", "FROM busybox"}, repeatLines("IF X", 100000), []string{"RUN echo deep"}, repeatLines("END", 100000))...)
 			},
 			line: 3 + 65, want: "the limit is 64", limit: 20 * time.Second,
 		},
 		{
 			name: "a million stray ENDs",
 			df: func() string {
-				return sf(concat([]string{"FROM busybox", "RUN echo hi"}, repeatLines("END", 1000000))...)
+				return stagefrontFile(concat([]string{"FROM busybox", "RUN echo hi"}, repeatLines("END", 1000000))...)
 			},
 			line: 4, want: "END without IF", limit: 20 * time.Second,
 		},
 		{
 			name: "a million ELSEs after ELSE",
 			df: func() string {
-				return sf(concat([]string{"ARG A=1", "FROM busybox", "IF A", "ELSE"}, repeatLines("ELSE", 1000000), []string{"END"})...)
+				return stagefrontFile(concat([]string{"ARG A=1", "FROM busybox", "IF A", "ELSE"}, repeatLines("ELSE", 1000000), []string{"END"})...)
 			},
 			line: 6, want: "ELSE after ELSE", limit: 20 * time.Second,
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			df := c.df()
-			r := Buildx(t, Opts{Dockerfile: df, Progress: "rawjson", Timeout: time.Minute})
+			r := bkharness.Buildx(t, bkharness.Opts{Dockerfile: df, Progress: "rawjson", Timeout: time.Minute})
 			t.Logf("%d-byte file: %s, %d bytes of output", len(df), r.Took.Round(time.Millisecond), len(r.Progress))
 			if r.Err == nil {
 				t.Errorf("the build succeeded")
@@ -882,14 +884,14 @@ func TestMalformedAdversarial(t *testing.T) {
 				t.Errorf("took %s, want under %s", r.Took.Round(time.Millisecond), c.limit)
 			}
 			var headers []int
-			for _, m := range mfHeader.FindAllStringSubmatch(r.Progress, -1) {
+			for _, m := range header.FindAllStringSubmatch(r.Progress, -1) {
 				n, _ := strconv.Atoi(m[1])
 				headers = append(headers, n)
 			}
 			if len(headers) == 0 || headers[0] != c.line {
-				t.Errorf("want the header Dockerfile:%d first, got %v", c.line, mfFirst(headers, 5))
+				t.Errorf("want the header Dockerfile:%d first, got %v", c.line, firstN(headers, 5))
 			}
-			msg := mfMessage(r.Progress)
+			msg := messageOf(r.Progress)
 			if !strings.Contains(msg, c.want) {
 				t.Errorf("the message lacks %q", c.want)
 			}
@@ -897,14 +899,14 @@ func TestMalformedAdversarial(t *testing.T) {
 				t.Errorf("%d bytes of error output: the report of one mistake repeated a million times should be bounded", len(r.Progress))
 			}
 			if files := r.Files(t); len(files) > 0 {
-				t.Errorf("exported anyway: %v", mfFirst(files, 5))
+				t.Errorf("exported anyway: %v", firstN(files, 5))
 			}
 			if t.Failed() {
-				t.Logf("buildx output (trimmed):\n%s", mfCut(mfTrim(r.Progress), 3000))
+				t.Logf("buildx output (trimmed):\n%s", cutTo(trimmed(r.Progress), 3000))
 			}
 
 			// The daemon still builds a normal file right after.
-			ok := Buildx(t, Opts{Dockerfile: SyntaxStagefront + runInBusybox, Files: runInBusyboxFiles, Timeout: 2 * time.Minute})
+			ok := bkharness.Buildx(t, bkharness.Opts{Dockerfile: bkharness.SyntaxStagefront + runInBusybox, Files: runInBusyboxFiles, Timeout: 2 * time.Minute})
 			if ok.Err != nil {
 				t.Errorf("a normal build right after failed: %v", ok.Err)
 			} else {
@@ -915,7 +917,7 @@ func TestMalformedAdversarial(t *testing.T) {
 	}
 }
 
-func mfFirst[T any](s []T, n int) []T {
+func firstN[T any](s []T, n int) []T {
 	if len(s) > n {
 		return s[:n]
 	}

@@ -29,12 +29,12 @@ const (
 	syntaxUpstrem = "# syntax=docker/dockerfile:upstream"
 )
 
-// goal returns the most a key may measure: the fixed goals of issues 7
-// and 11, and for the conversion ratios the double-parse floor this run
+// goal returns the most a key may measure: a fixed goal, and for the
+// conversion ratios the double-parse floor this run
 // measured (details.convert.floor: the engine must parse the file, and
 // dockerfile2llb parses the rewrite again) plus a margin: 0.05 for the
 // engine and the conversion, 0.10 for the gateway's whole per-platform
-// path, its build checks included (issue 11).
+// path, its build checks included.
 func goal(key string) (max float64, text string, ok bool) {
 	fixed := map[string]float64{
 		"cached_build_ratio":  1.03,
@@ -47,7 +47,7 @@ func goal(key string) (max float64, text string, ok bool) {
 		// Time at 8n over time at n, worst kind of hostile file (linear: 8).
 		"hostile_growth": 12,
 		// A Dockerfile that INCLUDEs 50 fragments over the same content as
-		// one file (issue 14).
+		// one file.
 		"include_ratio": 1.1,
 	}
 	if g, ok := fixed[key]; ok {

@@ -81,7 +81,7 @@ func check(ctx context.Context, in *input) (*sublint.LintResults, error, error) 
 
 	rw, err := in.rewrite(ctx, in.opt)
 	if err != nil {
-		if lr := builder.RewriteErrorLint(err, sm, rw); lr != nil {
+		if lr := builder.ErrorLint(err, sm, rw); lr != nil {
 			return lr, nil, nil
 		}
 		return nil, nil, err
@@ -100,9 +100,14 @@ func check(ctx context.Context, in *input) (*sublint.LintResults, error, error) 
 		MetaResolver:   offlineResolver{},
 	})
 	if err != nil {
+		// A converter error at its line, as a build shows it.
+		if lr := builder.ErrorLint(err, sm, rw); lr != nil {
+			return lr, nil, nil
+		}
 		return nil, nil, err
 	}
 	idx := lr.AddSource(sm)
+	builder.LocateLintError(lr, idx, rw)
 	upstreamFired := len(lr.Warnings) > 0
 
 	li := &lint.Input{

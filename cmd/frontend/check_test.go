@@ -52,6 +52,10 @@ func TestCheckCommand(t *testing.T) {
 			notOut: []string{"WARNING: ConstantCondition", "WARNING: StageNotFound"}},
 		{name: "clean", dir: clean, args: []string{"--build-arg", "BUILDKIT_DOCKERFILE_CHECK=error=true"}, out: []string{"Check complete, no warnings found.\n"}},
 		{name: "a rewrite error", dir: withIgnore, df: "FROM busybox:1.36\nIF NOPE\nEND\nUSER 1\n", code: 1, errOut: []string{"NOPE"}},
+		// The converter reports this one without a line: at the COPY, as a
+		// build shows it.
+		{name: "a converter error at its line", dir: withIgnore, df: "ARG A=1\nFROM busybox:1.36 AS b\nRUN --if=A true\nFROM busybox:1.36\nUSER 1\nCOPY --from=${X} /a /a\n", code: 1,
+			errOut: []string{"variable expansion is not supported for --from", "Dockerfile:6\n--------------------\n", ">>> COPY --from=${X} /a /a"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := filepath.Join(tc.dir, "Dockerfile")

@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/org/stagefront/internal/contextfs"
+	"github.com/org/stagefront/internal/version"
 )
 
 const usage = `stagefront — the extended Dockerfile frontend, offline.
@@ -22,6 +23,7 @@ Usage:
   stagefront rewrite [flags]   print the standard Dockerfile a build will convert
   stagefront outline [flags]   list the flags the conditions read, with docs and values
   stagefront check [flags]     run the build checks (BuildKit's and stagefront's) as --call=check does
+  stagefront version           print stagefront's version and channel, and the upstream Dockerfile frontend it embeds
   stagefront help [command]    show help
 
 With no arguments the binary serves the BuildKit gateway API (BuildKit runs
@@ -49,6 +51,16 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runCLI([]string{args[1], "--help"}, stdin, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if args[0] == "version" || args[0] == "--version" {
+		if len(args) == 3 && args[1] == "--tags" {
+			// The image tags of this version in a channel, for the
+			// release scripts.
+			fmt.Fprintln(stdout, strings.Join(version.Tags(args[2]), "\n"))
+			return 0
+		}
+		printVersion(stdout)
 		return 0
 	}
 	for _, c := range commands {
@@ -85,6 +97,13 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// printVersion prints what `stagefront version` says: stagefront's own
+// version and channel, then the upstream it embeds.
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "stagefront %s (%s channel)\n", version.Version, version.Channel)
+	fmt.Fprintf(w, "Dockerfile %s (upstream's docker/dockerfile, BuildKit %s)\n", version.Dockerfile(), version.BuildKit())
+}
+
 // input is what every command reads: the file and the build's values.
 type input struct {
 	filename string
@@ -93,8 +112,9 @@ type input struct {
 	// contextDir is the build context directory, and context its view.
 	contextDir string
 	context    *contextfs.Dir
-	// frags reads what INCLUDE names; nil for a Dockerfile from standard
-	// input, which has no directory.
+	// frags reads what INCLUDE names: beside the Dockerfile, or from the
+	// context's root for a Dockerfile from standard input; named contexts
+	// from their directories.
 	frags rewrite.Fragments
 	// markers asks rewrite to mark where each file's lines start.
 	markers bool
@@ -104,6 +124,18 @@ type input struct {
 // evaluates it for opt.
 func (in *input) rewrite(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
 	return rewrite.Expand(ctx, in.filename, in.data, opt, in.frags)
+}
+
+// stdinFragments are the fragments of a Dockerfile read from standard
+// input: its own are in the build context's root.
+type stdinFragments struct{ *contextfs.DirFragments }
+
+// Place implements rewrite.FragmentPlacer.
+func (s stdinFragments) Place(from string) string {
+	if from == "" {
+		return rewrite.PlaceStdin
+	}
+	return "in context " + from
 }
 
 // maxFileSize is BuildKit's limit on a Dockerfile a build reads
@@ -189,16 +221,24 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 		}
 	}
 	in.contextDir = dir
+	// Fragments are read beside the Dockerfile; a Dockerfile from standard
+	// input has no directory, and reads them from the build context's
+	// root, as a build of `docker build -f - DIR` does.
+	fragDir := dir
 	if *file != "-" {
-		frags := &contextfs.DirFragments{Dirs: map[string]string{"": filepath.Dir(*file)}, MaxSize: rewrite.MaxExpandedSize}
-		for _, nc := range namedContexts {
-			name, d, ok := strings.Cut(nc, "=")
-			if !ok || name == "" || d == "" {
-				return nil, fmt.Errorf("--build-context %s: write NAME=DIR", nc)
-			}
-			frags.Dirs[name] = d
+		fragDir = filepath.Dir(*file)
+	}
+	frags := &contextfs.DirFragments{Dirs: map[string]string{"": fragDir}, MaxSize: rewrite.MaxExpandedSize}
+	for _, nc := range namedContexts {
+		name, d, ok := strings.Cut(nc, "=")
+		if !ok || name == "" || d == "" {
+			return nil, fmt.Errorf("--build-context %s: write NAME=DIR", nc)
 		}
-		in.frags = frags
+		frags.Dirs[name] = d
+	}
+	in.frags = frags
+	if *file == "-" {
+		in.frags = stdinFragments{frags}
 	}
 	d, err := contextfs.NewDir(dir)
 	if err != nil {

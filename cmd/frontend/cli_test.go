@@ -25,8 +25,8 @@ func TestCLI(t *testing.T) {
 	write("extra/x", "x")
 	write(".dockerignore", "extra\n")
 	bad := write("bad/Dockerfile", "ARG INCLUDE_DOCS\nFROM scratch\nCOPY --if=INCLUDE_DOC a /\nEND\n")
-	// exists() as a build answers it (issue 11: "**" matched at any depth
-	// in a build but not in the CLI), and never outside the context.
+	// exists() as a build answers it ("**" at any depth), and never
+	// outside the context.
 	globs := write("globs/Dockerfile", "FROM scratch\nCOPY --if='exists(\"**/*.md\")' a /md\nCOPY --if='exists(\"a/*/doc.md\")' a /one-level\nCOPY --if='exists(\"*.md\")' a /top\nCOPY --if='exists(\"out/passwd\")' a /outside\n")
 	write("globs/a/b/doc.md", "x")
 	if err := os.Symlink("/etc", filepath.Join(dir, "globs", "out")); err != nil {
@@ -138,6 +138,7 @@ func TestCLIInclude(t *testing.T) {
 		code     int
 		out, err []string
 		notOut   []string
+		stdin    string
 	}{
 		{name: "rewrite", args: []string{"rewrite", "-f", main, "--build-context", ctx},
 			out: []string{"ARG ENV=dev\n#\n# SLOW runs the slow tests too.\nARG SLOW=false\nFROM busybox AS base\nFROM base\n#\n#\n"}},
@@ -157,12 +158,19 @@ func TestCLIInclude(t *testing.T) {
 			err: []string{"link.Dockerfile is a symlink to ../stages/dev.Dockerfile, outside its directory"}},
 		{name: "check names a fragment's line", args: []string{"check", "-f", checked},
 			out: []string{"WARNING: MaintainerDeprecated", filepath.Join(dir, "check/meta.Dockerfile") + ":2\n--------------------\n   1 |     RUN echo one\n   2 | >>> MAINTAINER me\n"}},
-		{name: "standard input has no directory", args: []string{"rewrite", "-f", "-"}, code: 1,
-			err: []string{"Dockerfile:2: INCLUDE x: this build reads no fragments (a Dockerfile from standard input has no directory to include from)"}},
+		{name: "standard input reads the context's root", args: []string{"rewrite", "-f", "-", "--context", dir}, stdin: "# syntax=org/stagefront\nINCLUDE stages/dev.Dockerfile\n",
+			out: []string{"#\n# SLOW runs the slow tests too.\nARG SLOW=false\nFROM busybox AS base\n"}},
+		{name: "standard input and a named context", args: []string{"rewrite", "-f", "-", "--context", dir, "--build-context", ctx}, stdin: "# syntax=org/stagefront\nARG SLOW=true\nFROM busybox\nINCLUDE --from=shared test.Dockerfile\n",
+			out: []string{"ARG SLOW=true\nFROM busybox\n#\nRUN echo slow\n"}},
+		{name: "standard input, a fragment the context lacks", args: []string{"rewrite", "-f", "-", "--context", dir}, code: 1,
+			err: []string{"Dockerfile:2: INCLUDE x: no file x in the build context's root (the Dockerfile came from standard input)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			stdin := "# syntax=org/stagefront\nINCLUDE x\n"
+			stdin := tc.stdin
+			if stdin == "" {
+				stdin = "# syntax=org/stagefront\nINCLUDE x\n"
+			}
 			code := runCLI(tc.args, strings.NewReader(stdin), &stdout, &stderr)
 			checkRun(t, code, tc.code, stdout.String(), stderr.String(), tc.out, tc.notOut, tc.err)
 		})

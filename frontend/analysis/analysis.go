@@ -47,7 +47,7 @@ func IsAutomatic(name string) bool {
 // Options tune an analysis; the zero value is what builds use.
 type Options struct {
 	// ConditionsPerWorker is the fewest conditions worth a goroutine (and
-	// a compiler) of their own; 0 means DefaultConditionsPerWorker.
+	// a compiler) of their own; 0 means defaultConditionsPerWorker.
 	ConditionsPerWorker int
 	// Origin gives the file and line of each line of an expanded file (a
 	// Dockerfile and the fragments it INCLUDEs), for messages; nil for a
@@ -55,8 +55,8 @@ type Options struct {
 	Origin func(expanded int) (file string, line int)
 }
 
-// DefaultConditionsPerWorker is Options.ConditionsPerWorker's default.
-const DefaultConditionsPerWorker = 256
+// defaultConditionsPerWorker is Options.ConditionsPerWorker's default.
+const defaultConditionsPerWorker = 256
 
 // collectAfterParse is the smallest file after whose parse Analyze
 // collects garbage (see there): the size from which its items keep few
@@ -352,11 +352,11 @@ func (f *File) instruction(it *syntax.Item) {
 // or the item keeps no node (see syntax.Item.Node: FROM, ARG and ENV do).
 // `# check=` comments above the instruction are read as upstream reads
 // them (BuildKit needs a linter for that, even one that reports nothing).
-func ParseInstruction(it *syntax.Item) any { return ParseInstructionNode(it, it.Node()) }
+func ParseInstruction(it *syntax.Item) any { return parseInstructionNode(it, it.Node()) }
 
-// ParseInstructionNode is ParseInstruction for an item whose node the
+// parseInstructionNode is ParseInstruction for an item whose node the
 // item does not keep: node is the item's, as syntax.File.Nodes gives it.
-func ParseInstructionNode(it *syntax.Item, node *parser.Node) any {
+func parseInstructionNode(it *syntax.Item, node *parser.Node) any {
 	if it.Kind != syntax.Instruction || node == nil {
 		return nil
 	}

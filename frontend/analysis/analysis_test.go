@@ -266,7 +266,7 @@ func TestDeclarationsAndNames(t *testing.T) {
 
 // TestCheckCommentAboveInstruction: BuildKit's instruction parser needs a
 // linter to read a `# check=` comment above an instruction; without one
-// it panics (issue 13).
+// it panics.
 func TestCheckCommentAboveInstruction(t *testing.T) {
 	t.Parallel()
 	f := analyze(t, "ARG base=busybox", "FROM ${base}", "# check=skip=all", "ARG password", "RUN echo ok")

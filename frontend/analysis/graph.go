@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -60,19 +61,17 @@ func (f *File) Resolve(dst []int, kind RefKind, name string, at int, alive func(
 	}
 	named := f.byName[name]
 	if kind == RefFrom {
-		last := -1
-		for _, i := range named {
-			if i >= at {
-				break
-			}
-			if alive == nil {
-				dst = append(dst, i)
-			} else if alive(i) {
-				last = i
-			}
+		// The stages of the name before the FROM: a prefix of named.
+		before := named[:sort.SearchInts(named, at)]
+		if alive == nil {
+			return append(dst, before...)
 		}
-		if last >= 0 {
-			dst = append(dst, last)
+		// The last of them alive: a file of many stages of one name, each
+		// FROM the one before, finds it at once.
+		for k := len(before) - 1; k >= 0; k-- {
+			if alive(before[k]) {
+				return append(dst, before[k])
+			}
 		}
 		return dst
 	}

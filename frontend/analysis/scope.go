@@ -184,7 +184,7 @@ func (f *File) compile(ctx context.Context, opt Options, large bool, size int) e
 	names := append(slices.Collect(maps.Keys(f.args)), AutomaticArgs()...)
 	per := opt.ConditionsPerWorker
 	if per <= 0 {
-		per = DefaultConditionsPerWorker
+		per = defaultConditionsPerWorker
 	}
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(todo)/per))
 	type failure struct {
@@ -354,16 +354,16 @@ func (f *File) SuggestStage(name string) string {
 	return f.suggestions.closest(strings.ToLower(name), f.names, false)
 }
 
-// MaxListed is how many names a message lists before "and N more".
-const MaxListed = 10
+// maxListed is how many names a message lists before "and N more".
+const maxListed = 10
 
-// ListNames renders names for a message: the first MaxListed, joined
+// ListNames renders names for a message: the first maxListed, joined
 // with ", ", then "and N more".
 func ListNames(names []string) string {
-	if len(names) <= MaxListed {
+	if len(names) <= maxListed {
 		return strings.Join(names, ", ")
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(names[:MaxListed], ", "), len(names)-MaxListed)
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
 }
 
 // suggestBudget is how many name comparisons the did-you-mean questions

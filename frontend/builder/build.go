@@ -12,11 +12,14 @@
 // source map, and builds the stages the target REQUIREs (its gates) in
 // parallel with it, failing the build when one of them fails.
 //
-// What it borrows from upstream keeps upstream's names, in files that say
-// where it comes from, so that a BuildKit bump is a diff to read. This
-// file: BuildKit v0.34.2, frontend/dockerfile/builder/build.go, Build (as
-// Builder.build and buildPlatforms) and warnOpts.
+// What it borrows from upstream keeps upstream's names, in files whose
+// header says which upstream file they follow ("Follows BuildKit <version>
+// <path>"), so that a BuildKit bump is a diff to read: hack/bump-buildkit
+// prints it.
 package builder
+
+// Follows BuildKit v0.35.1 frontend/dockerfile/builder/build.go: Build (as
+// Builder.build and buildPlatforms) and warnOpts.
 
 import (
 	"context"
@@ -61,7 +64,7 @@ func (b *Builder) Build(ctx context.Context, c client.Client) (_ *client.Result,
 }
 
 func (b *Builder) build(ctx context.Context, c client.Client) (*client.Result, error) {
-	resolver := newResolveCache(c)
+	resolver := newWithResolveCache(c)
 	c = resolver
 	bc, err := dockerui.NewClient(c)
 	if err != nil {
@@ -233,7 +236,7 @@ func warnIn(ctx context.Context, src *dockerui.Source, info *pb.SourceInfo, rule
 func warnOpts(r []parser.Range, detail [][]byte, url string) client.WarnOpts {
 	opts := client.WarnOpts{Level: 1, Detail: detail, URL: url}
 	if r != nil {
-		opts.Range = PBRanges(r)
+		opts.Range = pbRanges(r)
 	}
 	return opts
 }

@@ -1,4 +1,4 @@
-// Borrowed from BuildKit v0.34.2, frontend/dockerfile/builder/caps.go:
+// Follows BuildKit v0.35.1 frontend/dockerfile/builder/caps.go:
 // validateCaps, with the caps stagefront serves.
 
 package builder

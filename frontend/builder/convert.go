@@ -151,21 +151,21 @@ func (cv *converter) checkedRewrite(ctx context.Context, opt rewrite.Options) (*
 	return res, nil
 }
 
-// MaxRewriteTime is the time budget of stagefront's own work on a file
+// maxRewriteTime is the time budget of stagefront's own work on a file
 // for one platform: the analysis and the rewrite (image lookups and the
 // conversion are BuildKit's, and wait on the network). Every step is
 // linear in the file's size, so a file BuildKit accepts (16 MiB at most)
 // takes a few seconds; past the budget the build fails with
 // errRewriteTime rather than hold a shared builder.
-const MaxRewriteTime = 30 * time.Second
+const maxRewriteTime = 30 * time.Second
 
-// errRewriteTime is the cause of a rewrite stopped by MaxRewriteTime.
-var errRewriteTime = errors.Errorf("stagefront: the rewrite of this Dockerfile took longer than its budget of %s and was stopped: make the file smaller, or report it as a bug if it is not large", MaxRewriteTime)
+// errRewriteTime is the cause of a rewrite stopped by maxRewriteTime.
+var errRewriteTime = errors.Errorf("stagefront: the rewrite of this Dockerfile took longer than its budget of %s and was stopped: make the file smaller, or report it as a bug if it is not large", maxRewriteTime)
 
 // evaluate is the engine: the rewrite of the analysed file for opt,
-// within MaxRewriteTime.
+// within maxRewriteTime.
 func (cv *converter) evaluate(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, MaxRewriteTime, errRewriteTime)
+	ctx, cancel := context.WithTimeoutCause(ctx, maxRewriteTime, errRewriteTime)
 	defer cancel()
 	if cv.engine != nil {
 		return cv.engine(ctx, opt)
@@ -233,6 +233,9 @@ func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool)
 		return dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, opt)
 	}()
 	lintErr := <-linted
+	for _, n := range rw.Notes {
+		ours.add("stagefront", "Where stagefront read a fragment from", "", n.Message, analysis.Location(n.Item))
+	}
 	ours.send(cv.warnFor(files))
 	theirs.send(cv.warnFor(files))
 	if err != nil {

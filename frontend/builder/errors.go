@@ -1,6 +1,9 @@
-// Borrowed from BuildKit v0.34.2, frontend/dockerfile/builder/build.go:
+// Follows BuildKit v0.35.1 frontend/dockerfile/builder/build.go:
 // wrapSource, and the deferred wrapping of location errors in Build
 // (withLocations).
+//
+// Follows BuildKit v0.35.1 frontend/dockerfile/dockerfile2llb/convert.go:
+// toCommand's errors without a location (see locateConverterError).
 
 package builder
 
@@ -22,8 +25,8 @@ import (
 	"github.com/pkg/errors"
 )
 
-// PBRanges converts parser ranges to the protobuf form source maps use.
-func PBRanges(rs []parser.Range) []*pb.Range {
+// pbRanges converts parser ranges to the protobuf form source maps use.
+func pbRanges(rs []parser.Range) []*pb.Range {
 	out := make([]*pb.Range, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, &pb.Range{
@@ -52,7 +55,7 @@ func wrapSource(err error, sm *llb.SourceMap, rs []parser.Range) error {
 	if sm == nil || err == nil {
 		return err
 	}
-	return errdefs.WithSource(err, &errdefs.Source{Info: sourceInfo(sm), Ranges: PBRanges(rs)})
+	return errdefs.WithSource(err, &errdefs.Source{Info: sourceInfo(sm), Ranges: pbRanges(rs)})
 }
 
 // withLocations wraps a converter error that carries locations (a
@@ -70,8 +73,7 @@ func withLocations(err error, sm *llb.SourceMap) error {
 
 // locateConverterError gives the errors dockerfile2llb returns without a
 // line the line they are about: a variable in COPY --from, an index past
-// the last stage (toCommand in dockerfile2llb/convert.go, BuildKit
-// v0.34.2). Each comes from the first live COPY, in file order, that
+// the last stage (toCommand in dockerfile2llb/convert.go). Each comes from the first live COPY, in file order, that
 // fails upstream's test. Other errors pass through.
 func locateConverterError(err error, rw *rewrite.Result) error {
 	if err == nil || rw == nil || rw.Analysis == nil || hasLocation(err) {
@@ -104,6 +106,20 @@ func locateConverterError(err error, rw *rewrite.Result) error {
 		}
 	}
 	return err
+}
+
+// LocateLintError gives the build error of lint results that has no
+// line (upstream's lint reports the converter's errors in the results)
+// the line it is about (locateConverterError), in source at of the
+// results: that of the rewrite rw, as the lint saw it.
+func LocateLintError(lr *sublint.LintResults, at int, rw *rewrite.Result) {
+	if lr.Error == nil || len(lr.Error.Location.Ranges) > 0 {
+		return
+	}
+	var le *parser.LocationError
+	if err := locateConverterError(errors.New(lr.Error.Message), rw); errors.As(err, &le) && len(le.Locations) > 0 {
+		lr.Error.Location = pb.Location{SourceIndex: int32(at), Ranges: pbRanges(le.Locations[0])}
+	}
 }
 
 // hasLocation reports whether err carries a location with lines.
@@ -159,25 +175,40 @@ func withRewriteSource(err error, sm *llb.SourceMap, files *fileSources) error {
 // sources (see withRewriteSource).
 const maxErrorSources = 2 << 20
 
-// RewriteErrorLint reports a rewrite error as upstream's lint reports a
-// build error: in the results, at the lines of the first error's file
-// (the Dockerfile's, sm, or a fragment's of rw). Nil for an error that is
-// no rewrite's.
-func RewriteErrorLint(err error, sm *llb.SourceMap, rw *rewrite.Result) *sublint.LintResults {
+// ErrorLint reports an error of the rewrite, or of the conversion of the
+// rewrite rw, as upstream's lint reports a build error: in the results,
+// at its lines, in their own file (the Dockerfile's, sm, or a fragment's
+// of rw). The converter's errors without a line get the line they are
+// about (locateConverterError). Nil for an error with no lines.
+func ErrorLint(err error, sm *llb.SourceMap, rw *rewrite.Result) *sublint.LintResults {
 	ranges, file := rewriteErrorRanges(err)
-	if ranges == nil {
-		return nil
-	}
+	var files *fileSources
 	if rw != nil {
-		if files := newFileSources(sm, rw.Sources); files != nil {
+		files = newFileSources(sm, rw.Sources)
+	}
+	switch {
+	case ranges != nil:
+		if files != nil {
 			sm = files.byName(file)
+		}
+	default:
+		err = locateConverterError(err, rw)
+		var le *parser.LocationError
+		if !errors.As(err, &le) || len(le.Locations) == 0 || len(le.Locations[0]) == 0 {
+			return nil
+		}
+		ranges = le.Locations[0]
+		if files != nil {
+			var i int
+			i, ranges = files.relocate(ranges)
+			sm = files.maps[i]
 		}
 	}
 	lr := &sublint.LintResults{}
 	idx := lr.AddSource(sm)
 	lr.Error = &sublint.BuildError{
 		Message:  err.Error(),
-		Location: pb.Location{SourceIndex: int32(idx), Ranges: PBRanges(ranges)},
+		Location: pb.Location{SourceIndex: int32(idx), Ranges: pbRanges(ranges)},
 	}
 	return lr
 }

@@ -9,8 +9,16 @@ import (
 
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/org/stagefront/frontend/rewrite"
-	"github.com/org/stagefront/frontend/syntax"
 )
+
+// errorList is a rewrite's list of errors at lines of the Dockerfile.
+func errorList(lines ...int) *rewrite.ErrorList {
+	var l rewrite.ErrorList
+	for _, n := range lines {
+		l.Add("Dockerfile", n, 0, "an error at line %d", n)
+	}
+	return &l
+}
 
 func TestRewriteErrorsShowOriginalLines(t *testing.T) {
 	dt := []byte("ARG A=1\nFROM busybox\nIF A ==\nRUN x\nEND\nCOPY --if=B . .\nRUN y\n")
@@ -19,12 +27,9 @@ func TestRewriteErrorsShowOriginalLines(t *testing.T) {
 		err   error
 		lines []int
 	}{
-		{"list", syntax.NewErrorList(
-			&rewrite.Error{File: "Dockerfile", Line: 3, Column: 6, Msg: "unexpected end of expression"},
-			&rewrite.Error{File: "Dockerfile", Line: 6, Msg: "B is not declared"},
-		), []int{3, 6}},
+		{"list", errorList(3, 6), []int{3, 6}},
 		{"one error", &rewrite.Error{File: "Dockerfile", Line: 5, Msg: "END without IF"}, []int{5}},
-		{"wrapped list", wrapErr{syntax.NewErrorList(&rewrite.Error{File: "Dockerfile", Line: 4, Msg: "x"})}, []int{4}},
+		{"wrapped list", wrapErr{errorList(4)}, []int{4}},
 		{"plain error", errors.New("boom"), nil},
 	}
 	for _, tc := range tests {

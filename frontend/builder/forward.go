@@ -1,5 +1,5 @@
-// Borrowed from BuildKit v0.34.2, frontend/dockerfile/builder/build.go:
-// the forwarding part of Build (the BUILDKIT_SYNTAX build arg, then the
+// Follows BuildKit v0.35.1 frontend/dockerfile/builder/build.go: the
+// forwarding part of Build (the BUILDKIT_SYNTAX build arg, then the
 // file's `# syntax=` directive, never when "cmdline" is set) as
 // planForward, and forwardGateway. Unlike upstream, it never forwards to
 // itself.

@@ -298,10 +298,9 @@ func TestGatesSolvedInParallelWithTarget(t *testing.T) {
 	if !latestStart.Before(earliestEnd) {
 		t.Errorf("the solves did not run at the same time")
 	}
+	// That they overlap is the proof; how long it took is the bench's
+	// (gate_parallel_ratio).
 	t.Logf("target + 2 gates of 3 units (%s) each: %s", unit, elapsed.Round(time.Millisecond))
-	if elapsed >= 6*unit {
-		t.Errorf("took %s, want well under %s (sequential)", elapsed, 9*unit)
-	}
 }
 
 func TestGateFailureNamesGateAndLines(t *testing.T) {
@@ -494,7 +493,7 @@ func TestGateErrorSurvivesGRPC(t *testing.T) {
 	dt := "FROM busybox AS tester\nRUN false\nFROM scratch\nREQUIRE tester\n"
 	cv := gateConverter(t, dt, nil)
 	inner := errdefs.WithSource(errors.New(`process "/bin/sh -c false" did not complete successfully: exit code: 1`),
-		&errdefs.Source{Info: sourceInfo(cv.opt.SourceMap), Ranges: PBRanges([]parser.Range{{Start: parser.Position{Line: 2}, End: parser.Position{Line: 2}}})})
+		&errdefs.Source{Info: sourceInfo(cv.opt.SourceMap), Ranges: pbRanges([]parser.Range{{Start: parser.Position{Line: 2}, End: parser.Position{Line: 2}}})})
 	fromBuildKit := grpcerrors.FromGRPC(grpcerrors.ToGRPC(context.Background(), inner))
 	rw := &rewrite.Result{Stages: []rewrite.Stage{{Name: "", Live: true, Requires: []rewrite.Requirement{{Stage: "tester", Line: 4}}}}}
 	err := withLocations(cv.gateError(fromBuildKit, "tester", nil, rw), cv.opt.SourceMap)

@@ -2,19 +2,21 @@ package builder
 
 // The image names the conversion resolves, worked out as upstream works
 // them out, so that the checks read the answers the conversion already
-// got instead of asking again. Borrowed from BuildKit v0.34.2:
+// got instead of asking again.
 //
-//   - frontend/dockerfile/dockerfile2llb/convert.go, resolveBaseImage: the
-//     base name is normalized and tagged "latest" when untagged
-//     (reference.TagNameOnly), a named context of that name is asked
-//     first, then the resolver, with the stage's platform or the
-//     target's;
-//   - frontend/dockerui/config.go, Client.NamedContext: a context is
-//     looked up as "context:<familiar name without :latest>::<platform>",
-//     then without the platform;
-//   - frontend/dockerui/namedcontext.go, NamedContext.load: a
-//     docker-image:// context resolves its image, normalized and tagged
-//     the same way, with the same platform.
+// Follows BuildKit v0.35.1 frontend/dockerfile/dockerfile2llb/convert.go:
+// resolveBaseImage: the base name is normalized and tagged "latest" when
+// untagged (reference.TagNameOnly), a named context of that name is asked
+// first, then the resolver, with the stage's platform or the target's.
+//
+// Follows BuildKit v0.35.1 frontend/dockerui/config.go:
+// Client.NamedContext: a context is looked up as
+// "context:<familiar name without :latest>::<platform>", then without the
+// platform.
+//
+// Follows BuildKit v0.35.1 frontend/dockerui/namedcontext.go:
+// NamedContext.load: a docker-image:// context resolves its image,
+// normalized and tagged the same way, with the same platform.
 
 import (
 	"encoding/json"

@@ -41,9 +41,9 @@ var imageUsers = map[string]string{
 
 // TestChecksReadResolvedImages: FinalStageRunsAsRoot reads the final
 // image's user from what the conversion resolved, with short names as
-// users write them (issue 11: the checks asked for "org/img:1" as
-// written, a second request that failed, and fired for images that set
-// USER 1000), in --call=check and in a build alike; one lookup per image.
+// users write them (asking again for "org/img:1" as written would be a
+// second request, and a failing one), in --call=check and in a build
+// alike; one lookup per image.
 func TestChecksReadResolvedImages(t *testing.T) {
 	for _, tc := range []struct {
 		name, from string
@@ -60,7 +60,7 @@ func TestChecksReadResolvedImages(t *testing.T) {
 			dt := []byte(df)
 			for _, mode := range []string{"check", "build"} {
 				cc := &countingClient{stub: llbtest.StubResolver{Users: imageUsers}, calls: map[string]int{}}
-				resolver := newResolveCache(cc)
+				resolver := newWithResolveCache(cc)
 				var warned []string
 				opt := testConvertOpt(t, dt, nil, "", nil)
 				opt.MetaResolver = resolver

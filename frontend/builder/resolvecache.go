@@ -1,6 +1,6 @@
-// Borrowed from BuildKit v0.34.2, frontend/dockerfile/builder/
-// resolvecache.go: withResolveCache, which also keeps the configs it
-// answered for the checks (see imagePeeker).
+// Follows BuildKit v0.35.1 frontend/dockerfile/builder/resolvecache.go:
+// withResolveCache, which also keeps the configs it answered for the
+// checks (see imagePeeker).
 
 package builder
 
@@ -34,10 +34,11 @@ type resolved struct {
 	config []byte
 }
 
-func newResolveCache(c client.Client) *withResolveCache {
-	d := &withResolveCache{Client: c}
-	d.calls.CacheError = true
-	return d
+func newWithResolveCache(c client.Client) *withResolveCache {
+	return &withResolveCache{
+		Client: c,
+		calls:  flightcontrol.CachedGroup[resolved]{CacheError: true},
+	}
 }
 
 // resolved implements imagePeeker.

@@ -50,25 +50,37 @@ func newFileSources(main *llb.SourceMap, srcs *rewrite.Sources) *fileSources {
 	return fs
 }
 
-// relocate moves ranges of the expanded file to the file of the first
-// one, and its lines; ranges in other files are left out (an instruction
-// is in one file).
-func (fs *fileSources) relocate(rs []parser.Range) (int, []parser.Range) {
-	if len(rs) == 0 {
-		return 0, rs
-	}
-	file, _ := fs.srcs.Position(rs[0].Start.Line)
-	out := make([]parser.Range, 0, len(rs))
+// relocateRanges moves ranges at lines of the expanded file to the file
+// of the first one, which it returns, and to its lines; ranges in other
+// files are left out (an instruction is in one file). lines reads a
+// range's lines (false: it has none, and is left as it is), set writes
+// them. relocate and moveRanges are its two kinds of ranges.
+func relocateRanges[R any](srcs *rewrite.Sources, rs []R, lines func(R) (start, end int, ok bool), set func(*R, int, int)) (int, []R) {
+	file := -1
+	out := make([]R, 0, len(rs))
 	for _, r := range rs {
-		f, start := fs.srcs.Position(r.Start.Line)
-		_, end := fs.srcs.Position(r.End.Line)
-		if f != file {
-			continue
+		s, e, ok := lines(r)
+		if ok {
+			f, start := srcs.Position(s)
+			_, end := srcs.Position(e)
+			if file < 0 {
+				file = f
+			}
+			if f != file {
+				continue
+			}
+			set(&r, start, end)
 		}
-		r.Start.Line, r.End.Line = start, end
 		out = append(out, r)
 	}
-	return file, out
+	return max(file, 0), out
+}
+
+// relocate is relocateRanges for parser ranges.
+func (fs *fileSources) relocate(rs []parser.Range) (int, []parser.Range) {
+	return relocateRanges(fs.srcs, rs,
+		func(r parser.Range) (int, int, bool) { return r.Start.Line, r.End.Line, true },
+		func(r *parser.Range, start, end int) { r.Start.Line, r.End.Line = start, end })
 }
 
 // byName is the source map of the file an error names; the Dockerfile's
@@ -225,7 +237,7 @@ func (d *dataSources) move(loc *pb.Location) {
 	if loc == nil || len(loc.Ranges) == 0 || loc.Ranges[0].Start == nil {
 		return
 	}
-	file := moveRanges(d.fs.srcs, loc.Ranges)
+	file := moveRanges(d.fs.srcs, loc)
 	i, ok := d.index[file]
 	if !ok {
 		i = int32(len(d.data))
@@ -250,7 +262,7 @@ func RelocateLint(lr *sublint.LintResults, at int, main *llb.SourceMap, srcs *re
 		if loc == nil || int(loc.SourceIndex) != at || len(loc.Ranges) == 0 {
 			return
 		}
-		file := moveRanges(srcs, loc.Ranges)
+		file := moveRanges(srcs, loc)
 		i, ok := index[file]
 		if !ok {
 			i = len(lr.Sources)
@@ -267,21 +279,17 @@ func RelocateLint(lr *sublint.LintResults, at int, main *llb.SourceMap, srcs *re
 	}
 }
 
-// moveRanges moves ranges at lines of the expanded file to the lines of
-// their file, that of the first (an instruction is in one file), which it
-// returns.
-func moveRanges(srcs *rewrite.Sources, rs []*pb.Range) int {
-	file := -1
-	for _, r := range rs {
-		if r.Start == nil || r.End == nil {
-			continue
-		}
-		f, start := srcs.Position(int(r.Start.Line))
-		_, end := srcs.Position(int(r.End.Line))
-		if file < 0 {
-			file = f
-		}
-		r.Start.Line, r.End.Line = int32(start), int32(end)
-	}
-	return max(file, 0)
+// moveRanges is relocateRanges for the ranges of a location, which it
+// moves in place.
+func moveRanges(srcs *rewrite.Sources, loc *pb.Location) int {
+	file, rs := relocateRanges(srcs, loc.Ranges,
+		func(r *pb.Range) (int, int, bool) {
+			if r.Start == nil || r.End == nil {
+				return 0, 0, false
+			}
+			return int(r.Start.Line), int(r.End.Line), true
+		},
+		func(r **pb.Range, start, end int) { (*r).Start.Line, (*r).End.Line = int32(start), int32(end) })
+	loc.Ranges = rs
+	return file
 }

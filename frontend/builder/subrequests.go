@@ -1,5 +1,8 @@
 package builder
 
+// Follows BuildKit v0.35.1 frontend/dockerfile/dockerfile2llb/convert.go:
+// ListTargets (as listTargets).
+
 import (
 	"context"
 	"fmt"
@@ -219,8 +222,7 @@ func (cv *converter) targets(ctx context.Context, p *ocispecs.Platform) (*target
 }
 
 // listTargets is upstream's target list of the rewrite: the live stages,
-// the last one the default. It is dockerfile2llb.ListTargets (BuildKit
-// v0.34.2, frontend/dockerfile/dockerfile2llb/convert.go) on the
+// the last one the default. It is dockerfile2llb.ListTargets on the
 // rewrite's instructions as the analysis parsed them, instead of parsing
 // the rewrite again, and with a linter for `# check=` comments (upstream
 // calls instructions.Parse without one there, which panics on a `# check=`
@@ -249,7 +251,7 @@ func sourceLocation(r []parser.Range) *pb.Location {
 	if len(r) == 0 {
 		return nil
 	}
-	return &pb.Location{Ranges: PBRanges(r)}
+	return &pb.Location{Ranges: pbRanges(r)}
 }
 
 // mergeTargets builds the target list from the rewrite's stages. l is
@@ -303,7 +305,7 @@ func offTarget(st rewrite.Stage, f *analysis.File) targets.Target {
 	t.Description = s.DocComment
 	t.Base = s.BaseName
 	t.Platform = s.Platform
-	t.Location = &pb.Location{Ranges: PBRanges(s.Location)}
+	t.Location = &pb.Location{Ranges: pbRanges(s.Location)}
 	return t
 }
 
@@ -345,7 +347,7 @@ func withStageNote(desc string, st rewrite.Stage, rw *rewrite.Result) string {
 func (cv *converter) lint(ctx context.Context, p *ocispecs.Platform) (*lint.LintResults, error) {
 	rw, err := cv.rewriteOrFailed(ctx, p)
 	if err != nil {
-		if lr := RewriteErrorLint(err, cv.opt.SourceMap, rw); lr != nil {
+		if lr := ErrorLint(err, cv.opt.SourceMap, rw); lr != nil {
 			return lr, nil
 		}
 		return nil, err
@@ -353,10 +355,13 @@ func (cv *converter) lint(ctx context.Context, p *ocispecs.Platform) (*lint.Lint
 	opt, files := cv.requestOptFor(rw)
 	lr, err := dockerfile2llb.DockerfileLint(ctx, rw.Dockerfile, opt)
 	if err != nil {
-		return nil, files.locate(err)
+		return nil, files.locate(locateConverterError(err, rw))
 	}
 	if err := cv.checkLint(ctx, rw, lr, opt.SourceMap); err != nil {
 		return nil, err
+	}
+	if opt.SourceMap != nil {
+		LocateLintError(lr, lr.AddSource(opt.SourceMap), rw)
 	}
 	if files != nil && opt.SourceMap != nil {
 		// The findings are at lines of the expanded file: each to its own.

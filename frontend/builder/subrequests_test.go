@@ -374,7 +374,7 @@ RUN --if=VERBOSE echo verbose
 
 // TestCheckCommentAboveInstruction: a `# check=` comment directly above an
 // instruction needs a linter in BuildKit's instruction parser; without
-// one, the gateway crashed on files upstream builds (issue 13).
+// one, it panics on files upstream builds.
 func TestCheckCommentAboveInstruction(t *testing.T) {
 	t.Parallel()
 	for _, df := range []string{

@@ -10,6 +10,11 @@ import (
 	"github.com/expr-lang/expr/parser/lexer"
 )
 
+// compile compiles text in scope with a compiler of names.
+func compile(text string, scope Scope, names ...string) (*Condition, error) {
+	return NewCompiler(names).Compile(text, scope)
+}
+
 type testScope map[string]bool
 
 func (s testScope) Declared(n string) bool     { return s[n] }
@@ -30,9 +35,9 @@ func TestTruth(t *testing.T) {
 		{"false", false, false}, {"0", false, false}, {"no", false, false}, {"OFF", false, false}, {"", false, false},
 		{"maybe", false, true}, {"2", false, true}, {"truee", false, true},
 	} {
-		got, err := Truth("F", tc.in)
+		got, err := truth("F", tc.in)
 		if (err != nil) != tc.err || got != tc.want {
-			t.Errorf("Truth(%q) = %v, %v", tc.in, got, err)
+			t.Errorf("truth(%q) = %v, %v", tc.in, got, err)
 		}
 		if err != nil && !strings.Contains(err.Error(), `F="`+tc.in+`"`) {
 			t.Errorf("error does not quote the value: %v", err)
@@ -55,7 +60,7 @@ func TestEval(t *testing.T) {
 		{"(A == B) == false", true}, {"defined(A) != exists('docs')", false}, {"V in []", false},
 		{"A not matches '^n'", true}, {"V not in ['1']", true}, {"'é' == V || A", true},
 	} {
-		c, err := Compile(tc.expr, scope, "A", "B", "V", "E")
+		c, err := compile(tc.expr, scope, "A", "B", "V", "E")
 		if err != nil {
 			t.Errorf("%s: %v", tc.expr, err)
 			continue
@@ -64,6 +69,36 @@ func TestEval(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("%s = %v, %v; want %v", tc.expr, got, err, tc.want)
 		}
+	}
+}
+
+// TestCompilerLearnsNames: a compiler told of no names learns those a
+// condition reads, keeping what it found of the condition and what it
+// compiled.
+func TestCompilerLearnsNames(t *testing.T) {
+	cc := NewCompiler(nil)
+	c, err := cc.Compile(`FOO == 'x' && exists("docs/")`, testScope{"FOO": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Names, []string{"FOO"}) || !slices.Equal(c.Paths(), []string{"docs/"}) {
+		t.Errorf("Names %v, Paths %v", c.Names, c.Paths())
+	}
+	if cc.Compiled() == 0 {
+		t.Errorf("Compiled() = 0 after a compilation")
+	}
+	for vals, want := range map[string]bool{"x": false, "y": false} {
+		got, err := c.Eval(testValues{"FOO": vals})
+		if err != nil || got != want {
+			t.Errorf("FOO=%s: %v, %v", vals, got, err)
+		}
+	}
+	if got, err := c.Eval(testValues{"FOO": "x"}); err != nil || got {
+		t.Errorf("exists(docs/) is true only for docs: %v, %v", got, err)
+	}
+	c2, err := cc.Compile("BAR || FOO == 'y'", testScope{"FOO": true, "BAR": true})
+	if err != nil || !slices.Equal(c2.Names, []string{"BAR", "FOO"}) {
+		t.Errorf("a second condition: %v, %v", c2, err)
 	}
 }
 
@@ -85,7 +120,7 @@ func TestCompileErrors(t *testing.T) {
 		{"A matches '('", `the pattern "(" of matches is not a valid regular expression (missing closing ))`},
 		{strings.Repeat("A || ", 1000) + "A", "the limit is 4096"},
 	} {
-		_, err := Compile(tc.expr, scope, "A")
+		_, err := compile(tc.expr, scope, "A")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %q", tc.expr, err, tc.want)
 		}
@@ -127,7 +162,7 @@ func TestNotBooleanFailsAtCompile(t *testing.T) {
 		{"A in B", "in needs a list after it, as in NAME in ['a', 'b']; to find text inside a value, use contains", 3},
 		{"A not in 'abc'", "in needs a list after it", 7},
 	} {
-		_, err := Compile(tc.expr, scope, "A", "B", "V")
+		_, err := compile(tc.expr, scope, "A", "B", "V")
 		ce, ok := err.(*Error)
 		if !ok || !strings.Contains(ce.Msg, tc.want) || ce.Column != tc.col {
 			t.Errorf("%q: got %#v, want %q at column %d", tc.expr, err, tc.want, tc.col)
@@ -151,7 +186,7 @@ func TestEvalErrors(t *testing.T) {
 		{"'é' == V || A", testValues{"A": "\xff"}, `A="\xff" is not a boolean flag`, 14},
 		{"exists('ERR')", nil, "the context cannot be read", 1},
 	} {
-		c, err := Compile(tc.expr, scope, "A", "V", "P")
+		c, err := compile(tc.expr, scope, "A", "V", "P")
 		if err != nil {
 			t.Errorf("%s: %v", tc.expr, err)
 			continue
@@ -162,12 +197,12 @@ func TestEvalErrors(t *testing.T) {
 			t.Errorf("%q: got %#v, want a *Error %q at column %d", tc.expr, err, tc.want, tc.col)
 		}
 	}
-	c, _ := Compile("exists('ERR')", scope)
+	c, _ := compile("exists('ERR')", scope)
 	if _, err := c.Eval(errValues{}); !errors.Is(err, errExists) {
 		t.Errorf("an error of Exists does not unwrap to it: %v", err)
 	}
 	// An unevaluated pattern is not checked.
-	c, _ = Compile("A && V matches P", scope, "A", "V", "P")
+	c, _ = compile("A && V matches P", scope, "A", "V", "P")
 	if got, err := c.Eval(errValues{testValues{"A": "0", "P": "("}}); got || err != nil {
 		t.Errorf("A && V matches P with A=0: %v, %v", got, err)
 	}
@@ -204,7 +239,7 @@ func TestErrorColumnsAreBytes(t *testing.T) {
 		{"A == '\xff' && B", "B"},
 		{"'éé' == A &&", "&"},
 	} {
-		_, err := Compile(tc.expr, scope, "A")
+		_, err := compile(tc.expr, scope, "A")
 		ce, ok := err.(*Error)
 		if !ok || ce.Column < 1 || !strings.HasPrefix(tc.expr[ce.Column-1:], tc.at) {
 			t.Errorf("%q: got %#v, want the column of %q", tc.expr, err, tc.at)
@@ -270,7 +305,7 @@ func TestNoInternalsInMessages(t *testing.T) {
 		{"A == @", "unrecognized character"},
 		{"!!!", "unexpected end of condition"},
 	} {
-		_, err := Compile(tc.expr, scope, names...)
+		_, err := compile(tc.expr, scope, names...)
 		ce, ok := err.(*Error)
 		if !ok || !strings.Contains(ce.Msg, tc.want) {
 			t.Errorf("%q: got %#v, want %q", tc.expr, err, tc.want)
@@ -283,7 +318,7 @@ func TestNoInternalsInMessages(t *testing.T) {
 		}
 	}
 	// defined() still reads an ARG named like a function.
-	c, err := Compile("defined(exists) && exists('docs')", scope, names...)
+	c, err := compile("defined(exists) && exists('docs')", scope, names...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +339,7 @@ func TestLongTextIsCutShort(t *testing.T) {
 		"'" + long + "' && A",
 		"(A == '" + long + "') contains 'x'",
 	} {
-		_, err := Compile(expr, scope, "A")
+		_, err := compile(expr, scope, "A")
 		if err == nil || len(err.Error()) > 600 || strings.Contains(err.Error(), strings.Repeat("x", shortLength+1)) {
 			t.Errorf("%.20q...: message quotes too much: %.200v", expr, err)
 		}

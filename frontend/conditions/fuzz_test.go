@@ -104,8 +104,20 @@ func FuzzConditions(f *testing.F) {
 		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
 			t.Fatalf("compiled twice: %v, then %v", err, err2)
 		}
+		// The public API with no names: the compiler learns them, and the
+		// condition reads and evaluates as one compiled knowing them.
+		cb, errb := NewCompiler(nil).Compile(text, scope)
+		if (err == nil) != (errb == nil) || (err != nil && err.Error() != errb.Error()) {
+			t.Fatalf("with the names %v, then none: %v, then %v", names, err, errb)
+		}
 		if err != nil {
 			return
+		}
+		if !slices.Equal(c.Names, cb.Names) || !slices.Equal(c.Paths(), cb.Paths()) {
+			t.Fatalf("compiled with no names, %q reads %v and %v; with them, %v and %v", text, cb.Names, cb.Paths(), c.Names, c.Paths())
+		}
+		if g, e := cb.Eval(v); g != func() bool { r, _ := c.Eval(v); return r }() || (e == nil) != func() bool { _, e2 := c.Eval(v); return e2 == nil }() {
+			t.Fatalf("compiled with no names, %q evaluates to %v, %v", text, g, e)
 		}
 		if len(c.Names) > 0 {
 			if _, err := cc.Compile(text, fuzzScope{}); err == nil {
@@ -154,12 +166,12 @@ func FuzzConditions(f *testing.F) {
 	})
 }
 
-// flagValues reports whether every value is a valid flag (see Truth),
+// flagValues reports whether every value is a valid flag (see truth),
 // with which a condition that compiled must evaluate: each is also a
 // valid regexp, and the only other failure is exists()'s own.
 func flagValues(vals map[string]string) bool {
 	for k, v := range vals {
-		if _, err := Truth(k, v); err != nil {
+		if _, err := truth(k, v); err != nil {
 			return false
 		}
 	}
@@ -222,7 +234,7 @@ func goldenConditions(f *testing.F) []string {
 		if err != nil {
 			f.Fatal(err)
 		}
-		sf, _ := syntax.Parse("Dockerfile", dt)
+		sf, _ := syntax.ParseExpanded("Dockerfile", dt, nil)
 		if sf == nil {
 			continue
 		}

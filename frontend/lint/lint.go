@@ -80,26 +80,27 @@ func Run(ctx context.Context, in *Input, cfg *linter.Config, warn linter.LintWar
 	if c.SkipAll && !c.ExperimentalAll && len(c.ExperimentalRules) == 0 {
 		return lt, nil
 	}
-	_, err := runChecks(ctx, in, lt)
-	return lt, err
+	return lt, runChecks(ctx, in, lt)
 }
 
-// runChecks runs the checks, reporting through lt; the checker is
-// returned for the tests, which read its work count.
-func runChecks(ctx context.Context, in *Input, lt *linter.Linter) (*checker, error) {
+// runChecks runs the checks, reporting through lt. A Dockerfile is
+// untrusted input in a shared builder, so no check may loop over one part
+// of the file for each of another: they index what they look for in one
+// pass instead (TestChecksLinear holds them to it).
+func runChecks(ctx context.Context, in *Input, lt *linter.Linter) error {
 	ck := &checker{ctx: ctx, in: in, lt: lt, file: in.Analysis}
 	if ck.file == nil && in.Rewrite != nil {
 		ck.file = in.Rewrite.Analysis
 	}
 	if ck.file == nil {
-		return ck, errors.New("stagefront checks: no analysis of the file")
+		return errors.New("stagefront checks: no analysis of the file")
 	}
 	if err := ck.load(); err != nil {
-		return ck, err
+		return err
 	}
 	ck.structural()
 	ck.platform()
-	return ck, nil
+	return nil
 }
 
 // checker holds one run's views of the file.
@@ -129,13 +130,6 @@ type checker struct {
 	// noConfig is a linter with nothing configured, to read `# check=`
 	// comments into.
 	noConfig *linter.Linter
-
-	// work counts the steps of the checks' loops (items, names, stages,
-	// commands, findings): the tests check it grows linearly with the
-	// file. A Dockerfile is untrusted input in a shared builder, so no
-	// check may loop over one part of the file for each of another:
-	// they index what they look for in one pass instead.
-	work int
 }
 
 type cond struct {
@@ -153,7 +147,6 @@ func (ck *checker) load() error {
 	}
 	ck.nodes = nodes
 	for _, it := range f.Scoped() {
-		ck.work++
 		if c := f.Condition(it); c != nil {
 			ck.conds = append(ck.conds, cond{it, c})
 		}
@@ -196,7 +189,6 @@ func (ck *checker) node(it *syntax.Item) *parser.Node { return ck.nodes[it.Index
 // copying the skipped rules (which a `# check=skip=` directive of the
 // file makes as long as it likes) for every finding.
 func (ck *checker) run(rule linter.LinterRuleI, loc []parser.Range, comments [][]string, msg string) {
-	ck.work++
 	var buf [2]*linter.Linter
 	layers := buf[:0]
 	for _, c := range comments {
@@ -248,7 +240,6 @@ func (ck *checker) commentConfig(c []string) *linter.Linter {
 		ck.noConfig = linter.New(&linter.Config{})
 		ck.commentCfg = map[commentKey]*linter.Linter{}
 	}
-	ck.work += len(c)
 	l := ck.noConfig.WithMergedConfigFromComments(c)
 	if l == ck.noConfig {
 		l = nil // no directive, or one upstream ignores

@@ -35,7 +35,7 @@ func check(t *testing.T, df string, args map[string]string, target string, docke
 	var out []finding
 	lt, err := Run(context.Background(), &Input{Rewrite: rw, BuildArgs: args, Target: target, Dockerignore: dockerignore, NamedContexts: named, FinalImageUser: testImageUser(rw)}, cfg,
 		func(rule, _, url, msg string, loc []parser.Range) {
-			if !strings.HasSuffix(url, "/docs/rules/"+kebab(rule)+".md") {
+			if url != DocURL(rule) {
 				t.Errorf("%s: URL %s", rule, url)
 			}
 			line := 0
@@ -48,20 +48,6 @@ func check(t *testing.T, df string, args map[string]string, target string, docke
 		t.Fatal(err)
 	}
 	return out, lt
-}
-
-func kebab(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('-')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // testImageUser: images tagged nonroot run as 65532, as distroless does;

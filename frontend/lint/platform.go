@@ -33,7 +33,6 @@ func (ck *checker) platform() {
 	ck.stageNotFound()
 	final := ck.finalStage()
 	for i := range ck.stages {
-		ck.work++
 		ck.installs(&ck.stages[i])
 	}
 	if final >= 0 {
@@ -57,7 +56,6 @@ func (ck *checker) rewriteIndex(i int) int {
 	if ck.stageAt == nil {
 		ck.stageAt = make(map[int]int, len(ck.stages))
 		for k := range ck.stages {
-			ck.work++
 			if loc := ck.stages[k].Location; len(loc) > 0 {
 				if _, ok := ck.stageAt[loc[0].Start.Line]; !ok {
 					ck.stageAt[loc[0].Start.Line] = k
@@ -76,7 +74,6 @@ func (ck *checker) rewriteIndex(i int) int {
 func (ck *checker) chain(final int) []int {
 	var out []int
 	for _, i := range ck.in.Rewrite.Chain(ck.fileIndex(final)) {
-		ck.work++
 		k := ck.rewriteIndex(i)
 		if k < 0 {
 			break
@@ -104,19 +101,16 @@ func (ck *checker) stageNotFound() {
 	suggested := map[string]string{} // a file names the same images often
 	var contexts map[string]bool     // the named contexts, by foldKey
 	for _, c := range ck.in.NamedContexts {
-		ck.work++
 		if contexts == nil {
 			contexts = map[string]bool{}
 		}
 		contexts[foldKey(c)] = true
 	}
 	for _, it := range f.Linked() {
-		ck.work++
 		if it.Kind != syntax.Instruction || !rw.Live(it) || it.LastFrom < 0 {
 			continue
 		}
 		for k, r := range f.Refs(it) {
-			ck.work++
 			name, ok := rw.RefName(it, k)
 			if !ok || name == "" || strings.ContainsAny(name, ":/@$") || name == "scratch" || name == "context" {
 				continue
@@ -259,7 +253,6 @@ func (ck *checker) installs(st *instructions.Stage) {
 	var contextCmd instructions.Command
 	reportedOrder := false
 	for _, cmd := range st.Commands {
-		ck.work++
 		if src := copiesContext(cmd); src != "" && contextCopied < 0 {
 			contextCopied = cmd.Location()[0].Start.Line
 			contextCmd = cmd
@@ -317,7 +310,6 @@ func (ck *checker) finalStageRules(final int) {
 	var userStage *instructions.Stage
 	for _, i := range chain {
 		for _, cmd := range ck.stages[i].Commands {
-			ck.work++
 			if u, ok := cmd.(*instructions.UserCommand); ok {
 				user, userStage = u, &ck.stages[i]
 			}
@@ -351,7 +343,6 @@ func (ck *checker) finalStageRules(final int) {
 
 	// FinalStageCopiesContext: only the final stage's own commands.
 	for _, cmd := range st.Commands {
-		ck.work++
 		if src := copiesContext(cmd); src != "" {
 			ck.run(&RuleFinalStageCopiesContext, cmd.Location(), cmdComments(st, cmd),
 				RuleFinalStageCopiesContext.Format(label, src))
@@ -362,7 +353,6 @@ func (ck *checker) finalStageRules(final int) {
 	for _, i := range chain {
 		s := &ck.stages[i]
 		for _, cmd := range s.Commands {
-			ck.work++
 			run, ok := cmd.(*runCmd)
 			if !ok {
 				continue
@@ -370,7 +360,6 @@ func (ck *checker) finalStageRules(final int) {
 			var tools []string
 			for _, in := range findInstalls(run.script()) {
 				for _, p := range in.Packages {
-					ck.work++
 					if buildTools[p] && !slices.Contains(tools, p) {
 						tools = append(tools, p)
 					}
@@ -392,7 +381,6 @@ func (ck *checker) dockerignore() {
 	for i := range ck.stages {
 		st := &ck.stages[i]
 		for _, cmd := range st.Commands {
-			ck.work++
 			if fromContext(cmd) {
 				ck.run(&RuleMissingDockerignore, cmd.Location(), cmdComments(st, cmd), RuleMissingDockerignore.Format())
 				return

@@ -109,15 +109,15 @@ func newRefMatcher(names []string) *refMatcher {
 }
 
 // refs calls yield with each of the matcher's names that text reads, in
-// no particular order, repeats included; work counts the bytes walked.
-func (m *refMatcher) refs(text string, work *int, yield func(name string)) {
+// no particular order, repeats included.
+func (m *refMatcher) refs(text string, yield func(name string)) {
 	if m == nil {
 		return
 	}
 	for i := strings.IndexByte(text, '$'); i >= 0; {
-		m.walk(text, i+1, false, work, yield)
+		m.walk(text, i+1, false, yield)
 		if i+1 < len(text) && text[i+1] == '{' {
-			m.walk(text, i+2, true, work, yield)
+			m.walk(text, i+2, true, yield)
 		}
 		next := strings.IndexByte(text[i+1:], '$')
 		if next < 0 {
@@ -130,10 +130,9 @@ func (m *refMatcher) refs(text string, work *int, yield func(name string)) {
 // walk follows the trie along text from byte from, yielding the names
 // that end where the expression's end condition holds: a } or : after a
 // braced name; a word boundary after a bare one.
-func (m *refMatcher) walk(text string, from int, braced bool, work *int, yield func(name string)) {
+func (m *refMatcher) walk(text string, from int, braced bool, yield func(name string)) {
 	node := int32(0)
 	for q := from; q < len(text); q++ {
-		*work++
 		to, ok := m.next[trieEdge{node, text[q]}]
 		if !ok {
 			return

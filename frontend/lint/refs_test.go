@@ -41,8 +41,7 @@ func TestRefs(t *testing.T) {
 		text := b.String()
 		found := map[string]bool{}
 		wordRefs(text, func(n string) { found[n] = true })
-		work := 0
-		m.refs(text, &work, func(n string) { found[n] = true })
+		m.refs(text, func(n string) { found[n] = true })
 		for _, n := range names {
 			want := strings.Contains(text, n) && exprs[n].MatchString(text)
 			if found[n] != want {

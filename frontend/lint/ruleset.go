@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/org/stagefront/frontend/lint/internal/docgen"
 )
 
 // The rules, declared as BuildKit declares its own (linter/ruleset.go).
@@ -124,6 +125,12 @@ var (
 		},
 	}
 )
+
+// DocURL is the URL of the page of a rule of this package, as its
+// declaration names it (the page generated in docs/rules/).
+func DocURL(rule string) string {
+	return "https://github.com/org/stagefront/blob/main/docs/rules/" + docgen.CamelToKebab(rule) + ".md"
+}
 
 // Rules lists every rule of this package, in declaration order.
 var Rules = []linter.LinterRuleI{

@@ -30,7 +30,6 @@ func (ck *checker) structural() {
 func (ck *checker) stagesDependOnBranch() {
 	f := ck.file
 	for _, j := range f.Joins() {
-		ck.work += len(j.Stages)
 		if len(j.Stages) < 2 || !ambiguousStages(f, j.Stages) {
 			continue
 		}
@@ -80,7 +79,6 @@ func (ck *checker) itemComments(it *syntax.Item) [][]string {
 
 func (ck *checker) constantConditions() {
 	for _, c := range ck.conds {
-		ck.work++
 		if len(c.c.Names) > 0 || c.c.ReadsContext() {
 			continue
 		}
@@ -129,13 +127,11 @@ type globalArgItem struct {
 func (ck *checker) globalArgItem(a *instructions.ArgCommand) *globalArgItem {
 	g := &globalArgItem{hash: -1}
 	for i, kv := range a.Args {
-		ck.work++
 		if g.hash < 0 && strings.HasPrefix(kv.Key, "#") {
 			g.hash = i
 		}
 		if kv.Value != nil {
 			wordRefs(*kv.Value, func(n string) {
-				ck.work++
 				if n != kv.Key {
 					if g.readHere == nil {
 						g.readHere = map[string]bool{}
@@ -148,7 +144,6 @@ func (ck *checker) globalArgItem(a *instructions.ArgCommand) *globalArgItem {
 	if g.hash >= 0 {
 		g.first = map[string]int{}
 		for i, kv := range a.Args {
-			ck.work++
 			if _, ok := g.first[kv.Key]; !ok {
 				g.first[kv.Key] = i
 			}
@@ -180,7 +175,6 @@ func (ck *checker) unusedGlobalArgs() {
 	// The names a finding could be about.
 	wanted := map[string]bool{}
 	for _, a := range ck.globals {
-		ck.work++
 		if argName.MatchString(a.KV.Key) && !frontendArg(a.KV.Key) {
 			wanted[a.KV.Key] = true
 		}
@@ -188,7 +182,6 @@ func (ck *checker) unusedGlobalArgs() {
 	readByCond := map[string]bool{}
 	for _, c := range ck.conds {
 		for _, n := range c.c.Names {
-			ck.work++
 			if wanted[n] {
 				readByCond[n] = true
 			}
@@ -203,7 +196,6 @@ func (ck *checker) unusedGlobalArgs() {
 	readers := map[string][2]*syntax.Item{}
 	var it *syntax.Item
 	read := func(n string) {
-		ck.work++
 		if !wanted[n] {
 			return
 		}
@@ -219,11 +211,9 @@ func (ck *checker) unusedGlobalArgs() {
 		readers[n] = r
 	}
 	for _, it = range f.Syntax.Items {
-		ck.work++
 		if it.Keyword == "arg" && it.LastFrom >= 0 {
 			if a := f.Arg(it); a != nil {
 				for _, kv := range a.Args {
-					ck.work++
 					if wanted[kv.Key] {
 						redeclared[kv.Key] = true
 					}
@@ -239,7 +229,6 @@ func (ck *checker) unusedGlobalArgs() {
 	}
 	items := map[*syntax.Item]*globalArgItem{}
 	for _, a := range ck.globals {
-		ck.work++
 		name := a.KV.Key
 		if !wanted[name] || readByCond[name] {
 			continue
@@ -272,10 +261,8 @@ func (ck *checker) stageArgsOnlyForConditions() {
 	// defined("a-b")).
 	declared := map[string]bool{}
 	for _, it := range f.Scoped() {
-		ck.work++
 		if a := f.Arg(it); a != nil && it.LastFrom >= 0 {
 			for _, kv := range a.Args {
-				ck.work++
 				declared[kv.Key] = true
 			}
 		}
@@ -287,7 +274,6 @@ func (ck *checker) stageArgsOnlyForConditions() {
 	oddSeen := map[string]bool{}
 	for _, c := range ck.conds {
 		for _, n := range c.c.Names {
-			ck.work++
 			if declared[n] && !isWordName(n) && !oddSeen[n] {
 				oddSeen[n] = true
 				odd = append(odd, n)
@@ -297,7 +283,6 @@ func (ck *checker) stageArgsOnlyForConditions() {
 	match := newRefMatcher(odd)
 	globals := map[string]bool{}
 	for _, g := range ck.globals {
-		ck.work++
 		globals[g.KV.Key] = true
 	}
 
@@ -327,7 +312,6 @@ func (ck *checker) stageArgsOnlyForConditions() {
 	var found []finding // from the end of the file
 	var owners []int
 	readByInstr := func(n string) {
-		ck.work++
 		if declared[n] {
 			for _, s := range owners {
 				get(n, s).instr = true
@@ -336,7 +320,6 @@ func (ck *checker) stageArgsOnlyForConditions() {
 	}
 	items := f.Syntax.Items
 	for j := len(items) - 1; j >= 0; j-- {
-		ck.work++
 		it := items[j]
 		if it.LastFrom < 0 {
 			break // items are in file order: the global ones come first
@@ -350,7 +333,6 @@ func (ck *checker) stageArgsOnlyForConditions() {
 		// has read them.
 		if a != nil && len(owners) > 0 {
 			for k := len(a.Args) - 1; k >= 0; k-- {
-				ck.work++
 				name := a.Args[k].Key
 				if frontendArg(name) {
 					continue
@@ -369,7 +351,6 @@ func (ck *checker) stageArgsOnlyForConditions() {
 		// What the item reads, for the items above it.
 		if c := f.Condition(it); c != nil {
 			for _, n := range c.Names {
-				ck.work++
 				if declared[n] {
 					for _, s := range owners {
 						get(n, s).cond = true
@@ -379,10 +360,10 @@ func (ck *checker) stageArgsOnlyForConditions() {
 		}
 		if it.Kind == syntax.Instruction {
 			wordRefs(ck.node(it).Original, readByInstr)
-			match.refs(ck.node(it).Original, &ck.work, readByInstr)
+			match.refs(ck.node(it).Original, readByInstr)
 			for _, fl := range it.Flags {
 				wordRefs(fl, readByInstr)
-				match.refs(fl, &ck.work, readByInstr)
+				match.refs(fl, readByInstr)
 			}
 		}
 		// An ARG that declares a name again ends what the items above see
@@ -390,7 +371,6 @@ func (ck *checker) stageArgsOnlyForConditions() {
 		if a != nil && it.Keyword == "arg" {
 			for _, kv := range a.Args {
 				for _, s := range owners {
-					ck.work++
 					*get(kv.Key, s) = reads{}
 				}
 			}
@@ -414,7 +394,6 @@ func (ck *checker) unreachableStages() {
 	}
 	for _, it := range f.Linked() {
 		for _, r := range f.Refs(it) {
-			ck.work++
 			if r.HasVariable() {
 				return // a stage chosen by a value: any stage may be the one
 			}
@@ -425,7 +404,6 @@ func (ck *checker) unreachableStages() {
 	roots := make([]bool, len(f.Stages))
 	var owners []int
 	for _, it := range f.Syntax.Items {
-		ck.work++
 		var marks []bool
 		switch it.Keyword {
 		case "run":
@@ -437,7 +415,6 @@ func (ck *checker) unreachableStages() {
 			continue
 		}
 		for _, s := range f.Owners(owners[:0], it) {
-			ck.work++
 			if s >= 0 {
 				marks[s] = true
 			}
@@ -446,9 +423,7 @@ func (ck *checker) unreachableStages() {
 	// A stage that nothing references and that runs nothing is an export
 	// or an aggregate: a --target of its own.
 	referenced := g.Referenced()
-	ck.work += len(referenced)
 	for i := range f.Stages {
-		ck.work++
 		if !runs[i] && !referenced[i] {
 			roots[i] = true
 		}
@@ -456,7 +431,6 @@ func (ck *checker) unreachableStages() {
 	// The default target is the last live stage: under some values, any
 	// stage after which every FROM is conditional.
 	for i := len(f.Stages) - 1; i >= 0; i-- {
-		ck.work++
 		roots[i] = true
 		if st := f.Stages[i].Item; st.Branch == nil && st.Cond == nil {
 			break
@@ -473,14 +447,12 @@ func (ck *checker) unreachableStages() {
 	}
 	var rootList []int
 	for i, r := range roots {
-		ck.work++
 		if r {
 			rootList = append(rootList, i)
 		}
 	}
 	seen, _ := g.Reach(rootList...)
 	for i, st := range f.Stages {
-		ck.work++
 		if seen[i] || !runs[i] || referenced[i] {
 			// Reached; or it runs nothing that could be skipped; or the
 			// stage that references it is the one to report.

@@ -1,7 +1,11 @@
 // Package rewrite turns an extended Dockerfile (IF/ELSE IF/ELSE/END blocks,
-// --if= guards, REQUIRE) into a standard Dockerfile for one target platform,
-// keeping every line where it was so that the original file's source map
-// stays valid for the converted result.
+// --if= guards, REQUIRE, INCLUDE) into a standard Dockerfile for one
+// target platform: Expand puts the fragments the values make live in
+// place of their INCLUDEs (a table keeps each line's own file and line),
+// and Evaluate decides every line of the analysed file, keeping every
+// line where it was so that the source map stays valid for the converted
+// result. Dead lines vanish and what remains is the Dockerfile the build
+// converts.
 package rewrite
 
 import (
@@ -72,6 +76,9 @@ type Result struct {
 	// Includes are the live INCLUDEs, in file order, with the fragments
 	// they take for these values (see Expand).
 	Includes []Include
+	// Notes are what the Fragments had to say about where they read the
+	// fragments of Includes (see FragmentNoter), at each INCLUDE.
+	Notes []Note
 	// Sources are the files the rewritten Dockerfile is made of, when it
 	// INCLUDEs fragments (see Expand); nil for a single file.
 	Sources *Sources

@@ -1,6 +1,10 @@
 package rewrite
 
-import "github.com/moby/buildkit/frontend/dockerfile/instructions"
+import (
+	"slices"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+)
 
 type instructionsKV = instructions.KeyValuePairOptional
 
@@ -19,6 +23,14 @@ func (e *env) set(k, v string) {
 		e.keys = append(e.keys, k)
 	}
 	e.vals[k] = v
+}
+
+// unset removes k.
+func (e *env) unset(k string) {
+	if _, ok := e.vals[k]; ok {
+		delete(e.vals, k)
+		e.keys = slices.DeleteFunc(e.keys, func(x string) bool { return x == k })
+	}
 }
 
 // reset empties e, keeping its memory.

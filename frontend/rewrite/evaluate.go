@@ -404,6 +404,24 @@ func (e *evaluation) instruction(it *syntax.Item) {
 	}
 	if it.Keyword == "env" && e.stage != nil {
 		e.pendingEnv = append(e.pendingEnv, it)
+		if slices.ContainsFunc(it.Flags, func(f string) bool { return f == "--unset" || strings.HasPrefix(f, "--unset=") }) {
+			e.unsetEnv(it)
+		}
+	}
+}
+
+// unsetEnv applies an ENV --unset (a labs instruction: it parses only in
+// a build with upstream's labs tags) to the names conditions read: as
+// upstream's converter removes the stage's ENV and ARG of each name, the
+// rest of the stage sees it unset, its global ARG included. Its ENV
+// values go in order with the other ENVs (see stageScope).
+func (e *evaluation) unsetEnv(it *syntax.Item) {
+	c, ok := analysis.ParseInstruction(it).(*instructions.EnvCommand)
+	if !ok || !c.Unset {
+		return
+	}
+	for _, kv := range c.Env {
+		e.stageDeclared[kv.Key] = declared{}
 	}
 }
 
@@ -451,6 +469,12 @@ func (e *evaluation) stageScope() *env {
 	for _, it := range e.pendingEnv {
 		c, ok := analysis.ParseInstruction(it).(*instructions.EnvCommand)
 		if !ok {
+			continue
+		}
+		if c.Unset {
+			for _, kv := range c.Env {
+				e.stage.unset(kv.Key)
+			}
 			continue
 		}
 		for _, kv := range c.Env {

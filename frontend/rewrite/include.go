@@ -45,6 +45,32 @@ type FragmentLister interface {
 	List(ctx context.Context, from, dir string) ([]string, error)
 }
 
+// FragmentPlacer is a Fragments that says, for messages, where it reads
+// the fragments of a named context (from "": the Dockerfile's own), as in
+// "beside the Dockerfile" (the default), "in context NAME", or "in the
+// build context's root" for a Dockerfile read from standard input.
+type FragmentPlacer interface {
+	Place(from string) string
+}
+
+// PlaceStdin is where the fragments of a Dockerfile read from standard
+// input are read, for FragmentPlacer: the root of its build context.
+const PlaceStdin = "in the build context's root (the Dockerfile came from standard input)"
+
+// FragmentNoter is a Fragments that may have read a fragment from where
+// its reader would not look for it: Note says so, for the fragment it
+// returned for (from, p), or is "". Each INCLUDE that takes a noted
+// fragment has the note in Result.Notes.
+type FragmentNoter interface {
+	Note(from, p string) string
+}
+
+// Note is something to tell at an INCLUDE of the expanded file.
+type Note struct {
+	Item    *syntax.Item
+	Message string
+}
+
 // Include is a live INCLUDE of an evaluation and the fragment it takes.
 type Include struct {
 	Item *syntax.Item
@@ -96,6 +122,8 @@ type Source struct {
 	// both "" for the Dockerfile.
 	From, Path string
 	Data       []byte
+
+	note string // see FragmentNoter
 }
 
 // Sources are the files a rewritten Dockerfile is made of: the Dockerfile
@@ -232,10 +260,22 @@ func ExpandFile(ctx context.Context, main *analysis.File, opt Options, frags Fra
 			if len(x.plan) > 0 || len(x.files) > 1 {
 				res.Sources = &srcs.Sources
 				x.checkBoundaries(f, &srcs.Sources, &errs)
+				res.Notes = x.notes(&srcs.Sources, res)
 			}
 			return res, srcs.relocate(errs.Err())
 		}
 	}
+}
+
+// notes are the notes of the fragments the live INCLUDEs of res take.
+func (x *expansion) notes(srcs *Sources, res *Result) []Note {
+	var notes []Note
+	for _, inc := range res.Includes {
+		if p, ok := x.plan[srcs.key(inc.Item)]; ok && x.files[p.file].note != "" {
+			notes = append(notes, Note{Item: inc.Item, Message: x.files[p.file].note})
+		}
+	}
+	return notes
 }
 
 // spliced is an expanded file and its sources.
@@ -473,6 +513,9 @@ func (x *expansion) read(ctx context.Context, from, p string) (int, error) {
 		if from != "" {
 			where = "in context " + from
 		}
+		if pl, ok := x.frags.(FragmentPlacer); ok {
+			where = pl.Place(from)
+		}
 		msg := fmt.Sprintf("no file %s %s", p, where)
 		if l, ok := x.frags.(FragmentLister); ok {
 			if names, err := l.List(ctx, from, path.Dir(p)); err == nil {
@@ -514,7 +557,11 @@ func (x *expansion) read(ctx context.Context, from, p string) (int, error) {
 			return 0, fmt.Errorf("%s:%d: the fragment's # escape=%s differs from the Dockerfile's escape character %q: a fragment is read with the Dockerfile's", name, line, v, main)
 		}
 	}
-	x.files = append(x.files, Source{Name: name, From: from, Path: p, Data: dt})
+	src := Source{Name: name, From: from, Path: p, Data: dt}
+	if n, ok := x.frags.(FragmentNoter); ok {
+		src.note = n.Note(from, p)
+	}
+	x.files = append(x.files, src)
 	x.byPlace[[2]string{from, p}] = len(x.files) - 1
 	return len(x.files) - 1, nil
 }

@@ -302,6 +302,43 @@ func TestExpand(t *testing.T) {
 	}
 }
 
+// notedFragments are memFragments with a note for some of them.
+type notedFragments struct {
+	memFragments
+	notes map[string]string // by "from:path"
+}
+
+func (n *notedFragments) Note(from, p string) string { return n.notes[from+":"+p] }
+
+// TestExpandNotes: each live INCLUDE that takes a fragment its Fragments
+// noted has the note, at its own file and line; an INCLUDE that is off
+// has none, nor one of a fragment without a note.
+func TestExpandNotes(t *testing.T) {
+	frags := &notedFragments{
+		memFragments: memFragments{files: map[string]string{
+			":a.Dockerfile":    "FROM busybox AS a\nINCLUDE b.Dockerfile\n",
+			":b.Dockerfile":    "RUN echo b\n",
+			":off.Dockerfile":  "RUN echo off\n",
+			"ctx:c.Dockerfile": "FROM busybox AS c\n",
+		}},
+		notes: map[string]string{":a.Dockerfile": "read a from elsewhere", ":b.Dockerfile": "read b from elsewhere", ":off.Dockerfile": "never"},
+	}
+	main := "# syntax=org/stagefront\nARG OFF=false\nINCLUDE a.Dockerfile\nINCLUDE --if=OFF off.Dockerfile\nINCLUDE --from=ctx c.Dockerfile\n"
+	res, err := Expand(context.Background(), "Dockerfile", []byte(main), Options{}, frags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range res.Notes {
+		file, line := res.Sources.Where(n.Item.Line)
+		got = append(got, fmt.Sprintf("%s:%d %s", file, line, n.Message))
+	}
+	want := []string{"Dockerfile:3 read a from elsewhere", "a.Dockerfile:2 read b from elsewhere"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	for i := range out {
@@ -370,7 +407,7 @@ func FuzzExpand(f *testing.F) {
 }
 
 // BenchmarkExpand compares a Dockerfile that INCLUDEs 50 fragments with
-// the same content written as one file (issue 14: within 1.1x).
+// the same content written as one file (hack/bench's include_ratio).
 func BenchmarkExpand(b *testing.B) {
 	frags := &memFragments{files: map[string]string{}}
 	var main, one strings.Builder

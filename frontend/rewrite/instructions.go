@@ -1,5 +1,8 @@
 package rewrite
 
+// Follows BuildKit v0.35.1 frontend/dockerfile/instructions/parse.go:
+// Parse (as Result.InstructionsWith).
+
 import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
@@ -17,9 +20,8 @@ import (
 // error is the first instruction BuildKit rejects, with its location; the
 // converter reports it too.
 //
-// The loop is upstream's instructions.Parse
-// (frontend/dockerfile/instructions/parse.go, BuildKit v0.34.2) over the
-// live items instead of the AST's children.
+// The loop is upstream's instructions.Parse over the live items instead
+// of the AST's children.
 func (r *Result) Instructions() (stages []instructions.Stage, metaArgs []instructions.ArgCommand, err error) {
 	return r.InstructionsWith(nil, nil)
 }

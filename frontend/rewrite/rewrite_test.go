@@ -119,8 +119,8 @@ func TestGates(t *testing.T) {
 
 // TestGatesThroughStageArgRef: a COPY --from=${SRC} is resolved with the
 // ARGs of its own stage, not those of the last stage of the file, so the
-// gates of the stage it names are built (issue 11: with a trailing stage
-// that does not declare SRC, the gate of lib was silently skipped).
+// gates of the stage it names are built, even with a trailing stage that
+// does not declare SRC.
 func TestGatesThroughStageArgRef(t *testing.T) {
 	body := []string{"FROM busybox AS unit", "RUN false",
 		"FROM busybox AS lib", "REQUIRE unit", "RUN echo lib > /lib.txt",

@@ -56,8 +56,8 @@ type ErrorList struct {
 	omitted int
 }
 
-// NewErrorList returns a list holding errs (for tests and tools).
-func NewErrorList(errs ...*Error) *ErrorList {
+// newErrorList returns a list holding errs.
+func newErrorList(errs ...*Error) *ErrorList {
 	l := &ErrorList{}
 	for _, e := range errs {
 		l.add(e)

@@ -61,7 +61,7 @@ func TestErrorListMergeAndOrder(t *testing.T) {
 }
 
 // BuildKit's parser attaches to a parser directive's error, and to a
-// line too long for it, the line before; Parse reports the line itself.
+// line too long for it, the line before; ParseExpanded reports the line itself.
 func TestParserErrorsAtTheirLine(t *testing.T) {
 	t.Parallel()
 	long := "RUN " + strings.Repeat("x", 70000)
@@ -79,7 +79,7 @@ func TestParserErrorsAtTheirLine(t *testing.T) {
 		{"unterminated heredoc", "FROM busybox\nRUN <<EOF\necho\n", 2, "unterminated heredoc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("Dockerfile", []byte(tc.file))
+			_, err := ParseExpanded("Dockerfile", []byte(tc.file), nil)
 			el, ok := err.(*ErrorList)
 			if !ok {
 				t.Fatalf("error %v (%T), want an ErrorList", err, err)
@@ -99,13 +99,13 @@ func TestTooManyStages(t *testing.T) {
 	for i := 0; i <= MaxStages; i++ {
 		fmt.Fprintf(&b, "FROM --if=A busybox AS s%d\n", i)
 	}
-	_, err := Parse("Dockerfile", []byte(b.String()))
+	_, err := ParseExpanded("Dockerfile", []byte(b.String()), nil)
 	el, ok := err.(*ErrorList)
 	if !ok || el.Len() != 1 || el.Errors()[0].Line != MaxStages+2 {
 		t.Fatalf("got %v, want one error at line %d", err, MaxStages+2)
 	}
 	// A standard file is BuildKit's to judge.
-	if _, err := Parse("Dockerfile", []byte(strings.ReplaceAll(b.String(), "--if=A ", ""))); err != nil {
+	if _, err := ParseExpanded("Dockerfile", []byte(strings.ReplaceAll(b.String(), "--if=A ", "")), nil); err != nil {
 		t.Errorf("standard file: %v", err)
 	}
 }

@@ -1,6 +1,8 @@
 // Package syntax reads an extended Dockerfile with BuildKit's own parser and
 // finds stagefront's extensions in it: IF / ELSE IF / ELSE / END blocks,
-// --if= guards and REQUIRE. It knows nothing of values; see package rewrite.
+// --if= guards, REQUIRE and INCLUDE (a file expanded with its fragments
+// maps each line to its own file, see File.Origin). It knows nothing of
+// values; see package rewrite.
 package syntax
 
 import (
@@ -258,20 +260,16 @@ type File struct {
 	Origin func(expanded int) (file string, line int)
 }
 
-// Parse reads dt with BuildKit's parser and finds the extensions. The
-// returned error is a parser error, or an ErrorList of every structural
-// problem (the File is still returned then, for tools).
-func Parse(name string, dt []byte) (*File, error) {
-	return parse(name, dt, len(dt) < KeepNodesBelow, nil)
-}
-
-// ParseExpanded is Parse for an expanded file whose lines origin maps
-// back to their own files (see File.Origin).
+// ParseExpanded reads dt with BuildKit's parser and finds the
+// extensions; origin maps the lines of an expanded file back to their own
+// files (see File.Origin), nil for a file of its own. The returned error
+// is a parser error, or an ErrorList of every structural problem (the
+// File is still returned then, for tools).
 func ParseExpanded(name string, dt []byte, origin func(expanded int) (file string, line int)) (*File, error) {
 	return parse(name, dt, len(dt) < KeepNodesBelow, origin)
 }
 
-// parse is Parse, keeping every item's node or (keepAll false) those
+// parse is ParseExpanded, keeping every item's node or (keepAll false) those
 // keepsNode names.
 func parse(name string, dt []byte, keepAll bool, origin func(int) (string, int)) (*File, error) {
 	res, err := parser.Parse(bytes.NewReader(dt))
@@ -327,7 +325,7 @@ func parserError(name string, dt []byte, err error) error {
 			line = l
 		}
 	}
-	return NewErrorList(&Error{File: name, Line: max(line, 1), Msg: text})
+	return newErrorList(&Error{File: name, Line: max(line, 1), Msg: text})
 }
 
 // firstLongLine returns the 1-based number of the first line longer than

@@ -24,7 +24,7 @@ func TestGuardSpans(t *testing.T) {
 		{"\xEF\xBB\xBFFROM --if=A scratch\n", "A", "0:8-15"},
 		{"FROM scratch\nCOPY --if=A\\ B a /\n", "A B", "1:5-15"},
 	} {
-		f, err := Parse("Dockerfile", []byte(tc.in))
+		f, err := ParseExpanded("Dockerfile", []byte(tc.in), nil)
 		if err != nil {
 			t.Errorf("%q: %v", tc.in, err)
 			continue
@@ -48,7 +48,7 @@ func TestGuardSpans(t *testing.T) {
 
 func TestBlocks(t *testing.T) {
 	in := "ARG A=1\nIF A\nFROM scratch AS x\nELSE IF !A\nFROM scratch AS x\nELSE\nFROM scratch AS x\nIF A\nCOPY a /\nEND\nEND\n"
-	f, err := Parse("Dockerfile", []byte(in))
+	f, err := ParseExpanded("Dockerfile", []byte(in), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestFlagWordsMatchParser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: parsed again: %v", firstLine(in), err)
 		}
-		small, _ := Parse("Dockerfile", []byte(in))
+		small, _ := ParseExpanded("Dockerfile", []byte(in), nil)
 		kept, err := small.Nodes()
 		if err != nil || len(kept) != len(nodes) {
 			t.Fatalf("%q: %d nodes kept, %d parsed again (%v)", firstLine(in), len(kept), len(nodes), err)

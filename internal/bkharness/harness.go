@@ -43,6 +43,8 @@ import (
 
 	"github.com/moby/buildkit/client"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/opencontainers/go-digest"
+	"github.com/org/stagefront/internal/registry"
 	"github.com/tonistiigi/fsutil"
 )
 
@@ -70,12 +72,19 @@ const (
 	// resolves through the local registry, so `# syntax=org/stagefront`
 	// selects it.
 	FrontendImage = Registry + "/org/stagefront:latest"
+	// FrontendLabsImage is its labs channel (built with upstream's labs
+	// tags): `# syntax=org/stagefront:labs`.
+	FrontendLabsImage = Registry + "/org/stagefront:labs"
 	// UpstreamImage is upstream's dockerfile frontend of the BuildKit version
-	// in go.mod: `# syntax=docker/dockerfile:upstream`.
-	UpstreamImage = Registry + "/docker/dockerfile:upstream"
+	// in go.mod: `# syntax=docker/dockerfile:upstream`; UpstreamLabsImage its
+	// labs channel.
+	UpstreamImage     = Registry + "/docker/dockerfile:upstream"
+	UpstreamLabsImage = Registry + "/docker/dockerfile:upstream-labs"
 
-	SyntaxStagefront = "# syntax=org/stagefront"
-	SyntaxUpstream   = "# syntax=docker/dockerfile:upstream"
+	SyntaxStagefront     = "# syntax=org/stagefront"
+	SyntaxStagefrontLabs = "# syntax=org/stagefront:labs"
+	SyntaxUpstream       = "# syntax=docker/dockerfile:upstream"
+	SyntaxUpstreamLabs   = "# syntax=docker/dockerfile:upstream-labs"
 )
 
 // The daemon the harness builds on is BuildkitAddr with the buildx builder
@@ -190,6 +199,9 @@ type Opts struct {
 	// Stdin is the command's standard input (Buildctl, Buildx), as for
 	// docker buildx build -f -.
 	Stdin string
+	// ContextURL is a remote build context (a git or https URL) given to
+	// buildx instead of the context directory (Buildx).
+	ContextURL string
 	// Timeout of this build (default 5 minutes).
 	Timeout time.Duration
 }
@@ -408,7 +420,11 @@ func Buildx(t TB, o Opts) *Result {
 		args = append(args, "--output", "type=oci,dest="+r.OCI)
 	}
 	args = append(args, o.Args...)
-	args = append(args, ctxDir)
+	if o.ContextURL != "" {
+		args = append(args, o.ContextURL)
+	} else {
+		args = append(args, ctxDir)
+	}
 	o.Env = append([]string{"BUILDX_NO_DEFAULT_ATTESTATIONS=1"}, o.Env...)
 	run(t, r, o, "docker", args)
 	return r
@@ -773,21 +789,6 @@ func (r *Result) Executed(substr string) bool {
 	return false
 }
 
-// NotImplemented reports whether the build failed only because our
-// frontend/builder does not do this yet; tests skip on it with a clear message.
-func (r *Result) NotImplemented() bool {
-	return r.Err != nil && strings.Contains(r.Err.Error()+r.Progress, "not implemented")
-}
-
-// SkipIfNotImplemented fails the test when our Build said "not implemented"
-// (it did while the gateway was being written; it must not any more).
-func (r *Result) SkipIfNotImplemented(t TB) {
-	t.Helper()
-	if r.NotImplemented() {
-		t.Fatalf("frontend/builder says not implemented: %s", FirstLine(r.Err.Error()))
-	}
-}
-
 // FirstLine returns the first line of s.
 func FirstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -809,6 +810,10 @@ type OCIImage struct {
 			WorkingDir string            `json:"WorkingDir"`
 			Labels     map[string]string `json:"Labels"`
 		} `json:"config"`
+		History []struct {
+			CreatedBy  string `json:"created_by"`
+			EmptyLayer bool   `json:"empty_layer"`
+		} `json:"history"`
 	}
 	// Files is the flattened filesystem: path (no leading /) -> content;
 	// directories map to "<dir>", symlinks to "-> target".
@@ -878,6 +883,87 @@ func (r *Result) OCIImages(t TB) []OCIImage {
 		}
 		return b
 	}
+	return readImages(t, blobs["index.json"], blob, blob, true)
+}
+
+// Attestations reads the in-toto statements of the OCI tarball export's
+// attestation manifests (provenance, SBOM), as decoded JSON.
+func (r *Result) Attestations(t TB) []map[string]any {
+	t.Helper()
+	if r.OCI == "" {
+		t.Fatal("no OCI export (Opts.Output is not OutputOCI)")
+	}
+	blobs := ReadTar(t, r.OCI)
+	blob := func(dgst string) []byte {
+		b, ok := blobs["blobs/"+strings.Replace(dgst, ":", "/", 1)]
+		if !ok {
+			t.Fatalf("OCI export lacks blob %s", dgst)
+		}
+		return b
+	}
+	var out []map[string]any
+	var walk func(raw []byte)
+	walk = func(raw []byte) {
+		var m ociIndex
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range m.Manifests {
+			if d.Annotations["vnd.docker.reference.type"] != "attestation-manifest" {
+				walk(blob(d.Digest))
+				continue
+			}
+			var am ociIndex
+			if err := json.Unmarshal(blob(d.Digest), &am); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range am.Layers {
+				var st map[string]any
+				if err := json.Unmarshal(blob(l.Digest), &st); err != nil {
+					t.Fatalf("attestation layer %s: %v", l.Digest, err)
+				}
+				out = append(out, st)
+			}
+		}
+	}
+	walk(blobs["index.json"])
+	return out
+}
+
+// RegistryImages reads the image ref (repo:tag of the local registry, as
+// "org/stagefront:1") from the registry: one OCIImage per platform, with
+// its config and no files.
+func RegistryImages(t TB, ref string) []OCIImage {
+	t.Helper()
+	repo, tag, _ := strings.Cut(ref, ":")
+	c := registry.Client{Host: Registry}
+	ctx := context.Background()
+	top, _, err := c.Manifest(ctx, repo, tag)
+	if err != nil {
+		t.Fatalf("registry: %v", err)
+	}
+	manifest := func(d string) []byte {
+		b, _, err := c.Manifest(ctx, repo, d)
+		if err != nil {
+			t.Fatalf("registry: %v", err)
+		}
+		return b
+	}
+	blob := func(d string) []byte {
+		b, err := c.Blob(ctx, repo, digest.Digest(d))
+		if err != nil {
+			t.Fatalf("registry: %v", err)
+		}
+		return b
+	}
+	return readImages(t, top, manifest, blob, false)
+}
+
+// readImages walks an index or manifest (raw), reading manifests and
+// blobs by digest, into one OCIImage per platform; withFiles applies the
+// layers.
+func readImages(t TB, raw []byte, manifest, blob func(dgst string) []byte, withFiles bool) []OCIImage {
+	t.Helper()
 	var images []OCIImage
 	var walk func(raw []byte, platform string)
 	walk = func(raw []byte, platform string) {
@@ -897,7 +983,7 @@ func (r *Result) OCIImages(t TB) []OCIImage {
 						p += "/" + d.Platform.Variant
 					}
 				}
-				walk(blob(d.Digest), p)
+				walk(manifest(d.Digest), p)
 			}
 			return
 		}
@@ -908,12 +994,14 @@ func (r *Result) OCIImages(t TB) []OCIImage {
 		if img.Platform == "" {
 			img.Platform = img.Config.OS + "/" + img.Config.Architecture
 		}
-		for _, l := range m.Layers {
-			applyLayer(t, img.Files, blob(l.Digest), l.MediaType)
+		if withFiles {
+			for _, l := range m.Layers {
+				applyLayer(t, img.Files, blob(l.Digest), l.MediaType)
+			}
 		}
 		images = append(images, img)
 	}
-	walk(blobs["index.json"], "")
+	walk(raw, "")
 	return images
 }
 

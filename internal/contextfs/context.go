@@ -88,7 +88,7 @@ func (c *Context) Exists(ctx context.Context, pattern string) (bool, error) {
 		if fsys != nil {
 			// The view may hold the files of other patterns too; a path
 			// there exists in the context, so the walk stays exact.
-			a.ok, a.err = Match(ctx, fsys, p)
+			a.ok, a.err = match(ctx, fsys, p)
 			if a.err != nil {
 				if ctx.Err() != nil {
 					return false, ctx.Err()

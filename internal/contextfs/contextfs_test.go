@@ -94,12 +94,12 @@ func TestDirMatch(t *testing.T) {
 			t.Errorf("Clean(%q): %v", pattern, err)
 			continue
 		}
-		got, err := Match(context.Background(), d, clean)
+		got, err := match(context.Background(), d, clean)
 		if err != nil {
-			t.Errorf("Match(%q): %v", pattern, err)
+			t.Errorf("match(%q): %v", pattern, err)
 		}
 		if got != want {
-			t.Errorf("Match(%q) = %v, want %v", pattern, got, want)
+			t.Errorf("match(%q) = %v, want %v", pattern, got, want)
 		}
 	}
 }
@@ -121,8 +121,8 @@ func TestDirNeverLeaves(t *testing.T) {
 		"up/etc/passwd":                false,
 		"up/etc/hostname-of-context":   true,
 	} {
-		if got, err := Match(context.Background(), d, pattern); got != want || err != nil {
-			t.Errorf("Match(%q) = %v, %v; want %v", pattern, got, err, want)
+		if got, err := match(context.Background(), d, pattern); got != want || err != nil {
+			t.Errorf("match(%q) = %v, %v; want %v", pattern, got, err, want)
 		}
 	}
 }

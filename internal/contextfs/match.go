@@ -55,12 +55,12 @@ func Clean(pattern string) (string, error) {
 	return path.Clean(p), nil
 }
 
-// Match reports whether the clean pattern (see Clean) names something in
+// match reports whether the clean pattern (see Clean) names something in
 // fsys: each element is a name, a glob (path.Match syntax) or "**" (any
 // number of directories). A symlink matches by its own name, and a path
 // goes on through it when it resolves to a directory of the context;
 // "**" does not descend into symlinks.
-func Match(ctx context.Context, fsys FS, pattern string) (bool, error) {
+func match(ctx context.Context, fsys FS, pattern string) (bool, error) {
 	if pattern == "." {
 		return true, nil
 	}
