@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,4 +162,27 @@ func includeBench() []measure {
 	details["include"] = map[string]any{"fragments_ns": inc, "one_file_ns": one, "ratios": ratios}
 	return []measure{{Key: key, Value: round3(median(ratios)),
 		Note: fmt.Sprintf("50 fragments %.1f ms, one file %.1f ms (medians)", median(inc)/1e6, median(one)/1e6)}}
+}
+
+// lspBench runs internal/lsp's BenchmarkDiagnostics: the time from a
+// change of a 2,000-line extended Dockerfile to its diagnostics, published
+// over the protocol (the whole pipeline, upstream's checks included),
+// median of the samples, in milliseconds.
+func lspBench() []measure {
+	const key = "lsp_diagnostics_ms"
+	count, benchtime := 7, "30x"
+	if *smoke {
+		count, benchtime = 1, "3x"
+	}
+	got, _, err := goBench("./internal/lsp", "^BenchmarkDiagnostics$", benchtime, count, 3*time.Minute)
+	if err != nil {
+		return []measure{{Key: key, Value: errValue(err)}}
+	}
+	ns := got["BenchmarkDiagnostics"]
+	if len(ns) == 0 {
+		return []measure{{Key: key, Value: errValue(fmt.Errorf("BenchmarkDiagnostics: no samples"))}}
+	}
+	details["lsp"] = map[string]any{"diagnostics_ns": ns}
+	return []measure{{Key: key, Value: round3(median(ns) / 1e6),
+		Note: fmt.Sprintf("2,000 lines, %d samples, fastest %.1f ms", len(ns), slices.Min(ns)/1e6)}}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/org/stagefront/frontend/rewrite"
 	"github.com/org/stagefront/internal/contextfs"
+	"github.com/org/stagefront/internal/lsp"
+	"github.com/org/stagefront/internal/offline"
 	"github.com/org/stagefront/internal/version"
 )
 
@@ -23,6 +25,7 @@ Usage:
   stagefront rewrite [flags]   print the standard Dockerfile a build will convert
   stagefront outline [flags]   list the flags the conditions read, with docs and values
   stagefront check [flags]     run the build checks (BuildKit's and stagefront's) as --call=check does
+  stagefront lsp               serve the Language Server Protocol on stdin and stdout, for editors
   stagefront version           print stagefront's version and channel, and the upstream Dockerfile frontend it embeds
   stagefront help [command]    show help
 
@@ -51,6 +54,17 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runCLI([]string{args[1], "--help"}, stdin, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if args[0] == "lsp" {
+		if len(args) > 1 && args[1] != "--stdio" {
+			fmt.Fprint(stdout, "Usage: stagefront lsp [--stdio]\n\nServe the Language Server Protocol on standard input and output: diagnostics,\nhover, definitions, references, symbols, folding, completion and quick fixes\nfor extended Dockerfiles, offline. Settings (build args, target, platform,\nnamed contexts) come from the client: see editors/ in the repository.\n")
+			return 0
+		}
+		if err := lsp.Serve(context.Background(), stdio{stdin, stdout}); err != nil {
+			fmt.Fprintf(stderr, "stagefront lsp: %v\n", err)
+			return 1
+		}
 		return 0
 	}
 	if args[0] == "version" || args[0] == "--version" {
@@ -83,11 +97,11 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			switch {
 			case errors.As(err, &el):
 				fmt.Fprintln(stderr, el.Error())
-			case errors.As(err, &cf), strings.HasPrefix(err.Error(), in.filename+":"):
+			case errors.As(err, &cf), strings.HasPrefix(err.Error(), in.Filename+":"):
 				// The message names the file and line already.
 				fmt.Fprintln(stderr, err)
 			default:
-				fmt.Fprintf(stderr, "%s: %v\n", in.filename, err)
+				fmt.Fprintf(stderr, "%s: %v\n", in.Filename, err)
 			}
 			return 1
 		}
@@ -96,6 +110,15 @@ func runCLI(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "stagefront: unknown command %q\n\n%s", args[0], usage)
 	return 2
 }
+
+// stdio is the editor's end of a language server: its standard input
+// and output.
+type stdio struct {
+	io.Reader
+	io.Writer
+}
+
+func (stdio) Close() error { return nil }
 
 // printVersion prints what `stagefront version` says: stagefront's own
 // version and channel, then the upstream it embeds.
@@ -106,36 +129,11 @@ func printVersion(w io.Writer) {
 
 // input is what every command reads: the file and the build's values.
 type input struct {
-	filename string
-	data     []byte
-	opt      rewrite.Options
-	// contextDir is the build context directory, and context its view.
-	contextDir string
-	context    *contextfs.Dir
-	// frags reads what INCLUDE names: beside the Dockerfile, or from the
-	// context's root for a Dockerfile from standard input; named contexts
-	// from their directories.
-	frags rewrite.Fragments
+	offline.Input
+	// context is the build context's view, closed after the command.
+	context *contextfs.Dir
 	// markers asks rewrite to mark where each file's lines start.
 	markers bool
-}
-
-// rewrite analyses the file, with the fragments it INCLUDEs, and
-// evaluates it for opt.
-func (in *input) rewrite(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
-	return rewrite.Expand(ctx, in.filename, in.data, opt, in.frags)
-}
-
-// stdinFragments are the fragments of a Dockerfile read from standard
-// input: its own are in the build context's root.
-type stdinFragments struct{ *contextfs.DirFragments }
-
-// Place implements rewrite.FragmentPlacer.
-func (s stdinFragments) Place(from string) string {
-	if from == "" {
-		return rewrite.PlaceStdin
-	}
-	return "in context " + from
 }
 
 // maxFileSize is BuildKit's limit on a Dockerfile a build reads
@@ -173,11 +171,11 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q: the Dockerfile is given with -f", fs.Arg(0))
 	}
-	in := &input{filename: *file, markers: markers}
+	in := &input{Input: offline.Input{Filename: *file}, markers: markers}
 	var err error
 	var src io.Reader = stdin
 	if *file == "-" {
-		in.filename = "Dockerfile"
+		in.Filename = "Dockerfile"
 	} else {
 		f, err := os.Open(*file)
 		if err != nil {
@@ -188,13 +186,13 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 	}
 	// A build reads at most maxFileSize bytes of a Dockerfile (BuildKit's
 	// own limit, one gRPC message): the CLI holds files to the same.
-	if in.data, err = io.ReadAll(io.LimitReader(src, maxFileSize+1)); err != nil {
+	if in.Data, err = io.ReadAll(io.LimitReader(src, maxFileSize+1)); err != nil {
 		return nil, err
 	}
-	if len(in.data) > maxFileSize {
-		return nil, fmt.Errorf("%s exceeds maximum allowed size of %d bytes (the most BuildKit reads of a Dockerfile)", in.filename, maxFileSize)
+	if len(in.Data) > maxFileSize {
+		return nil, fmt.Errorf("%s exceeds maximum allowed size of %d bytes (the most BuildKit reads of a Dockerfile)", in.Filename, maxFileSize)
 	}
-	in.opt = rewrite.Options{Filename: in.filename, Target: *target, BuildArgs: map[string]string{}}
+	in.Options = rewrite.Options{Filename: in.Filename, Target: *target, BuildArgs: map[string]string{}}
 	for _, a := range buildArgs {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok {
@@ -202,16 +200,16 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 				continue
 			}
 		}
-		in.opt.BuildArgs[k] = v
+		in.Options.BuildArgs[k] = v
 	}
-	in.opt.BuildPlatform = platforms.Normalize(platforms.DefaultSpec())
-	in.opt.TargetPlatform = in.opt.BuildPlatform
+	in.Options.BuildPlatform = platforms.Normalize(platforms.DefaultSpec())
+	in.Options.TargetPlatform = in.Options.BuildPlatform
 	if *platform != "" {
 		p, err := platforms.Parse(*platform)
 		if err != nil {
 			return nil, fmt.Errorf("--platform: %w", err)
 		}
-		in.opt.TargetPlatform = platforms.Normalize(p)
+		in.Options.TargetPlatform = platforms.Normalize(p)
 	}
 	dir := *contextDir
 	if dir == "" {
@@ -220,7 +218,7 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 			dir = filepath.Dir(*file)
 		}
 	}
-	in.contextDir = dir
+	in.ContextDir = dir
 	// Fragments are read beside the Dockerfile; a Dockerfile from standard
 	// input has no directory, and reads them from the build context's
 	// root, as a build of `docker build -f - DIR` does.
@@ -228,30 +226,27 @@ func parseInput(c command, args []string, stdin io.Reader, stderr io.Writer) (*i
 	if *file != "-" {
 		fragDir = filepath.Dir(*file)
 	}
-	frags := &contextfs.DirFragments{Dirs: map[string]string{"": fragDir}, MaxSize: rewrite.MaxExpandedSize}
+	named := map[string]string{}
 	for _, nc := range namedContexts {
 		name, d, ok := strings.Cut(nc, "=")
 		if !ok || name == "" || d == "" {
 			return nil, fmt.Errorf("--build-context %s: write NAME=DIR", nc)
 		}
-		frags.Dirs[name] = d
+		named[name] = d
 	}
-	in.frags = frags
-	if *file == "-" {
-		in.frags = stdinFragments{frags}
-	}
+	in.Fragments = offline.NewFragments(fragDir, named, *file == "-")
 	d, err := contextfs.NewDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading the context %s: %w", dir, err)
 	}
 	in.context = d
-	in.opt.Context = contextfs.NewContext(d)
+	in.Options.Context = contextfs.NewContext(d)
 	return in, nil
 }
 
 func runRewrite(ctx context.Context, in *input, stdout io.Writer) error {
-	in.opt.Annotate = true
-	res, err := in.rewrite(ctx, in.opt)
+	in.Options.Annotate = true
+	res, err := in.Rewrite(ctx, in.Options)
 	if err != nil {
 		return err
 	}
@@ -278,9 +273,9 @@ func runRewrite(ctx context.Context, in *input, stdout io.Writer) error {
 }
 
 func runOutline(ctx context.Context, in *input, stdout io.Writer) error {
-	opt := in.opt
+	opt := in.Options
 	opt.ListFlags = true
-	res, err := in.rewrite(ctx, opt)
+	res, err := in.Rewrite(ctx, opt)
 	if err != nil {
 		return err
 	}

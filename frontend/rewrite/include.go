@@ -171,6 +171,23 @@ func (s *Sources) Where(n int) (string, int) {
 	return s.Files[f].Name, l
 }
 
+// Via returns, for line n of the expanded file from a fragment, the line
+// of the INCLUDE in the Dockerfile that brings the fragment in (through
+// other fragments when it is nested); 0 for a line of the Dockerfile.
+func (s *Sources) Via(n int) int {
+	if n < 1 || n > len(s.origin) {
+		return 0
+	}
+	node := s.nodes[s.origin[n-1].node]
+	if node.parent < 0 {
+		return 0
+	}
+	for s.nodes[node.parent].parent >= 0 {
+		node = s.nodes[node.parent]
+	}
+	return node.at
+}
+
 // plannedInclude is an INCLUDE expanded in the next pass.
 type plannedInclude struct {
 	from, path string // as read (path from the context's root)
@@ -290,7 +307,10 @@ func (s *spliced) relocate(err error) error {
 	if !ok || s == nil || len(s.nodes) == 0 {
 		return err
 	}
-	return el.Relocate(s.Where)
+	return el.Relocate(func(n int) (string, int, int) {
+		file, line := s.Where(n)
+		return file, line, s.Via(n)
+	})
 }
 
 // splice writes the expanded file of the plan.

@@ -339,6 +339,30 @@ func TestExpandNotes(t *testing.T) {
 	}
 }
 
+// TestExpandErrorsVia: an error in a fragment knows the INCLUDE of the
+// Dockerfile that brings its file in, through nested fragments; an error
+// of the Dockerfile has none.
+func TestExpandErrorsVia(t *testing.T) {
+	frags := &memFragments{files: map[string]string{
+		":a.Dockerfile": "FROM busybox AS a\nINCLUDE b.Dockerfile\n",
+		":b.Dockerfile": "IF\nRUN true\nEND\n",
+	}}
+	main := "# syntax=org/stagefront\nFROM busybox\nINCLUDE a.Dockerfile\nELSE\n"
+	_, err := Expand(context.Background(), "Dockerfile", []byte(main), Options{}, frags)
+	el, ok := err.(*ErrorList)
+	if !ok {
+		t.Fatalf("want an ErrorList, got %v", err)
+	}
+	var got []string
+	for _, e := range el.Errors() {
+		got = append(got, fmt.Sprintf("%s:%d via %d", e.File, e.Line, e.Via))
+	}
+	want := []string{"b.Dockerfile:1 via 3", "Dockerfile:4 via 0"}
+	if strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("errors %q, want %q\n%v", got, want, err)
+	}
+}
+
 func sorted(s []string) []string {
 	out := append([]string(nil), s...)
 	for i := range out {

@@ -15,6 +15,10 @@ type Error struct {
 	// Line is 1-based; Column is 1-based within the line, 0 when not known.
 	Line, Column int
 	Msg          string
+	// Via is, for an error in a fragment, the line of the INCLUDE in the
+	// Dockerfile that brings the fragment in (through other fragments
+	// when it is nested); 0 for an error of the Dockerfile itself.
+	Via int
 	// at orders the error among others when it is not Line: its line in
 	// an expanded file that INCLUDEs others (see ErrorList.Relocate).
 	at int
@@ -105,11 +109,11 @@ func (l *ErrorList) Merge(o *ErrorList) {
 }
 
 // Len is the number of errors, the omitted ones included.
-// Relocate returns the list with each error's file and line given by
-// where: the errors of an expanded file (a Dockerfile and the fragments
-// it INCLUDEs) at their own files and lines, still in the order of the
-// expanded file. The count of the errors left out stays.
-func (l *ErrorList) Relocate(where func(expanded int) (file string, line int)) *ErrorList {
+// Relocate returns the list with each error's file, line and Via given
+// by where: the errors of an expanded file (a Dockerfile and the
+// fragments it INCLUDEs) at their own files and lines, still in the
+// order of the expanded file. The count of the errors left out stays.
+func (l *ErrorList) Relocate(where func(expanded int) (file string, line, via int)) *ErrorList {
 	if l == nil {
 		return nil
 	}
@@ -117,7 +121,7 @@ func (l *ErrorList) Relocate(where func(expanded int) (file string, line int)) *
 	for _, e := range l.Errors() {
 		r := *e
 		r.at = e.order()
-		r.File, r.Line = where(e.Line)
+		r.File, r.Line, r.Via = where(e.Line)
 		out.list = append(out.list, &r)
 	}
 	out.sorted = true

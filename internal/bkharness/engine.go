@@ -23,7 +23,7 @@ const (
 
 // Engine is a Docker Engine and the client that builds on it.
 type Engine struct {
-	// Name is "engine20" or "engine29" (a subtest's name).
+	// Name is "engine20", "engine20buildx" or "engine29" (a subtest's name).
 	Name string
 	// Host is its DOCKER_HOST.
 	Host string
@@ -40,6 +40,14 @@ type Engine struct {
 func Engine20(t TB) Engine {
 	t.Helper()
 	return Engine{Name: "engine20", Host: engineHost(t, EnvEngine20Host), Client: "/usr/bin/docker", Classic: true}
+}
+
+// Engine20Buildx is Engine 20.10 with docker buildx's docker driver
+// ($STAGEFRONT_ENGINE20_HOST): a user of the old engine with a current
+// client has --call and --build-context.
+func Engine20Buildx(t TB) Engine {
+	t.Helper()
+	return Engine{Name: "engine20buildx", Host: engineHost(t, EnvEngine20Host), Client: "/usr/local/bin/docker"}
 }
 
 // Engine29 is Engine 29 with docker buildx's docker driver
@@ -82,6 +90,24 @@ func (e Engine) Version(t TB) string {
 func (e Engine) ServerVersion(t TB) string {
 	t.Helper()
 	return strings.TrimSpace(e.docker(t, "version", "--format", "{{.Server.Version}}"))
+}
+
+// BuildKitVersion is the version of the engine's embedded BuildKit, as
+// `docker buildx inspect default` reports it (buildx clients only; the
+// classic client cannot tell).
+func (e Engine) BuildKitVersion(t TB) string {
+	t.Helper()
+	if e.Classic {
+		t.Fatalf("%s: the classic client does not report the engine's BuildKit", e.Name)
+	}
+	out := e.docker(t, "buildx", "inspect", "default")
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "BuildKit version:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("docker buildx inspect default on %s reports no BuildKit version:\n%s", e.Host, out)
+	return ""
 }
 
 // docker runs the engine's client with args and returns its output.

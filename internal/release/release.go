@@ -87,8 +87,13 @@ func checkTag(ctx context.Context, c registry.Client, repo, tag, channel string)
 	return problems
 }
 
+// sbomModule is the Go module an SBOM of the frontend must list, at the
+// version this stagefront is built with: the upstream it embeds.
+const sbomModule = "github.com/moby/buildkit"
+
 // attestationKinds reads an attestation manifest: which of "provenance"
-// and "sbom" its layers hold.
+// and "sbom" its layers hold. An SBOM counts when it lists sbomModule at
+// the version this stagefront embeds (else its error says what it lists).
 func attestationKinds(ctx context.Context, c registry.Client, repo string, d ocispecs.Descriptor) (map[string]bool, error) {
 	b, _, err := c.Manifest(ctx, repo, d.Digest.String())
 	if err != nil {
@@ -102,12 +107,46 @@ func attestationKinds(ctx context.Context, c registry.Client, repo string, d oci
 	for _, l := range m.Layers {
 		switch pt := l.Annotations["in-toto.io/predicate-type"]; {
 		case pt == predicateSPDX:
+			if err := checkSBOM(ctx, c, repo, l); err != nil {
+				return nil, err
+			}
 			kinds["sbom"] = true
 		case strings.HasPrefix(pt, provenance):
 			kinds["provenance"] = true
 		}
 	}
 	return kinds, nil
+}
+
+// checkSBOM reads an SPDX statement: it must list sbomModule at the
+// version of the BuildKit this stagefront embeds.
+func checkSBOM(ctx context.Context, c registry.Client, repo string, l ocispecs.Descriptor) error {
+	b, err := c.Blob(ctx, repo, l.Digest)
+	if err != nil {
+		return err
+	}
+	var st struct {
+		Predicate struct {
+			Packages []struct {
+				Name        string `json:"name"`
+				VersionInfo string `json:"versionInfo"`
+			} `json:"packages"`
+		} `json:"predicate"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("the SBOM %s: %w", l.Digest, err)
+	}
+	want := version.BuildKit()
+	var listed []string
+	for _, p := range st.Predicate.Packages {
+		if p.Name == sbomModule {
+			if p.VersionInfo == want {
+				return nil
+			}
+			listed = append(listed, p.VersionInfo)
+		}
+	}
+	return fmt.Errorf("the SBOM %s (%d packages) lists %s at %v, want %s", l.Digest, len(st.Predicate.Packages), sbomModule, listed, want)
 }
 
 // checkLabels reads the image's config: its version labels.

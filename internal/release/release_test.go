@@ -37,6 +37,9 @@ type release struct {
 	platforms []string
 	attest    []string // predicate types
 	labels    map[string]string
+	// buildkit is the version of BuildKit the SBOM lists (default: the
+	// one this stagefront embeds).
+	buildkit string
 }
 
 func (f *fakeRegistry) tag(tag, channel string, r release) {
@@ -59,8 +62,19 @@ func (f *fakeRegistry) tag(tag, channel string, r release) {
 		m.MediaType, m.Platform = ocispecs.MediaTypeImageManifest, &ocispecs.Platform{OS: os, Architecture: arch}
 		idx.Manifests = append(idx.Manifests, m)
 		var layers []ocispecs.Descriptor
+		bk := r.buildkit
+		if bk == "" {
+			bk = version.BuildKit()
+		}
 		for _, pt := range r.attest {
-			l := f.put(map[string]string{"predicateType": pt})
+			statement := map[string]any{"predicateType": pt}
+			if pt == predicateSPDX {
+				statement["predicate"] = map[string]any{"packages": []map[string]string{
+					{"name": "github.com/org/stagefront", "versionInfo": "UNKNOWN"},
+					{"name": sbomModule, "versionInfo": bk},
+				}}
+			}
+			l := f.put(statement)
 			l.Annotations = map[string]string{"in-toto.io/predicate-type": pt}
 			layers = append(layers, l)
 		}
@@ -100,6 +114,8 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "whole"},
 		{name: "no SBOM", broken: &release{platforms: Platforms, attest: whole.attest[:1]}, want: []string{"org/stagefront:1-labs: no sbom attestation for linux/amd64", "no sbom attestation for linux/arm64"}},
+		{name: "an SBOM of another BuildKit", broken: &release{platforms: Platforms, attest: whole.attest, buildkit: "v0.10.0"},
+			want: []string{"org/stagefront:1-labs: the SBOM sha256:", "lists github.com/moby/buildkit at [v0.10.0], want " + version.BuildKit()}},
 		{name: "no arm64", broken: &release{platforms: Platforms[:1], attest: whole.attest}, want: []string{"org/stagefront:1-labs: no image for linux/arm64"}},
 		{name: "another channel's image", broken: &release{platforms: Platforms, attest: whole.attest, labels: map[string]string{"org.stagefront.channel": "mainline"}},
 			want: []string{`org/stagefront:1-labs: linux/amd64: label org.stagefront.channel is "mainline", want "labs"`}},
