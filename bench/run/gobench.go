@@ -17,31 +17,54 @@ import (
 // runs of the engine and the gateway's conversion, side by side with
 // BuildKit's parser and upstream's conversion.
 
-var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op`)
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) B/op\s+([\d.]+) allocs/op)?`)
 
 // goBench runs go test -bench in pkg and returns the ns/op samples of each
 // (sub-)benchmark, in the order the -count repetitions printed them.
 func goBench(pkg, pattern, benchtime string, count int, timeout time.Duration) (map[string][]float64, string, error) {
+	got, _, out, err := goBenchMem(pkg, pattern, benchtime, count, timeout, false)
+	return got, out, err
+}
+
+// memory are the B/op and allocs/op of a benchmark (the last sample).
+type memory struct {
+	Bytes  float64 `json:"bytes_per_op"`
+	Allocs float64 `json:"allocs_per_op"`
+}
+
+// goBenchMem is goBench, with -benchmem when mem is set: the memory of
+// each benchmark too.
+func goBenchMem(pkg, pattern, benchtime string, count int, timeout time.Duration, mem bool) (map[string][]float64, map[string]memory, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime,
-		"-count", strconv.Itoa(count), "-timeout", (timeout + time.Minute).String(), pkg)
+	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchtime", benchtime,
+		"-count", strconv.Itoa(count), "-timeout", (timeout + time.Minute).String()}
+	if mem {
+		args = append(args, "-benchmem")
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	out, err := cmd.CombinedOutput()
 	got := map[string][]float64{}
+	mems := map[string]memory{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		if m := benchLine.FindStringSubmatch(sc.Text()); m != nil {
 			f, _ := strconv.ParseFloat(m[2], 64)
 			got[m[1]] = append(got[m[1]], f)
+			if m[3] != "" {
+				b, _ := strconv.ParseFloat(m[3], 64)
+				a, _ := strconv.ParseFloat(m[4], 64)
+				mems[m[1]] = memory{Bytes: b, Allocs: a}
+			}
 		}
 	}
 	if ctx.Err() != nil {
-		return got, string(out), fmt.Errorf("go test -bench %s %s: over %s", pattern, pkg, timeout)
+		return got, mems, string(out), fmt.Errorf("go test -bench %s %s: over %s", pattern, pkg, timeout)
 	}
 	if err != nil {
-		return got, string(out), fmt.Errorf("go test -bench %s %s: %v\n%s", pattern, pkg, err, out)
+		return got, mems, string(out), fmt.Errorf("go test -bench %s %s: %v\n%s", pattern, pkg, err, out)
 	}
-	return got, string(out), nil
+	return got, mems, string(out), nil
 }
 
 // rewriteBench runs frontend/rewrite's BenchmarkRewrite: the full rewrite
@@ -109,19 +132,28 @@ func convertBench() []measure {
 	details["convert"] = d
 	note := fmt.Sprintf("%s stages: %.1f ms vs %.1f ms (upstream converts the rewrite); the parse alone makes %.2f the floor", size, ours/1e6, up/1e6, floor)
 	// The gateway's whole per-platform path (its build rules run beside
-	// the conversion), against upstream with warnings on too.
-	gwGot, _, err := goBench("./frontend/builder", "BenchmarkGatewayConvert/.*/"+size+"$", benchtime, count, 4*time.Minute)
-	var gateway measure
+	// the conversion), against upstream with warnings on too; and a
+	// standard file of the same shape through it (plain_convert_ratio).
+	gwGot, gwMem, _, err := goBenchMem("./frontend/builder", "BenchmarkGatewayConvert/.*/"+size+"$", benchtime, count, 4*time.Minute, true)
 	if err != nil {
-		gateway = measure{Key: "gateway_path_ratio", Value: errValue(err)}
-	} else {
-		gw, gwUp := median(gwGot["BenchmarkGatewayConvert/gateway/"+size]), median(gwGot["BenchmarkGatewayConvert/upstream/"+size])
-		d["gateway_path_ms"], d["gateway_upstream_ms"] = round3(gw/1e6), round3(gwUp/1e6)
-		d["gateway_samples_ns"] = gwGot
-		gateway = measure{Key: "gateway_path_ratio", Value: round3(pairedRatio(gwGot["BenchmarkGatewayConvert/gateway/"+size], gwGot["BenchmarkGatewayConvert/upstream/"+size])),
-			Note: fmt.Sprintf("%s stages: the gateway's whole per-platform path, build checks included, %.1f ms vs upstream's conversion %.1f ms", size, gw/1e6, gwUp/1e6)}
+		return []measure{{Key: "convert_ratio", Value: round3(ratio), Note: note},
+			{Key: "gateway_path_ratio", Value: errValue(err)}, {Key: "plain_convert_ratio", Value: errValue(err)}}
 	}
-	return []measure{{Key: "convert_ratio", Value: round3(ratio), Note: note}, gateway}
+	name := func(side string) string { return "BenchmarkGatewayConvert/" + side + "/" + size }
+	gw, gwUp := median(gwGot[name("gateway")]), median(gwGot[name("upstream")])
+	d["gateway_path_ms"], d["gateway_upstream_ms"] = round3(gw/1e6), round3(gwUp/1e6)
+	d["gateway_samples_ns"] = gwGot
+	// Allocations of each side: a regression shows here first.
+	d["gateway_memory"] = map[string]memory{"gateway": gwMem[name("gateway")], "upstream": gwMem[name("upstream")],
+		"plain_gateway": gwMem[name("plain-gateway")], "plain_upstream": gwMem[name("plain-upstream")]}
+	allocs := gwMem[name("gateway")].Allocs / gwMem[name("upstream")].Allocs
+	bytesRatio := gwMem[name("gateway")].Bytes / gwMem[name("upstream")].Bytes
+	gateway := measure{Key: "gateway_path_ratio", Value: round3(pairedRatio(gwGot[name("gateway")], gwGot[name("upstream")])),
+		Note: fmt.Sprintf("%s stages: the gateway's whole per-platform path, build checks included, %.1f ms vs upstream's conversion %.1f ms; allocs/op %.2fx, B/op %.2fx", size, gw/1e6, gwUp/1e6, allocs, bytesRatio)}
+	pg, pu := median(gwGot[name("plain-gateway")]), median(gwGot[name("plain-upstream")])
+	plain := measure{Key: "plain_convert_ratio", Value: round3(pairedRatio(gwGot[name("plain-gateway")], gwGot[name("plain-upstream")])),
+		Note: fmt.Sprintf("a standard %s-stage file: %.1f ms vs %.1f ms; allocs/op %.0f vs %.0f", size, pg/1e6, pu/1e6, gwMem[name("plain-gateway")].Allocs, gwMem[name("plain-upstream")].Allocs)}
+	return []measure{{Key: "convert_ratio", Value: round3(ratio), Note: note}, gateway, plain}
 }
 
 // pairedRatio is the median of a[i]/b[i]: go test -count runs every

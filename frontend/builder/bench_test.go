@@ -12,7 +12,7 @@ import (
 )
 
 // BenchmarkGatewayConvert measures what a build does per platform for an
-// extended file (converter.toLLB: the rewrite, stagefront's build rules
+// extended file, and for a standard one (plain-*), (converter.toLLB: the rewrite, stagefront's build rules
 // beside the conversion, the conversion) against upstream's conversion of
 // the rewrite, both with warnings on as in a build. hack/bench reports it
 // next to convert_ratio (bench/convert_test.go, the engine alone).
@@ -39,6 +39,27 @@ func BenchmarkGatewayConvert(b *testing.B) {
 				// A converter of its own per run, as a build has: it
 				// analyses the file once, then converts a platform.
 				cv := &converter{orig: dt, opt: base}
+				if _, _, err := cv.toLLB(ctx, nil, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+
+		// A standard file of the same shape: what it costs through
+		// stagefront over upstream (plain_convert_ratio).
+		plain := llbtest.StandardDockerfile(stages)
+		plainOpt := testConvertOpt(b, plain, nil, "", nil)
+		plainOpt.Warn = ignore
+		b.Run(fmt.Sprintf("plain-upstream/%d", stages), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := dockerfile2llb.Dockerfile2LLB(ctx, plain, (&converter{opt: plainOpt}).platformOpt(nil, true)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("plain-gateway/%d", stages), func(b *testing.B) {
+			for b.Loop() {
+				cv := &converter{orig: plain, opt: plainOpt}
 				if _, _, err := cv.toLLB(ctx, nil, true); err != nil {
 					b.Fatal(err)
 				}

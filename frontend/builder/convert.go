@@ -15,6 +15,7 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/org/stagefront/frontend/analysis"
 	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/frontend/syntax"
 	"github.com/pkg/errors"
 )
 
@@ -49,6 +50,18 @@ type converter struct {
 	analysisOnce sync.Once
 	analysis     *analysis.File
 	analysisErr  error
+	// plain is whether a scan proves the file uses no extension (see
+	// syntax.Plain): it is then converted as written, without a parse of
+	// its own.
+	plainOnce sync.Once
+	plain     bool
+}
+
+// isPlain reports whether the file is converted as written (the real
+// engine, and a scan that proves it plain), once per build.
+func (cv *converter) isPlain() bool {
+	cv.plainOnce.Do(func() { cv.plain = cv.engine == nil && syntax.Plain(cv.orig) })
+	return cv.plain
 }
 
 // analyze returns the analysis of the file, made on first use.
@@ -182,6 +195,23 @@ func (cv *converter) evaluate(ctx context.Context, opt rewrite.Options) (*rewrit
 	return rewrite.Evaluate(ctx, f, opt)
 }
 
+// plainToLLB is toLLB for a file a scan proved plain: upstream's
+// conversion of the file as written, and nothing else, as upstream's
+// frontend does it. Its result is a rewrite without analysis (the file as
+// written); an error is located as toLLB locates it, with the analysis
+// made then.
+func (cv *converter) plainToLLB(ctx context.Context, p *ocispecs.Platform, warn bool) (*dockerfile2llb.Result, *rewrite.Result, error) {
+	res, err := dockerfile2llb.Dockerfile2LLB(ctx, cv.orig, cv.platformOpt(p, warn))
+	if err != nil {
+		rw, rwErr := cv.rewrite(ctx, p)
+		if rwErr != nil {
+			return nil, nil, err // upstream's error: its parse failed first
+		}
+		return nil, rw, locateConverterError(err, rw)
+	}
+	return res, &rewrite.Result{Dockerfile: cv.orig}, nil
+}
+
 // platformOpt is the upstream ConvertOpt for platform p, as upstream sets
 // it per platform: its own copy of the build args (the converter writes
 // to them) and warnings only when warn is set.
@@ -209,6 +239,9 @@ func (cv *converter) convertOpt(p *ocispecs.Platform, warn bool, rw *rewrite.Res
 
 // toLLB converts the file for platform p (nil: the default platform).
 func (cv *converter) toLLB(ctx context.Context, p *ocispecs.Platform, warn bool) (*dockerfile2llb.Result, *rewrite.Result, error) {
+	if cv.isPlain() {
+		return cv.plainToLLB(ctx, p, warn)
+	}
 	rw, err := cv.rewrite(ctx, p)
 	if err != nil {
 		return nil, nil, err

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -37,6 +38,11 @@ import (
 // after the frontend has returned, where its error can no longer be
 // explained. The result and the work are the same.
 func copiesFromStage(rw *rewrite.Result) bool {
+	if rw != nil && rw.Analysis == nil {
+		// A plain file converted without analysis: any --from= may be
+		// a stage's.
+		return bytes.Contains(rw.Dockerfile, []byte("--from="))
+	}
 	return rw != nil && rw.CopiesFrom()
 }
 
@@ -53,6 +59,14 @@ func (cv *converter) explainCopyError(ctx context.Context, c solver, p *ocispecs
 	m := notFoundPath.FindStringSubmatch(err.Error())
 	if m == nil {
 		return err
+	}
+	if rw.Analysis == nil {
+		// A plain file converted without analysis: analysed now.
+		full, rwErr := cv.rewrite(ctx, p)
+		if rwErr != nil {
+			return err
+		}
+		rw = full
 	}
 	missing := path.Clean("/" + m[1])
 	stage, instr := copySourceStage(rw, missing, errorLines(err))

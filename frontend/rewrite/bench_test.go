@@ -11,9 +11,9 @@ import (
 	"github.com/org/stagefront/internal/llbtest"
 )
 
-// GenerateExtended returns an extended Dockerfile of about n
+// generateExtended returns an extended Dockerfile of about n
 // instructions, keywords included (stages of 20).
-func GenerateExtended(n int) []byte { return llbtest.ExtendedDockerfile((n + 19) / 20) }
+func generateExtended(n int) []byte { return llbtest.ExtendedDockerfile((n + 19) / 20) }
 
 // rewriteWith is Rewrite with the analysis options ao.
 func rewriteWith(dt []byte, ao analysis.Options, opt Options) (*Result, error) {
@@ -29,7 +29,7 @@ func rewriteWith(dt []byte, ao analysis.Options, opt Options) (*Result, error) {
 // rewrite/parse <= 1.5 at 10k instructions and linear growth to 100k.
 func BenchmarkRewrite(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
-		dt := GenerateExtended(n)
+		dt := generateExtended(n)
 		b.Run(fmt.Sprintf("parse/%dk", n/1000), func(b *testing.B) {
 			b.SetBytes(int64(len(dt)))
 			for b.Loop() {
@@ -50,7 +50,7 @@ func BenchmarkRewrite(b *testing.B) {
 }
 
 func TestGeneratedFileRewrites(t *testing.T) {
-	dt := GenerateExtended(2000)
+	dt := generateExtended(2000)
 	res, err := Rewrite(context.Background(), dt, Options{})
 	if err != nil {
 		t.Fatal(err)

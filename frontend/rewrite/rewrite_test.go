@@ -238,7 +238,7 @@ func TestCopiesFrom(t *testing.T) {
 // TestCompileInParallel: a file compiled by several goroutines gives the
 // same rewrite, flags and errors, in the same order, as by one.
 func TestCompileInParallel(t *testing.T) {
-	good := GenerateExtended(400)
+	good := generateExtended(400)
 	bad := []byte(strings.Replace(string(good), "V3 != ''", "V4 != ''", 1) + "FROM scratch\nRUN --if=UNKNOWN true\nARG LATE=1\nRUN --if=INCLUDE_DOSC true\n")
 	procs := runtime.GOMAXPROCS(4) // several workers even on one CPU
 	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })

@@ -182,3 +182,31 @@ func ExtendedDockerfile(stages int) []byte {
 	}
 	return []byte(b.String())
 }
+
+// StandardDockerfile returns the standard counterpart of
+// ExtendedDockerfile(stages): stages of 20 instructions each, ARGs, RUNs,
+// a shell if in a continuation and a COPY --from the previous stage, and
+// no extension.
+func StandardDockerfile(stages int) []byte {
+	var b strings.Builder
+	b.WriteString("# DOCS adds docs.\nARG DOCS=true\nARG BUILD_ENV=production\n")
+	for s := 0; s < stages; s++ {
+		fmt.Fprintf(&b, "FROM --platform=$BUILDPLATFORM busybox AS s%d\n", s)
+		fmt.Fprintf(&b, "ARG V%d=%d\n", s, s)
+		fmt.Fprintf(&b, "ARG BUILD_ENV\n")
+		fmt.Fprintf(&b, "RUN echo docs %d $BUILD_ENV\n", s)
+		fmt.Fprintf(&b, "RUN if [ -f /x ]; then \\\n  echo prod; \\\nfi\n")
+		if s > 0 {
+			fmt.Fprintf(&b, "COPY --from=s%d /out /in\n", s-1)
+		} else {
+			fmt.Fprintf(&b, "COPY a /in\n")
+		}
+		for i := 0; i < 9; i++ {
+			fmt.Fprintf(&b, "RUN echo step %d %d\n", s, i)
+		}
+		fmt.Fprintf(&b, "ENV S%d=%d\n", s, s)
+		fmt.Fprintf(&b, "WORKDIR /w%d\n", s)
+		fmt.Fprintf(&b, "COPY x /x\n")
+	}
+	return []byte(b.String())
+}

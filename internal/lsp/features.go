@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -129,6 +130,12 @@ func (a at) stageRef() (kind analysis.RefKind, name string, ok bool) {
 	return 0, "", false
 }
 
+// isKeyword reports whether the word is the item's instruction keyword.
+func (a at) isKeyword() bool {
+	return a.it != nil && a.line == a.it.Line && strings.EqualFold(a.word, a.it.Keyword) &&
+		len(bytes.TrimLeft(a.snap.text.line(a.line-1), " \t")) == len(a.snap.text.line(a.line-1))-a.from
+}
+
 // --- hover ----------------------------------------------------------------
 
 func (s *server) hover(a at) (any, error) {
@@ -145,6 +152,8 @@ func (s *server) hover(a at) (any, error) {
 			md = a.snap.stageHover(name, a.it)
 		} else if a.it.Kind == syntax.Require {
 			md = a.snap.requireHover(a.it)
+		} else if a.isKeyword() && a.it.Kind == syntax.Instruction && a.it.Keyword != "from" {
+			md = a.snap.ownerHover(a.it)
 		}
 	}
 	if md == "" {
@@ -302,6 +311,44 @@ func (snap *snapshot) resolveStage(name string, it *syntax.Item) (*analysis.File
 		return nil, 0
 	}
 	return f, found[len(found)-1]
+}
+
+// ownerHover says which stage an instruction belongs to: the one the
+// analysis names whatever the branches decide, or those they choose from,
+// and the one of this build.
+func (snap *snapshot) ownerHover(it *syntax.Item) string {
+	f := snap.own
+	stageName := func(f *analysis.File, i int, line int) string {
+		st := f.Stages[i]
+		name := st.Name
+		if name == "" {
+			name = fmt.Sprintf("stage %d", st.Index)
+		}
+		return fmt.Sprintf("`%s` (%s)", name, snap.lineRefIn(f, line))
+	}
+	var b strings.Builder
+	if owner, ok := f.Owner(it); ok {
+		if owner < 0 {
+			return ""
+		}
+		fmt.Fprintf(&b, "in stage %s", stageName(f, owner, f.Stages[owner].Item.Line))
+	} else {
+		var j analysis.Join
+		for _, jj := range f.Joins() {
+			if jj.First.Line <= it.Line && it.Line <= jj.Last.EndLine {
+				j = jj
+			}
+		}
+		fmt.Fprintf(&b, "continues the stage the branches above leave live: %s", joinName(f, j))
+	}
+	if ei := snap.expanded(it.Line); ei != nil && snap.rw != nil {
+		if o := snap.rw.Owner(ei); o >= 0 {
+			fmt.Fprintf(&b, "\n\nin this build: %s", stageName(snap.rw.Analysis, o, snap.rw.Analysis.Stages[o].Item.Line))
+		} else {
+			b.WriteString("\n\nnot in this build")
+		}
+	}
+	return b.String()
 }
 
 func (snap *snapshot) requireHover(it *syntax.Item) string {
@@ -521,7 +568,12 @@ func (s *server) symbols(snap *snapshot) (any, error) {
 		if name == "" {
 			name = fmt.Sprintf("stage %d", st.Index)
 		}
-		sym(name, "FROM "+st.Base, protocol.SymbolKindClass, st.Item.Line, stageEnd(items, st.Item, last))
+		sym(name, "FROM "+st.Base, protocol.SymbolKindClass, st.Item.Line, stageEnd(f, st))
+	}
+	for _, j := range f.Joins() {
+		// Lines after an END that continue whichever stage the branches
+		// leave live.
+		sym("continues "+joinName(f, j), "lines after END", protocol.SymbolKindNamespace, j.First.Line, j.Last.EndLine)
 	}
 	for _, it := range items {
 		switch it.Kind {
@@ -542,19 +594,42 @@ func (s *server) symbols(snap *snapshot) (any, error) {
 	return nest(flat), nil
 }
 
-// stageEnd is the last line of the stage whose FROM is from: before the
-// next FROM of its branch, before a block that chooses stages, or at its
-// branch's end.
-func stageEnd(items []*syntax.Item, from *syntax.Item, last int) int {
-	for _, it := range items[from.Index+1:] {
-		switch {
-		case it.Kind == syntax.Instruction && it.Keyword == "from" && it.Branch == from.Branch,
-			it.Kind == syntax.If && it.Block() != nil && it.Block().HasFrom && it.Branch == from.Branch,
-			(it.Kind == syntax.ElseIf || it.Kind == syntax.Else || it.Kind == syntax.End) && from.Branch != nil && it.Block() == from.Branch.Block:
-			return max(it.Line-1, from.EndLine)
+// stageEnd is the last line of the stage st: the last of the items after
+// its FROM that belong to it whatever the branches decide (the
+// analysis' Owner), before a block that starts stages of its own.
+func stageEnd(f *analysis.File, st *analysis.Stage) int {
+	end := st.Item.EndLine
+	for _, it := range f.Syntax.Items[st.Item.Index+1:] {
+		if it.Kind == syntax.If && it.Block() != nil && it.Block().HasFrom {
+			break // a block that starts stages of its own
 		}
+		if (it.Kind == syntax.ElseIf || it.Kind == syntax.Else || it.Kind == syntax.End) && st.Item.Branch != nil && it.Block() == st.Item.Branch.Block {
+			break // the end of the branch the stage stands in
+		}
+		if owner, ok := f.Owner(it); !ok || owner != st.Index || it.Kind == syntax.Instruction && it.Keyword == "from" {
+			break
+		}
+		end = it.EndLine
 	}
-	return last
+	return end
+}
+
+// joinName names the stages the lines of a join may continue.
+func joinName(f *analysis.File, j analysis.Join) string {
+	var names []string
+	for _, i := range j.Stages {
+		if i < 0 {
+			names = append(names, "no stage")
+			continue
+		}
+		st := f.Stages[i]
+		name := st.Name
+		if name == "" {
+			name = fmt.Sprintf("stage %d", st.Index)
+		}
+		names = append(names, fmt.Sprintf("%s (line %d)", name, st.Item.Line))
+	}
+	return strings.Join(names, " or ")
 }
 
 // nest makes a tree of symbols by their ranges: each is the child of the

@@ -250,7 +250,8 @@ build 5-6
 IF DOCS 7-13
   docs 8-9
   docs 11-12
-stages/test.Dockerfile 14-14
+continues docs (line 8) or docs (line 11) 14-14
+  stages/test.Dockerfile 14-14
 final 15-20
   REQUIRE test 16-16
 `
@@ -329,5 +330,46 @@ func TestSettings(t *testing.T) {
 		if err != nil || got.Target != tc.want.Target || len(got.BuildArgs) != len(tc.want.BuildArgs) {
 			t.Errorf("%s: %+v, %v", tc.raw, got, err)
 		}
+	}
+}
+
+// TestLinesAfterEnd: the lines after the END of a block that starts
+// alternative stages continue whichever the build keeps (the README's
+// pattern): the symbols show them as such, and a hover on one says which
+// stage it may continue and which this build continues.
+func TestLinesAfterEnd(t *testing.T) {
+	c := newClient(t, map[string]any{"buildArgs": map[string]string{"BUILD_ENV": "development"}})
+	df := `# syntax=org/stagefront
+ARG BUILD_ENV=production
+IF BUILD_ENV == "development"
+FROM alpine:3.18 AS final
+RUN apk add --no-cache curl vim
+ELSE
+FROM alpine:3.18 AS final
+RUN apk add --no-cache dumb-init
+END
+COPY app/ /app
+CMD ["/app/server"]
+`
+	c.write(map[string]string{"Dockerfile": df, ".dockerignore": ".git\n"})
+	c.open("Dockerfile", "")
+	var syms []protocol.DocumentSymbol
+	c.call(protocol.MethodTextDocumentDocumentSymbol, protocol.DocumentSymbolParams{TextDocument: protocol.TextDocumentIdentifier{URI: c.uri("Dockerfile")}}, &syms)
+	var names []string
+	for _, s := range syms {
+		names = append(names, s.Name+" "+jsonString(s.Range.Start.Line+1)+"-"+jsonString(s.Range.End.Line+1))
+	}
+	if want := []string{"BUILD_ENV 2-2", `IF BUILD_ENV == "development" 3-9`, "continues final (line 4) or final (line 7) 10-11"}; !slices.Equal(names, want) {
+		t.Errorf("symbols %q, want %q", names, want)
+	}
+	h := request[*protocol.Hover](c, protocol.MethodTextDocumentHover, "Dockerfile", 10, 1)
+	if h == nil || !strings.Contains(h.Contents.Value, "continues the stage the branches above leave live: `final` (line 4) or `final` (line 7)") && !strings.Contains(h.Contents.Value, "final (line 4) or final (line 7)") ||
+		!strings.Contains(h.Contents.Value, "in this build: `final` (line 4)") {
+		t.Errorf("hover on the COPY after END: %+v", h)
+	}
+	// No line of the build is dead: the COPY and CMD are the development image's.
+	ds := c.diagnostics("Dockerfile", func([]protocol.Diagnostic) bool { return true })
+	if has(ds, "10:0", "unnecessary") || has(ds, "11:0", "unnecessary") || !has(ds, "7:0", "unnecessary") {
+		t.Errorf("dead lines:%s", render(ds))
 	}
 }

@@ -297,7 +297,16 @@ func (s *server) publish(path string, diags []protocol.Diagnostic, version int32
 	if diags == nil {
 		diags = []protocol.Diagnostic{}
 	}
-	_ = s.conn.Notify(s.ctx, protocol.MethodTextDocumentPublishDiagnostics, &protocol.PublishDiagnosticsParams{
-		URI: uri.File(path), Version: uint32(max(version, 0)), Diagnostics: diags,
+	_ = s.conn.Notify(s.ctx, protocol.MethodTextDocumentPublishDiagnostics, &publishParams{
+		URI: uri.File(path), Version: version, Diagnostics: diags,
 	})
+}
+
+// publishParams are protocol.PublishDiagnosticsParams with the version
+// always sent: there it is left out when 0, the version Neovim opens a
+// document with.
+type publishParams struct {
+	URI         protocol.DocumentURI  `json:"uri"`
+	Version     int32                 `json:"version"`
+	Diagnostics []protocol.Diagnostic `json:"diagnostics"`
 }
