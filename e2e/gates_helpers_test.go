@@ -79,34 +79,39 @@ func missingSteps(list []string, want ...string) []string {
 	return missing
 }
 
-// stepSpan is the time from the first start to the last completion of the
-// steps whose names contain one of substrs, from rawjson/in-process
-// statuses; ok is false when a step is missing or never completed.
-func stepSpan(r *bkharness.Result, substrs ...string) (span time.Duration, ok bool) {
-	var first, last time.Time
-	found := map[string]bool{}
+// together reports whether the steps whose names contain substrs ran
+// at the same time: one instant lies within all of them (the last start
+// is before the first completion), as the daemon's own timestamps of the
+// steps say. ok is false when a step is not in the progress.
+func together(r *bkharness.Result, substrs ...string) (lastStart, firstEnd time.Time, ok bool) {
+	started, completed := map[string]time.Time{}, map[string]time.Time{}
 	for _, ss := range r.Statuses {
 		for _, v := range ss.Vertexes {
 			for _, s := range substrs {
 				if !strings.Contains(v.Name, s) {
 					continue
 				}
-				if v.Started != nil && (first.IsZero() || v.Started.Before(first)) {
-					first = *v.Started
+				if v.Started != nil && (started[s].IsZero() || v.Started.Before(started[s])) {
+					started[s] = *v.Started
 				}
-				if v.Completed != nil {
-					found[s] = true
-					if v.Completed.After(last) {
-						last = *v.Completed
-					}
+				if v.Completed != nil && v.Completed.After(completed[s]) {
+					completed[s] = *v.Completed
 				}
 			}
 		}
 	}
-	if len(found) != len(substrs) || first.IsZero() {
-		return 0, false
+	for _, s := range substrs {
+		if started[s].IsZero() || completed[s].IsZero() {
+			return time.Time{}, time.Time{}, false
+		}
+		if started[s].After(lastStart) {
+			lastStart = started[s]
+		}
+		if firstEnd.IsZero() || completed[s].Before(firstEnd) {
+			firstEnd = completed[s]
+		}
 	}
-	return last.Sub(first), true
+	return lastStart, firstEnd, true
 }
 
 // wantNoExport fails when a failed build left files in its local export.

@@ -198,14 +198,16 @@ func (cv *converter) evaluate(ctx context.Context, opt rewrite.Options) (*rewrit
 // plainToLLB is toLLB for a file a scan proved plain: upstream's
 // conversion of the file as written, and nothing else, as upstream's
 // frontend does it. Its result is a rewrite without analysis (the file as
-// written); an error is located as toLLB locates it, with the analysis
-// made then.
+// written); a failed conversion gives the error toLLB gives, with the
+// analysis made then.
 func (cv *converter) plainToLLB(ctx context.Context, p *ocispecs.Platform, warn bool) (*dockerfile2llb.Result, *rewrite.Result, error) {
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, cv.orig, cv.platformOpt(p, warn))
 	if err != nil {
+		// The error toLLB gives: the rewrite's first (the analysis
+		// locates a parse error on its line), else the converter's.
 		rw, rwErr := cv.rewrite(ctx, p)
 		if rwErr != nil {
-			return nil, nil, err // upstream's error: its parse failed first
+			return nil, nil, rwErr
 		}
 		return nil, rw, locateConverterError(err, rw)
 	}

@@ -3,7 +3,9 @@ package builder
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/containerd/platforms"
@@ -11,6 +13,9 @@ import (
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/org/stagefront/frontend/rewrite"
+	"github.com/org/stagefront/frontend/syntax"
+	"github.com/org/stagefront/internal/llbtest"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -228,4 +233,52 @@ func stableDef(d *pb.Definition) *pb.Definition {
 		}
 	}
 	return d
+}
+
+// TestPlainFastPath: a file a scan proves plain converts without the
+// engine (plainToLLB), and gives what the engine's path gives: the same
+// LLB and warnings for a file that converts, the same error for one that
+// does not (the analysis' located parse errors included).
+func TestPlainFastPath(t *testing.T) {
+	ctx := context.Background()
+	long := "FROM busybox\nRUN echo " + strings.Repeat("x", 70000) + "\n"
+	for _, dt := range []string{
+		"FROM busybox AS build\nRUN echo hi > /x\nFROM scratch\nCOPY --from=build /x /x\n",
+		"FROM --platform=$BUILDPLATFORM busybox as b\nARG A=1\nRUN echo $A\n",
+		string(llbtest.StandardDockerfile(5)),
+		"# escape=x\nFROM busybox\n",
+		long,
+		"FROM busybox\nRUNN echo\n",
+		"FROM busybox\nCOPY --from=5 /a /a\n",
+		"FROM busybox AS a\nFROM busybox AS a\n",
+	} {
+		if !syntax.Plain([]byte(dt)) {
+			t.Fatalf("not plain to the scan: %.60q", dt)
+		}
+		var fastW, fullW warnings
+		fast := &converter{orig: []byte(dt), opt: testConvertOpt(t, []byte(dt), nil, "", &fastW)}
+		full := &converter{orig: []byte(dt), opt: testConvertOpt(t, []byte(dt), nil, "", &fullW)}
+		full.engine = func(ctx context.Context, opt rewrite.Options) (*rewrite.Result, error) {
+			f, err := full.analyze(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return rewrite.Evaluate(ctx, f, opt)
+		}
+		if !fast.isPlain() || full.isPlain() {
+			t.Fatalf("the fast path is not what is compared")
+		}
+		gotFast, _, errFast := fast.toLLB(ctx, nil, true)
+		gotFull, _, errFull := full.toLLB(ctx, nil, true)
+		if fmt.Sprint(errFast) != fmt.Sprint(errFull) {
+			t.Errorf("%.60q: errors differ:\nplain path: %v\nengine:     %v", dt, errFast, errFull)
+			continue
+		}
+		if errFast == nil {
+			assertSameLLB(t, ctx, gotFull, gotFast)
+			if !reflect.DeepEqual(fastW.list, fullW.list) {
+				t.Errorf("%.60q: warnings differ:\nplain path: %v\nengine:     %v", dt, fastW.list, fullW.list)
+			}
+		}
+	}
 }

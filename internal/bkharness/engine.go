@@ -152,21 +152,7 @@ func (e Engine) Build(t TB, o Opts) *Result {
 	} else {
 		args = append(args, "-f", filepath.Join(ctxDir, o.Filename))
 	}
-	for _, k := range sortedKeys(o.BuildArgs) {
-		args = append(args, "--build-arg", k+"="+o.BuildArgs[k])
-	}
-	if len(o.Platforms) > 0 {
-		args = append(args, "--platform", strings.Join(o.Platforms, ","))
-	}
-	if o.Target != "" {
-		args = append(args, "--target", o.Target)
-	}
-	for _, k := range sortedKeys(o.BuildContexts) {
-		args = append(args, "--build-context", k+"="+o.BuildContexts[k])
-	}
-	if o.Call != "" {
-		args = append(args, "--call", o.Call)
-	}
+	args = append(args, buildFlags(o)...)
 	switch o.Output {
 	case OutputLocal:
 		args = append(args, "--output", "type=local,dest="+r.Dir)

@@ -398,21 +398,7 @@ func Buildx(t TB, o Opts) *Result {
 	ctxDir, r := prepare(t, &o)
 	args := []string{"buildx", "build", "--builder", Builder(),
 		"--progress=" + o.Progress, "-f", filepath.Join(dockerfileDir(ctxDir, o), o.Filename)}
-	for _, k := range sortedKeys(o.BuildArgs) {
-		args = append(args, "--build-arg", k+"="+o.BuildArgs[k])
-	}
-	if len(o.Platforms) > 0 {
-		args = append(args, "--platform", strings.Join(o.Platforms, ","))
-	}
-	if o.Target != "" {
-		args = append(args, "--target", o.Target)
-	}
-	for _, k := range sortedKeys(o.BuildContexts) {
-		args = append(args, "--build-context", k+"="+o.BuildContexts[k])
-	}
-	if o.Call != "" {
-		args = append(args, "--call", o.Call)
-	}
+	args = append(args, buildFlags(o)...)
 	switch o.Output {
 	case OutputLocal:
 		args = append(args, "--output", "type=local,dest="+r.Dir)
@@ -428,6 +414,28 @@ func Buildx(t TB, o Opts) *Result {
 	o.Env = append([]string{"BUILDX_NO_DEFAULT_ATTESTATIONS=1"}, o.Env...)
 	run(t, r, o, "docker", args)
 	return r
+}
+
+// buildFlags are the docker build flags of o's build args, platforms,
+// target, named contexts and --call.
+func buildFlags(o Opts) []string {
+	var args []string
+	for _, k := range sortedKeys(o.BuildArgs) {
+		args = append(args, "--build-arg", k+"="+o.BuildArgs[k])
+	}
+	if len(o.Platforms) > 0 {
+		args = append(args, "--platform", strings.Join(o.Platforms, ","))
+	}
+	if o.Target != "" {
+		args = append(args, "--target", o.Target)
+	}
+	for _, k := range sortedKeys(o.BuildContexts) {
+		args = append(args, "--build-context", k+"="+o.BuildContexts[k])
+	}
+	if o.Call != "" {
+		args = append(args, "--call", o.Call)
+	}
+	return args
 }
 
 func run(t TB, r *Result, o Opts, name string, args []string) {
@@ -868,21 +876,28 @@ func ReadTar(t TB, path string) map[string][]byte {
 	}
 }
 
-// OCIImages reads the OCI tarball export: one OCIImage per platform
-// (attestation manifests are left out).
-func (r *Result) OCIImages(t TB) []OCIImage {
+// ociBlobs reads the OCI tarball export: its files, and its blobs by
+// digest.
+func (r *Result) ociBlobs(t TB) (map[string][]byte, func(dgst string) []byte) {
 	t.Helper()
 	if r.OCI == "" {
 		t.Fatal("no OCI export (Opts.Output is not OutputOCI)")
 	}
 	blobs := ReadTar(t, r.OCI)
-	blob := func(dgst string) []byte {
+	return blobs, func(dgst string) []byte {
 		b, ok := blobs["blobs/"+strings.Replace(dgst, ":", "/", 1)]
 		if !ok {
 			t.Fatalf("OCI export lacks blob %s", dgst)
 		}
 		return b
 	}
+}
+
+// OCIImages reads the OCI tarball export: one OCIImage per platform
+// (attestation manifests are left out).
+func (r *Result) OCIImages(t TB) []OCIImage {
+	t.Helper()
+	blobs, blob := r.ociBlobs(t)
 	return readImages(t, blobs["index.json"], blob, blob, true)
 }
 
@@ -890,17 +905,7 @@ func (r *Result) OCIImages(t TB) []OCIImage {
 // attestation manifests (provenance, SBOM), as decoded JSON.
 func (r *Result) Attestations(t TB) []map[string]any {
 	t.Helper()
-	if r.OCI == "" {
-		t.Fatal("no OCI export (Opts.Output is not OutputOCI)")
-	}
-	blobs := ReadTar(t, r.OCI)
-	blob := func(dgst string) []byte {
-		b, ok := blobs["blobs/"+strings.Replace(dgst, ":", "/", 1)]
-		if !ok {
-			t.Fatalf("OCI export lacks blob %s", dgst)
-		}
-		return b
-	}
+	blobs, blob := r.ociBlobs(t)
 	var out []map[string]any
 	var walk func(raw []byte)
 	walk = func(raw []byte) {

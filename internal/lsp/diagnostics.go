@@ -8,7 +8,6 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/org/stagefront/frontend/syntax"
 	"go.lsp.dev/protocol"
-	"go.lsp.dev/uri"
 )
 
 // source is the Diagnostic.Source of every diagnostic.
@@ -56,7 +55,7 @@ func (s *snapshot) diagnostics(textOf func(path string) *text) map[string][]prot
 				Severity: protocol.DiagnosticSeverityError, Source: source,
 				Message: fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg),
 				RelatedInformation: []protocol.DiagnosticRelatedInformation{{
-					Location: protocol.Location{URI: uri.File(p), Range: protocol.Range{Start: protocol.Position{Line: uint32(max(e.Line-1, 0))}}},
+					Location: protocol.Location{URI: uriOf(p), Range: protocol.Range{Start: protocol.Position{Line: uint32(max(e.Line-1, 0))}}},
 					Message:  "the error in the fragment",
 				}},
 			})

@@ -50,7 +50,7 @@ func positional(f func(s *server, a at) (any, error)) func(*server, context.Cont
 		if err := json.Unmarshal(req.Params(), &p); err != nil {
 			return reply(ctx, nil, err)
 		}
-		snap := s.current(ctx, filepath.Clean(p.TextDocument.URI.Filename()))
+		snap := s.current(ctx, pathOf(p.TextDocument.URI))
 		if snap == nil {
 			return reply(ctx, nil, nil)
 		}
@@ -72,7 +72,7 @@ func ofDocument(f func(s *server, snap *snapshot) (any, error)) func(*server, co
 		if err := json.Unmarshal(req.Params(), &p); err != nil {
 			return reply(ctx, nil, err)
 		}
-		snap := s.current(ctx, filepath.Clean(p.TextDocument.URI.Filename()))
+		snap := s.current(ctx, pathOf(p.TextDocument.URI))
 		if snap == nil || snap.own == nil {
 			return reply(ctx, nil, nil)
 		}
@@ -437,7 +437,7 @@ func (s *server) definition(a at) (any, error) {
 		return nil, nil
 	case a.it.Kind == syntax.Include:
 		if p, ok := a.snap.includeTarget(a.it); ok {
-			return []protocol.Location{{URI: uri.File(p)}}, nil
+			return []protocol.Location{{URI: uriOf(p)}}, nil
 		}
 	case a.isArg():
 		if loc, ok := a.snap.argDeclaration(a); ok {
@@ -472,7 +472,7 @@ func (s *server) location(snap *snapshot, f *analysis.File, n int) protocol.Loca
 	if t != nil {
 		r = t.lineRange(line, line)
 	}
-	return protocol.Location{URI: uri.File(p), Range: r}
+	return protocol.Location{URI: uriOf(p), Range: r}
 }
 
 // textOf is the text of a file: its open document's, or the file's on
@@ -493,12 +493,12 @@ func (s *server) textOf(p string) *text {
 func (snap *snapshot) argDeclaration(a at) (protocol.Location, bool) {
 	d := snap.own.Declaration(a.it, a.word)
 	if a.it.Keyword == "arg" && d == nil {
-		return protocol.Location{URI: uri.File(snap.path), Range: snap.text.span(a.line, a.from, a.to)}, true
+		return protocol.Location{URI: uriOf(snap.path), Range: snap.text.span(a.line, a.from, a.to)}, true
 	}
 	if d == nil {
 		return protocol.Location{}, false
 	}
-	return protocol.Location{URI: uri.File(snap.path), Range: snap.text.lineRange(d.Item.Line, d.Item.Line)}, true
+	return protocol.Location{URI: uriOf(snap.path), Range: snap.text.lineRange(d.Item.Line, d.Item.Line)}, true
 }
 
 func (s *server) references(a at) (any, error) {
@@ -508,7 +508,7 @@ func (s *server) references(a at) (any, error) {
 	f := a.snap.own
 	var locs []protocol.Location
 	add := func(line int) {
-		locs = append(locs, protocol.Location{URI: uri.File(a.snap.path), Range: a.snap.text.lineRange(line, line)})
+		locs = append(locs, protocol.Location{URI: uriOf(a.snap.path), Range: a.snap.text.lineRange(line, line)})
 	}
 	if a.isArg() {
 		for _, it := range f.Syntax.Items {
@@ -806,7 +806,7 @@ func (s *server) codeActions(ctx context.Context, reply jsonrpc2.Replier, req js
 	if err := json.Unmarshal(req.Params(), &p); err != nil {
 		return reply(ctx, nil, err)
 	}
-	snap := s.current(ctx, filepath.Clean(p.TextDocument.URI.Filename()))
+	snap := s.current(ctx, pathOf(p.TextDocument.URI))
 	if snap == nil {
 		return reply(ctx, nil, nil)
 	}

@@ -319,6 +319,9 @@ func TestSettings(t *testing.T) {
 		{raw: `null`},
 		{raw: `{"platform": "nope/nope/nope/nope"}`, err: "platform"},
 		{raw: `{"buildArgs": 3}`, err: "stagefront settings"},
+		{raw: `{"stagefront": {"buildArgs": {"A": true}}}`, err: "stagefront settings"},
+		{raw: `[]`},
+		{raw: `[1]`, err: "stagefront settings"},
 	} {
 		got, err := parseSettings(json.RawMessage(tc.raw))
 		if tc.err != "" {
@@ -371,5 +374,25 @@ CMD ["/app/server"]
 	ds := c.diagnostics("Dockerfile", func([]protocol.Diagnostic) bool { return true })
 	if has(ds, "10:0", "unnecessary") || has(ds, "11:0", "unnecessary") || !has(ds, "7:0", "unnecessary") {
 		t.Errorf("dead lines:%s", render(ds))
+	}
+}
+
+// TestUntitled: a buffer that is no file (an editor's untitled one) is
+// analysed too, with nothing to include, and never stops the server.
+func TestUntitled(t *testing.T) {
+	c := newClient(t, nil)
+	u := protocol.DocumentURI("untitled:Untitled-1")
+	c.notify(protocol.MethodTextDocumentDidOpen, protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{URI: u, LanguageID: "dockerfile", Version: 1,
+		Text: "# syntax=org/stagefront\nFROM busybox\nIF NOPE\nEND\nINCLUDE x.Dockerfile\n"}})
+	var h *protocol.Hover
+	c.call(protocol.MethodTextDocumentHover, protocol.TextDocumentPositionParams{TextDocument: protocol.TextDocumentIdentifier{URI: u}, Position: pos(3, 4)}, &h)
+	var syms []protocol.DocumentSymbol
+	c.call(protocol.MethodTextDocumentDocumentSymbol, protocol.DocumentSymbolParams{TextDocument: protocol.TextDocumentIdentifier{URI: u}}, &syms)
+	if len(syms) == 0 {
+		t.Errorf("no symbols for the untitled buffer")
+	}
+	ds := c.diagnostics(string(u), func(ds []protocol.Diagnostic) bool { return has(ds, "error") })
+	if !has(ds, "3:3-3:7 error", "undeclared name NOPE") || !has(ds, "5:0", "this buffer is no file: it has no directory to include from") {
+		t.Errorf("diagnostics of the untitled buffer:%s", render(ds))
 	}
 }

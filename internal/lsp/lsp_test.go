@@ -46,7 +46,7 @@ func newClient(t testing.TB, settings any) *client {
 				t.Errorf("publishDiagnostics: %v", err)
 			}
 			c.mu.Lock()
-			c.diags[filepath.Clean(p.URI.Filename())] = p
+			c.diags[pathOf(p.URI)] = p
 			c.mu.Unlock()
 			select {
 			case c.changed <- struct{}{}:
@@ -108,7 +108,12 @@ func (c *client) write(files map[string]string) {
 	}
 }
 
-func (c *client) path(name string) string { return filepath.Join(c.dir, name) }
+func (c *client) path(name string) string {
+	if strings.Contains(name, ":") {
+		return name // a URI that is no file
+	}
+	return filepath.Join(c.dir, name)
+}
 
 func (c *client) uri(name string) protocol.DocumentURI { return uri.File(c.path(name)) }
 

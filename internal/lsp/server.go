@@ -19,6 +19,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +47,7 @@ func Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 	conn.Go(ctx, protocol.Handlers(s.handle))
 	select {
 	case <-conn.Done():
+	case <-s.exitCh: // the client said exit: done, whether or not it closes its end
 	case <-ctx.Done():
 		conn.Close()
 	}
@@ -54,6 +56,24 @@ func Serve(ctx context.Context, rwc io.ReadWriteCloser) error {
 		return err
 	}
 	return nil
+}
+
+// pathOf is the path of a document's URI: the file of a file: URI, or
+// the URI itself for another scheme (an editor's unsaved, untitled
+// buffer), whose INCLUDEs and exists() then read nothing.
+func pathOf(u protocol.DocumentURI) string {
+	if strings.HasPrefix(string(u), "file:") {
+		return filepath.Clean(u.Filename())
+	}
+	return string(u)
+}
+
+// uriOf is the URI of a path of pathOf: a file's, or the URI it is.
+func uriOf(path string) protocol.DocumentURI {
+	if filepath.IsAbs(path) {
+		return uri.File(path)
+	}
+	return protocol.DocumentURI(path)
 }
 
 // server is one client's session.
@@ -76,6 +96,8 @@ type server struct {
 	publishMu sync.Mutex
 	ctx       context.Context
 	cancel    context.CancelFunc
+	// exitCh is closed when the client sends exit.
+	exitCh chan struct{}
 }
 
 // document is an open document.
@@ -105,7 +127,7 @@ type run struct {
 
 func newServer(conn jsonrpc2.Conn) *server {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &server{conn: conn, docs: map[string]*document{}, published: map[string]map[string]bool{}, includedBy: map[string]string{}, ctx: ctx, cancel: cancel}
+	return &server{conn: conn, docs: map[string]*document{}, published: map[string]map[string]bool{}, includedBy: map[string]string{}, ctx: ctx, cancel: cancel, exitCh: make(chan struct{})}
 }
 
 func (s *server) stop() {
@@ -137,7 +159,10 @@ func (s *server) handle(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc
 		return reply(ctx, nil, nil)
 	case protocol.MethodExit:
 		s.mu.Lock()
-		s.exit = true
+		if !s.exit {
+			s.exit = true
+			close(s.exitCh)
+		}
 		s.mu.Unlock()
 		err := reply(ctx, nil, nil)
 		s.conn.Close()
@@ -211,9 +236,9 @@ func (s *server) initialize(raw json.RawMessage) (any, error) {
 	root := ""
 	switch {
 	case len(p.WorkspaceFolders) > 0:
-		root = uri.URI(p.WorkspaceFolders[0].URI).Filename()
+		root = pathOf(protocol.DocumentURI(p.WorkspaceFolders[0].URI))
 	case p.RootURI != "":
-		root = p.RootURI.Filename()
+		root = pathOf(p.RootURI)
 	}
 	s.mu.Lock()
 	s.settings, s.root = settings, root
@@ -243,7 +268,7 @@ func (s *server) showError(ctx context.Context, err error) {
 }
 
 func (s *server) open(u protocol.DocumentURI, version int32, data []byte) {
-	p := filepath.Clean(u.Filename())
+	p := pathOf(u)
 	s.mu.Lock()
 	s.docs[p] = &document{uri: u, path: p, version: version, data: data}
 	s.mu.Unlock()
@@ -251,7 +276,7 @@ func (s *server) open(u protocol.DocumentURI, version int32, data []byte) {
 }
 
 func (s *server) change(u protocol.DocumentURI, version int32, data []byte) {
-	p := filepath.Clean(u.Filename())
+	p := pathOf(u)
 	s.mu.Lock()
 	d, ok := s.docs[p]
 	if ok {
@@ -264,7 +289,7 @@ func (s *server) change(u protocol.DocumentURI, version int32, data []byte) {
 }
 
 func (s *server) close(u protocol.DocumentURI) {
-	p := filepath.Clean(u.Filename())
+	p := pathOf(u)
 	s.mu.Lock()
 	d, ok := s.docs[p]
 	if ok {
@@ -298,7 +323,7 @@ func (s *server) publish(path string, diags []protocol.Diagnostic, version int32
 		diags = []protocol.Diagnostic{}
 	}
 	_ = s.conn.Notify(s.ctx, protocol.MethodTextDocumentPublishDiagnostics, &publishParams{
-		URI: uri.File(path), Version: version, Diagnostics: diags,
+		URI: uriOf(path), Version: version, Diagnostics: diags,
 	})
 }
 

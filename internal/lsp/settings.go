@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -45,15 +46,20 @@ const defaultDebounce = 150 * time.Millisecond
 // itself, or one under "stagefront"; nothing is no settings.
 func parseSettings(raw json.RawMessage) (Settings, error) {
 	var s Settings
-	if len(raw) == 0 || string(raw) == "null" {
-		return s, nil
+	if t := strings.TrimSpace(string(raw)); t == "" || t == "null" || t == "[]" || t == "{}" {
+		return s, nil // none (an empty Lua table is sent as [])
 	}
-	var wrapped struct {
-		Stagefront *Settings `json:"stagefront"`
+	var wrapped map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &wrapped); err != nil {
+		return Settings{}, fmt.Errorf("stagefront settings: %w", err)
 	}
-	if err := json.Unmarshal(raw, &wrapped); err == nil && wrapped.Stagefront != nil {
-		s = *wrapped.Stagefront
-	} else if err := json.Unmarshal(raw, &s); err != nil {
+	if inner, ok := wrapped["stagefront"]; ok {
+		raw = inner
+		if string(raw) == "null" {
+			return s, nil
+		}
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
 		return Settings{}, fmt.Errorf("stagefront settings: %w", err)
 	}
 	if s.Platform != "" {

@@ -72,8 +72,17 @@ func analyze(ctx context.Context, in buildInput) *snapshot {
 	name := filepath.Base(in.path)
 	s.own, _ = analysis.Analyze(ctx, name, in.data, analysis.Options{})
 
-	dockerfileDir := filepath.Dir(in.path)
-	s.fragDirs = map[string]string{"": dockerfileDir}
+	// A buffer that is no file (an untitled one) has no directory: it
+	// includes nothing and its exists() reads no context, unless the
+	// settings name them.
+	dockerfileDir := ""
+	if filepath.IsAbs(in.path) {
+		dockerfileDir = filepath.Dir(in.path)
+	}
+	s.fragDirs = map[string]string{}
+	if dockerfileDir != "" {
+		s.fragDirs[""] = dockerfileDir
+	}
 	for n, d := range in.settings.Contexts {
 		s.fragDirs[n] = dir(in.root, d)
 	}
@@ -95,10 +104,14 @@ func analyze(ctx context.Context, in buildInput) *snapshot {
 	if in.settings.Platform != "" {
 		opt.TargetPlatform = in.settings.platform()
 	}
-	ctxDir, err := contextfs.NewDir(contextDir)
+	var ctxDir *contextfs.Dir
+	var err error
+	if contextDir != "" {
+		ctxDir, err = contextfs.NewDir(contextDir)
+	}
 	if err != nil {
 		s.other = fmt.Errorf("the build context %s cannot be read (set \"context\" in the stagefront settings): %w", contextDir, err)
-	} else {
+	} else if ctxDir != nil {
 		defer ctxDir.Close()
 		opt.Context = contextfs.NewContext(ctxDir)
 	}
@@ -215,6 +228,9 @@ type overlayFragments struct {
 
 func (o *overlayFragments) Read(ctx context.Context, from, p string) ([]byte, error) {
 	d, ok := o.Dirs[from]
+	if !ok && from == "" {
+		return nil, errors.New("this buffer is no file: it has no directory to include from (save it, or use INCLUDE --from= a context of the settings)")
+	}
 	if !ok {
 		return nil, fmt.Errorf("no build context %q: give its directory in the stagefront settings, \"contexts\": {%q: \"DIR\"}", from, from)
 	}
