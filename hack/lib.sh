@@ -165,6 +165,8 @@ stop_pidfile() {
 		if kill -0 "$pid" 2>/dev/null; then
 			log "$name did not stop in 10s; killing it"
 			kill -KILL "$pid" 2>/dev/null || true
+			# Gone before it returns: a daemon started next takes its locks.
+			for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		fi
 	else
 		log "$name (pid ${pid:-?}) is not running"
