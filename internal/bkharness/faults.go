@@ -427,37 +427,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 func StartBuildctl(t TB, addr string, o Opts) *Running {
 	t.Helper()
 	ctxDir, r := prepare(t, &o)
-	args := []string{"--addr", addr, "build", "--frontend", "dockerfile.v0",
-		"--local", "context=" + ctxDir, "--local", "dockerfile=" + dockerfileDir(ctxDir, o),
-		"--progress=" + o.Progress}
-	if o.Filename != "Dockerfile" {
-		args = append(args, "--opt", "filename="+o.Filename)
-	}
-	for _, k := range sortedKeys(o.BuildArgs) {
-		args = append(args, "--opt", "build-arg:"+k+"="+o.BuildArgs[k])
-	}
-	if len(o.Platforms) > 0 {
-		args = append(args, "--opt", "platform="+strings.Join(o.Platforms, ","))
-	}
-	if o.Target != "" {
-		args = append(args, "--opt", "target="+o.Target)
-	}
-	for _, k := range sortedKeys(o.BuildContexts) {
-		args = append(args, "--opt", "context:"+k+"="+o.BuildContexts[k])
-	}
-	for _, k := range sortedKeys(o.FrontendOpts) {
-		args = append(args, "--opt", k+"="+o.FrontendOpts[k])
-	}
-	switch o.Output {
-	case OutputLocal:
-		args = append(args, "--output", "type=local,dest="+r.Dir)
-	case OutputOCI:
-		args = append(args, "--output", "type=oci,dest="+r.OCI)
-	}
-	for _, k := range sortedKeys(o.Locals) {
-		args = append(args, "--local", k+"="+o.Locals[k])
-	}
-	args = append(args, o.Args...)
+	args := buildctlArgs(addr, ctxDir, r, o)
 	b := &Running{r: r, o: o, done: make(chan struct{})}
 	b.cmd = exec.Command(toolPath(t, "buildctl"), args...)
 	b.cmd.Env = append(os.Environ(), o.Env...)

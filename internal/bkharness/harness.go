@@ -347,8 +347,19 @@ func Buildctl(t TB, o Opts) *Result {
 	if err := checkBuilder(); err != nil {
 		t.Fatal(err)
 	}
+	if o.Call != "" {
+		t.Fatalf("Opts.Call is for Buildx; with buildctl use FrontendOpts requestid=frontend.%s", o.Call)
+	}
 	ctxDir, r := prepare(t, &o)
-	args := []string{"--addr", Addr(), "build", "--frontend", "dockerfile.v0",
+	args := buildctlArgs(Addr(), ctxDir, r, o)
+	run(t, r, o, toolPath(t, "buildctl"), args)
+	return r
+}
+
+// buildctlArgs is the command line of buildctl build on the daemon at
+// addr for o, with the context ctxDir and r's outputs.
+func buildctlArgs(addr, ctxDir string, r *Result, o Opts) []string {
+	args := []string{"--addr", addr, "build", "--frontend", "dockerfile.v0",
 		"--local", "context=" + ctxDir, "--local", "dockerfile=" + dockerfileDir(ctxDir, o),
 		"--progress=" + o.Progress}
 	if o.Filename != "Dockerfile" {
@@ -375,15 +386,10 @@ func Buildctl(t TB, o Opts) *Result {
 	case OutputOCI:
 		args = append(args, "--output", "type=oci,dest="+r.OCI)
 	}
-	if o.Call != "" {
-		t.Fatalf("Opts.Call is for Buildx; with buildctl use FrontendOpts requestid=frontend.%s", o.Call)
-	}
 	for _, k := range sortedKeys(o.Locals) {
 		args = append(args, "--local", k+"="+o.Locals[k])
 	}
-	args = append(args, o.Args...)
-	run(t, r, o, toolPath(t, "buildctl"), args)
-	return r
+	return append(args, o.Args...)
 }
 
 // Buildx runs `docker buildx build --builder stagefront` (Builder()), as a
