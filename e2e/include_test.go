@@ -348,3 +348,38 @@ func TestIncludeFromAContextThatFailsToLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestIncludeBesideALoneDockerfile: a Dockerfile sent alone in a directory
+// of its own, apart from the build context (what the classic docker build
+// sends for -f -), reads a fragment that is not beside it from the build
+// context's root, and says so with a warning at the INCLUDE; a fragment
+// that is in neither place says where it was looked for.
+func TestIncludeBesideALoneDockerfile(t *testing.T) {
+	nonce := nonce(t)
+	ctxDir, dfDir := t.TempDir(), t.TempDir()
+	bkharness.WriteFiles(t, ctxDir, map[string]string{"stages/c.Dockerfile": "FROM busybox AS c\nRUN echo " + nonce + " > /c\n"})
+	bkharness.WriteFiles(t, dfDir, map[string]string{"Dockerfile": bkharness.SyntaxStagefront + "\nINCLUDE stages/c.Dockerfile\nFROM scratch\nCOPY --from=c /c /c\n"})
+	r := bkharness.Buildctl(t, bkharness.Opts{Dir: ctxDir, DockerfileDir: dfDir, Progress: "rawjson"}).Must(t)
+	if got := r.File(t, "c"); got != nonce+"\n" {
+		t.Errorf("exported c: %q", got)
+	}
+	var at []int
+	for _, ss := range r.Statuses {
+		for _, w := range ss.Warnings {
+			if strings.Contains(string(w.Short), "stages/c.Dockerfile is not beside the Dockerfile, which is alone in its directory") {
+				for _, rg := range w.Range {
+					at = append(at, int(rg.Start.Line))
+				}
+			}
+		}
+	}
+	if !slices.Equal(at, []int{2}) {
+		t.Errorf("the warning at the INCLUDE: at lines %v, want [2]", at)
+	}
+
+	bkharness.WriteFiles(t, dfDir, map[string]string{"Dockerfile": bkharness.SyntaxStagefront + "\nINCLUDE stages/d.Dockerfile\n"})
+	r = bkharness.Buildctl(t, bkharness.Opts{Dir: ctxDir, DockerfileDir: dfDir, Progress: "plain", Output: bkharness.OutputNone})
+	if msg := r.MustFail(t); !strings.Contains(msg, "no file stages/d.Dockerfile beside the Dockerfile, nor in the build context's root; did you mean stages/c.Dockerfile?") {
+		t.Errorf("a fragment in neither place:\n%s", bkharness.Tail(msg, 20))
+	}
+}
