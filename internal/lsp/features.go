@@ -572,7 +572,12 @@ func (s *server) symbols(snap *snapshot) (any, error) {
 	}
 	for _, j := range f.Joins() {
 		// Lines after an END that continue whichever stage the branches
-		// leave live.
+		// leave live. A run of INCLUDEs alone is left to its fragments:
+		// what they continue, if anything, is in them (one that starts
+		// with a FROM continues nothing).
+		if onlyIncludes(items[j.First.Index : j.Last.Index+1]) {
+			continue
+		}
 		sym("continues "+joinName(f, j), "lines after END", protocol.SymbolKindNamespace, j.First.Line, j.Last.EndLine)
 	}
 	for _, it := range items {
@@ -592,6 +597,16 @@ func (s *server) symbols(snap *snapshot) (any, error) {
 		}
 	}
 	return nest(flat), nil
+}
+
+// onlyIncludes reports whether every instruction of items is an INCLUDE.
+func onlyIncludes(items []*syntax.Item) bool {
+	for _, it := range items {
+		if it.Kind != syntax.Include {
+			return false
+		}
+	}
+	return true
 }
 
 // stageEnd is the last line of the stage st: the last of the items after

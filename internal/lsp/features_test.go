@@ -250,8 +250,7 @@ build 5-6
 IF DOCS 7-13
   docs 8-9
   docs 11-12
-continues docs (line 8) or docs (line 11) 14-14
-  stages/test.Dockerfile 14-14
+stages/test.Dockerfile 14-14
 final 15-20
   REQUIRE test 16-16
 `
