@@ -77,27 +77,52 @@ func BenchmarkConvert(b *testing.B) {
 		std := rewritten(b, dt)
 		ctx := context.Background()
 		b.Run(fmt.Sprintf("upstream/%d", stages), func(b *testing.B) {
-			for b.Loop() {
+			llbtest.LoopCPU(b, func() {
 				if _, err := convertUpstream(ctx, std); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
 		})
 		b.Run(fmt.Sprintf("stagefront/%d", stages), func(b *testing.B) {
-			for b.Loop() {
+			llbtest.LoopCPU(b, func() {
 				if _, err := convertStagefront(ctx, dt); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
+		})
+		// Both, op against op (llbtest.Interleaved): ratio is
+		// stagefront/upstream; then the parse against upstream, whose
+		// ratio plus 1 is the floor.
+		b.Run(fmt.Sprintf("pairs/%d-interleaved", stages), func(b *testing.B) {
+			llbtest.Interleaved(b, func() {
+				if _, err := convertStagefront(ctx, dt); err != nil {
+					b.Fatal(err)
+				}
+			}, func() {
+				if _, err := convertUpstream(ctx, std); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+		b.Run(fmt.Sprintf("parse-pairs/%d-interleaved", stages), func(b *testing.B) {
+			llbtest.Interleaved(b, func() {
+				if _, err := parser.Parse(bytes.NewReader(dt)); err != nil {
+					b.Fatal(err)
+				}
+			}, func() {
+				if _, err := convertUpstream(ctx, std); err != nil {
+					b.Fatal(err)
+				}
+			})
 		})
 		// The parse of the extended file alone: the least the engine can
 		// add to a conversion while dockerfile2llb takes only bytes.
 		b.Run(fmt.Sprintf("parse/%d", stages), func(b *testing.B) {
-			for b.Loop() {
+			llbtest.LoopCPU(b, func() {
 				if _, err := parser.Parse(bytes.NewReader(dt)); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
 		})
 	}
 }

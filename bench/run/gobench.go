@@ -17,14 +17,31 @@ import (
 // runs of the engine and the gateway's conversion, side by side with
 // BuildKit's parser and upstream's conversion.
 
-var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) B/op\s+([\d.]+) allocs/op)?`)
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:.*?\s([\d.]+) B/op\s+([\d.]+) allocs/op)?`)
+
+// cpuMetric is the process's CPU time per op a benchmark reports beside
+// its wall time (llbtest.LoopCPU); ratioMetric the median ratio of the
+// pairs of ops of an interleaved one (llbtest.Interleaved).
+var (
+	cpuMetric   = regexp.MustCompile(`\s([\d.]+) cpu-ns/op`)
+	ratioMetric = regexp.MustCompile(`\s([\d.]+) ratio(\s|$)`)
+)
 
 // goBench runs go test -bench in pkg and returns the ns/op samples of each
-// (sub-)benchmark, in the order the -count repetitions printed them.
+// (sub-)benchmark, in the order the -count repetitions printed them, and
+// under the benchmark's name and cpuSuffix the samples of its CPU time per
+// op, when it reports it.
 func goBench(pkg, pattern, benchtime string, count int, timeout time.Duration) (map[string][]float64, string, error) {
 	got, _, out, err := goBenchMem(pkg, pattern, benchtime, count, timeout, false)
 	return got, out, err
 }
+
+// cpuSuffix names the CPU time samples of a benchmark, ratioSuffix the
+// ratios of an interleaved one (see goBench).
+const (
+	cpuSuffix   = " cpu"
+	ratioSuffix = " ratio"
+)
 
 // memory are the B/op and allocs/op of a benchmark (the last sample).
 type memory struct {
@@ -51,6 +68,14 @@ func goBenchMem(pkg, pattern, benchtime string, count int, timeout time.Duration
 		if m := benchLine.FindStringSubmatch(sc.Text()); m != nil {
 			f, _ := strconv.ParseFloat(m[2], 64)
 			got[m[1]] = append(got[m[1]], f)
+			if c := cpuMetric.FindStringSubmatch(sc.Text()); c != nil {
+				f, _ := strconv.ParseFloat(c[1], 64)
+				got[m[1]+cpuSuffix] = append(got[m[1]+cpuSuffix], f)
+			}
+			if r := ratioMetric.FindStringSubmatch(sc.Text()); r != nil {
+				f, _ := strconv.ParseFloat(r[1], 64)
+				got[m[1]+ratioSuffix] = append(got[m[1]+ratioSuffix], f)
+			}
 			if m[3] != "" {
 				b, _ := strconv.ParseFloat(m[3], 64)
 				a, _ := strconv.ParseFloat(m[4], 64)
@@ -88,6 +113,10 @@ func rewriteBench() []measure {
 	parse, rw := median(got["BenchmarkRewrite/parse/"+small]), median(got["BenchmarkRewrite/rewrite/"+small])
 	d["parse_10k_ms"], d["rewrite_10k_ms"] = round3(parse/1e6), round3(rw/1e6)
 	d["samples_ns"] = got
+	// The same ratio of the CPU time the process spent per op: less
+	// sensitive to the load of other processes than the wall time.
+	d["cpu_ratio"] = round3(pairedRatio(got["BenchmarkRewrite/rewrite/"+small+cpuSuffix], got["BenchmarkRewrite/parse/"+small+cpuSuffix]))
+	interleaved(d, "./frontend/rewrite", "BenchmarkRewrite/pairs/"+small+"-interleaved", "interleaved_ratio")
 	ms := []measure{{Key: "rewrite_parse_ratio", Value: round3(pairedRatio(got["BenchmarkRewrite/rewrite/"+small], got["BenchmarkRewrite/parse/"+small])),
 		Note: fmt.Sprintf("rewrite %.1f ms, parse %.1f ms (10k instructions)", rw/1e6, parse/1e6)}}
 
@@ -128,7 +157,11 @@ func convertBench() []measure {
 	ratio := pairedRatio(got["BenchmarkConvert/stagefront/"+size], got["BenchmarkConvert/upstream/"+size])
 	floor := 1 + pairedRatio(got["BenchmarkConvert/parse/"+size], got["BenchmarkConvert/upstream/"+size])
 	d := map[string]any{"stages": size, "stagefront_ms": round3(ours / 1e6), "upstream_ms": round3(up / 1e6),
-		"parse_ms": round3(parse / 1e6), "floor": round3(floor), "samples_ns": got}
+		"parse_ms": round3(parse / 1e6), "floor": round3(floor), "samples_ns": got,
+		// The ratios of the CPU time the process spent per op (see
+		// rewriteBench).
+		"cpu_ratio": round3(pairedRatio(got["BenchmarkConvert/stagefront/"+size+cpuSuffix], got["BenchmarkConvert/upstream/"+size+cpuSuffix])),
+		"cpu_floor": round3(1 + pairedRatio(got["BenchmarkConvert/parse/"+size+cpuSuffix], got["BenchmarkConvert/upstream/"+size+cpuSuffix]))}
 	details["convert"] = d
 	note := fmt.Sprintf("%s stages: %.1f ms vs %.1f ms (upstream converts the rewrite); the parse alone makes %.2f the floor", size, ours/1e6, up/1e6, floor)
 	// The gateway's whole per-platform path (its build rules run beside
@@ -143,6 +176,9 @@ func convertBench() []measure {
 	gw, gwUp := median(gwGot[name("gateway")]), median(gwGot[name("upstream")])
 	d["gateway_path_ms"], d["gateway_upstream_ms"] = round3(gw/1e6), round3(gwUp/1e6)
 	d["gateway_samples_ns"] = gwGot
+	d["gateway_cpu_ratio"] = round3(pairedRatio(gwGot[name("gateway")+cpuSuffix], gwGot[name("upstream")+cpuSuffix]))
+	d["plain_cpu_ratio"] = round3(pairedRatio(gwGot[name("plain-gateway")+cpuSuffix], gwGot[name("plain-upstream")+cpuSuffix]))
+
 	// Allocations of each side: a regression shows here first.
 	d["gateway_memory"] = map[string]memory{"gateway": gwMem[name("gateway")], "upstream": gwMem[name("upstream")],
 		"plain_gateway": gwMem[name("plain-gateway")], "plain_upstream": gwMem[name("plain-upstream")]}
@@ -153,7 +189,36 @@ func convertBench() []measure {
 	pg, pu := median(gwGot[name("plain-gateway")]), median(gwGot[name("plain-upstream")])
 	plain := measure{Key: "plain_convert_ratio", Value: round3(pairedRatio(gwGot[name("plain-gateway")], gwGot[name("plain-upstream")])),
 		Note: fmt.Sprintf("a standard %s-stage file: %.1f ms vs %.1f ms; allocs/op %.0f vs %.0f", size, pg/1e6, pu/1e6, gwMem[name("plain-gateway")].Allocs, gwMem[name("plain-upstream")].Allocs)}
+	interleaved(d, "./bench", "BenchmarkConvert/pairs/"+size+"-interleaved", "interleaved_ratio")
+	interleaved(d, "./bench", "BenchmarkConvert/parse-pairs/"+size+"-interleaved", "interleaved_floor")
+	if f, ok := d["interleaved_floor"].(float64); ok {
+		d["interleaved_floor"] = round3(1 + f)
+	}
+	interleaved(d, "./frontend/builder", "BenchmarkGatewayConvert/pairs/"+size+"-interleaved", "gateway_interleaved_ratio")
+	interleaved(d, "./frontend/builder", "BenchmarkGatewayConvert/plain-pairs/"+size+"-interleaved", "plain_interleaved_ratio")
 	return []measure{{Key: "convert_ratio", Value: round3(ratio), Note: note}, gateway, plain}
+}
+
+// interleaved runs the interleaved benchmark name of pkg (see
+// llbtest.Interleaved: the two sides op against op, a few milliseconds
+// apart), and records in d[key] the median of its rounds' ratios, with
+// the rounds under key_samples: a second view of a ratio, less moved by
+// the load of a shared machine than runs of the two sides seconds apart.
+// It runs apart from the benchmarks the keys are measured with, whose
+// rounds it would change.
+func interleaved(d map[string]any, pkg, name, key string) {
+	count, benchtime := 5, "5x"
+	if *smoke {
+		count, benchtime = 1, "1x"
+	}
+	got, _, err := goBench(pkg, "^"+strings.ReplaceAll(regexp.QuoteMeta(name), "/", "$/^")+"$", benchtime, count, 4*time.Minute)
+	if err != nil {
+		d[key] = errValue(err)
+		return
+	}
+	rs := got[name+ratioSuffix]
+	d[key] = round3(median(rs))
+	d[key+"_samples"] = rs
 }
 
 // pairedRatio is the median of a[i]/b[i]: go test -count runs every

@@ -170,6 +170,13 @@ func analyzeFile(ctx context.Context, name string, dt []byte, opt Options, large
 		// would wait for the heap to double what the tree made it).
 		runtime.GC()
 	}
+	return analyzeParsed(ctx, sf, err, opt, large, len(dt))
+}
+
+// analyzeParsed is the analysis of sf, the parse of a file of size bytes
+// (err the parse's error: nil, or an ErrorList with sf). It does not
+// change sf.
+func analyzeParsed(ctx context.Context, sf *syntax.File, err error, opt Options, large bool, size int) (*File, error) {
 	f := &File{Syntax: sf, byName: map[string][]int{}}
 	if err != nil {
 		el, ok := err.(*syntax.ErrorList)
@@ -232,7 +239,7 @@ func analyzeFile(ctx context.Context, name string, dt []byte, opt Options, large
 		return nil, context.Cause(ctx)
 	}
 	if sf.Extended || f.SelectsByVar || sf.HasVarFlags {
-		if err := f.compile(ctx, opt, large, len(dt)); err != nil {
+		if err := f.compile(ctx, opt, large, size); err != nil {
 			return nil, err
 		}
 		f.checkRequireNames()
@@ -362,17 +369,19 @@ func parseInstructionNode(it *syntax.Item, node *parser.Node) any {
 	}
 	n := *node
 	n.Flags = it.Flags
-	v, err := instructions.ParseInstructionWithLinter(&n, silentLinter())
+	v, err := instructions.ParseInstructionWithLinter(&n, silent)
 	if err != nil {
 		return nil
 	}
 	return v
 }
 
-// silentLinter is a linter that reports nothing: the instruction parser
-// needs one to read `# check=` comments, and upstream's conversion
-// reports what it finds.
-func silentLinter() *linter.Linter { return linter.New(&linter.Config{}) }
+// silent is a linter that reports nothing: the instruction parser needs
+// one to read `# check=` comments, and upstream's conversion reports what
+// it finds. One serves every parse, concurrently: without a Warn function
+// it records nothing (Linter.Run returns first), and the parser merges
+// the comments' configuration into a copy of it.
+var silent = linter.New(&linter.Config{})
 
 // flagRefs reads the stages COPY --from= and RUN --mount=from= name.
 func (f *File) flagRefs(it *syntax.Item) {

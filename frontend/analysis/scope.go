@@ -194,6 +194,9 @@ func (f *File) compile(ctx context.Context, opt Options, large bool, size int) e
 	compilers := make([]*conditions.Compiler, workers)
 	failures := make([][]failure, workers)
 	compileRange := func(w, from, to int) {
+		// One scope a worker, moved from item to item: a scope made for
+		// each would be an allocation each.
+		sc := &scope{f: f}
 		cc := compilers[w]
 		if cc == nil {
 			cc = conditions.NewCompiler(names)
@@ -207,7 +210,8 @@ func (f *File) compile(ctx context.Context, opt Options, large bool, size int) e
 				return
 			}
 			it := todo[i]
-			c, err := cc.Compile(it.Cond.Text, scope{f: f, at: it})
+			sc.at = it
+			c, err := cc.Compile(it.Cond.Text, sc)
 			if err != nil {
 				failures[w] = append(failures[w], failure{it, err})
 				continue

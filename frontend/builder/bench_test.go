@@ -28,21 +28,35 @@ func BenchmarkGatewayConvert(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Run(fmt.Sprintf("upstream/%d", stages), func(b *testing.B) {
-			for b.Loop() {
+			llbtest.LoopCPU(b, func() {
 				if _, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, (&converter{opt: base}).platformOpt(nil, true)); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
 		})
 		b.Run(fmt.Sprintf("gateway/%d", stages), func(b *testing.B) {
-			for b.Loop() {
+			llbtest.LoopCPU(b, func() {
 				// A converter of its own per run, as a build has: it
 				// analyses the file once, then converts a platform.
 				cv := &converter{orig: dt, opt: base}
 				if _, _, err := cv.toLLB(ctx, nil, true); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
+		})
+		// Both, op against op (llbtest.Interleaved): ratio is
+		// gateway/upstream.
+		b.Run(fmt.Sprintf("pairs/%d-interleaved", stages), func(b *testing.B) {
+			llbtest.Interleaved(b, func() {
+				cv := &converter{orig: dt, opt: base}
+				if _, _, err := cv.toLLB(ctx, nil, true); err != nil {
+					b.Fatal(err)
+				}
+			}, func() {
+				if _, err := dockerfile2llb.Dockerfile2LLB(ctx, rw.Dockerfile, (&converter{opt: base}).platformOpt(nil, true)); err != nil {
+					b.Fatal(err)
+				}
+			})
 		})
 
 		// A standard file of the same shape: what it costs through
@@ -51,19 +65,31 @@ func BenchmarkGatewayConvert(b *testing.B) {
 		plainOpt := testConvertOpt(b, plain, nil, "", nil)
 		plainOpt.Warn = ignore
 		b.Run(fmt.Sprintf("plain-upstream/%d", stages), func(b *testing.B) {
-			for b.Loop() {
+			llbtest.LoopCPU(b, func() {
 				if _, err := dockerfile2llb.Dockerfile2LLB(ctx, plain, (&converter{opt: plainOpt}).platformOpt(nil, true)); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
 		})
 		b.Run(fmt.Sprintf("plain-gateway/%d", stages), func(b *testing.B) {
-			for b.Loop() {
+			llbtest.LoopCPU(b, func() {
 				cv := &converter{orig: plain, opt: plainOpt}
 				if _, _, err := cv.toLLB(ctx, nil, true); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
+		})
+		b.Run(fmt.Sprintf("plain-pairs/%d-interleaved", stages), func(b *testing.B) {
+			llbtest.Interleaved(b, func() {
+				cv := &converter{orig: plain, opt: plainOpt}
+				if _, _, err := cv.toLLB(ctx, nil, true); err != nil {
+					b.Fatal(err)
+				}
+			}, func() {
+				if _, err := dockerfile2llb.Dockerfile2LLB(ctx, plain, (&converter{opt: plainOpt}).platformOpt(nil, true)); err != nil {
+					b.Fatal(err)
+				}
+			})
 		})
 	}
 }

@@ -37,6 +37,9 @@ var buildTools = map[string]bool{
 // findInstalls returns the package-manager installs in a shell script,
 // one per simple command (split at ;, &&, ||, |, & and newlines).
 func findInstalls(script string) []install {
+	if !mayInstall(script) {
+		return nil
+	}
 	var out []install
 	for _, words := range simpleCommands(script) {
 		if in, ok := classify(words); ok {
@@ -44,6 +47,27 @@ func findInstalls(script string) []install {
 		}
 	}
 	return out
+}
+
+// managerNames holds a piece of the name of every command classify
+// recognises (pnpm holds npm, microdnf dnf, pip3 and python -m pip pip).
+var managerNames = []string{"npm", "yarn", "pip", "go", "apt", "apk", "dnf", "yum"}
+
+// mayInstall reports whether script may hold a command classify
+// recognises, without splitting it into words: false only when none of
+// managerNames is in it and it has no quote or backslash, which could
+// make a name of pieces (a"p"t-get is apt-get). Most RUNs install
+// nothing.
+func mayInstall(script string) bool {
+	if strings.ContainsAny(script, "'\"\\") {
+		return true
+	}
+	for _, n := range managerNames {
+		if strings.Contains(script, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // simpleCommands splits a script into simple commands of words, with

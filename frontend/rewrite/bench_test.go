@@ -32,19 +32,50 @@ func BenchmarkRewrite(b *testing.B) {
 		dt := generateExtended(n)
 		b.Run(fmt.Sprintf("parse/%dk", n/1000), func(b *testing.B) {
 			b.SetBytes(int64(len(dt)))
-			for b.Loop() {
+			llbtest.LoopCPU(b, func() {
 				if _, err := parser.Parse(bytes.NewReader(dt)); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
 		})
 		b.Run(fmt.Sprintf("rewrite/%dk", n/1000), func(b *testing.B) {
 			b.SetBytes(int64(len(dt)))
-			for b.Loop() {
+			llbtest.LoopCPU(b, func() {
 				if _, err := Rewrite(context.Background(), dt, Options{}); err != nil {
 					b.Fatal(err)
 				}
-			}
+			})
+		})
+		// Both, op against op (llbtest.Interleaved): ratio is rewrite/parse.
+		b.Run(fmt.Sprintf("pairs/%dk-interleaved", n/1000), func(b *testing.B) {
+			llbtest.Interleaved(b, func() {
+				if _, err := Rewrite(context.Background(), dt, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}, func() {
+				if _, err := parser.Parse(bytes.NewReader(dt)); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkEvaluate measures the evaluation alone (Evaluate: deciding the
+// lines and writing the rewrite) of the generated extended file of the
+// conversion benchmarks, analysed once.
+func BenchmarkEvaluate(b *testing.B) {
+	for _, stages := range []int{200, 500} {
+		f, err := analysis.Analyze(context.Background(), "Dockerfile", llbtest.ExtendedDockerfile(stages), analysis.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%d", stages), func(b *testing.B) {
+			llbtest.LoopCPU(b, func() {
+				if _, err := Evaluate(context.Background(), f, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			})
 		})
 	}
 }

@@ -171,9 +171,10 @@ type evaluation struct {
 	// (see stageAt).
 	lastLive []int32
 	// seen records the values each condition read (in the order of its
-	// Names), for Flags and messages; none for a condition that was not
+	// Names), by the item's slot in the analysis (an item with a condition
+	// has one), for Flags and messages; none for a condition that was not
 	// looked at or that record keeps nothing for (see seenBy).
-	seen     map[*syntax.Item][]declared
+	seen     [][]declared
 	seenSlab []declared
 	exists   map[string]existsAnswer
 	// requires are the live REQUIRE items, in file order.
@@ -585,15 +586,18 @@ func (e *evaluation) record(it *syntax.Item) {
 		e.seenSlab = append(e.seenSlab, e.lookup(it, n))
 	}
 	if e.seen == nil {
-		e.seen = map[*syntax.Item][]declared{}
+		e.seen = make([][]declared, e.p.NumSlots())
 	}
-	e.seen[it] = e.seenSlab[start:len(e.seenSlab):len(e.seenSlab)]
+	e.seen[e.p.Slot(it)] = e.seenSlab[start:len(e.seenSlab):len(e.seenSlab)]
 }
 
 // seenBy returns the values the condition of it read; nil when it was
 // not looked at.
 func (e *evaluation) seenBy(it *syntax.Item) []declared {
-	return e.seen[it]
+	if e.seen == nil {
+		return nil
+	}
+	return e.seen[e.p.Slot(it)]
 }
 
 // eval evaluates the condition of it; errors are recorded and count as

@@ -134,12 +134,37 @@ func (it *Item) Node() *parser.Node { return it.node }
 // more returns the item's rarest fields, allocating them on first write.
 func (it *Item) more() *extraFields {
 	if it.rare == nil {
-		it.rare = &rareFields{}
+		// Both at once: an item with rare fields but no extra ones has a
+		// guard, which allocates its own (see guard).
+		both := &struct {
+			rare  rareFields
+			extra extraFields
+		}{}
+		both.rare.extra = &both.extra
+		it.rare = &both.rare
 	}
 	if it.rare.extra == nil {
 		it.rare.extra = &extraFields{}
 	}
 	return it.rare.extra
+}
+
+// keywordParts is what an IF, ELSE IF, ELSE or END item needs, allocated
+// at once: its rare fields, its branch (an END has none) and its
+// condition (IF and ELSE IF).
+type keywordParts struct {
+	rare   rareFields
+	extra  extraFields
+	branch Branch
+	cond   Cond
+}
+
+// keywordMore gives a keyword item the rare fields of parts, and returns
+// them.
+func (it *Item) keywordMore(parts *keywordParts) *extraFields {
+	parts.rare.extra = &parts.extra
+	it.rare = &parts.rare
+	return &parts.extra
 }
 
 // Block is the block an IF, ELSE IF, ELSE or END belongs to; nil for
@@ -269,13 +294,35 @@ func ParseExpanded(name string, dt []byte, origin func(expanded int) (file strin
 	return parse(name, dt, len(dt) < KeepNodesBelow, origin)
 }
 
-// parse is ParseExpanded, keeping every item's node or (keepAll false) those
-// keepsNode names.
+// parse is ParseExpanded, keeping every item's node or (keepAll false)
+// those keepsNode names.
 func parse(name string, dt []byte, keepAll bool, origin func(int) (string, int)) (*File, error) {
 	res, err := parser.Parse(bytes.NewReader(dt))
 	if err != nil {
 		return nil, parserError(name, dt, err)
 	}
+	return scan(name, dt, res, keepAll, origin)
+}
+
+// instructionFlags are the flags of an instruction whose parsed flags are
+// flags, without its --if= guard: Item.Flags of its item. They are flags
+// itself when there is no guard.
+func instructionFlags(flags []string) []string {
+	if !slices.ContainsFunc(flags, isGuardFlag) {
+		return flags
+	}
+	out := make([]string, 0, len(flags)-1)
+	for _, fl := range flags {
+		if !isGuardFlag(fl) {
+			out = append(out, fl)
+		}
+	}
+	return out
+}
+
+// scan finds the extensions in res, BuildKit's parse of dt (which it
+// does not change).
+func scan(name string, dt []byte, res *parser.Result, keepAll bool, origin func(int) (string, int)) (*File, error) {
 	f := &File{Name: name, data: dt, ends: lineEnds(dt), Escape: byte(res.EscapeToken), Warnings: res.Warnings}
 	var errs ErrorList
 	f.allNodes = keepAll
@@ -404,9 +451,10 @@ type parseState struct {
 	stage int
 	// slab holds every Item, allocated at once.
 	slab []Item
-	// line and words are scratch space for the item at hand.
-	line  logical
-	words []word
+	// line, words and wordBuf are scratch space for the item at hand.
+	line    logical
+	words   []word
+	wordBuf []byte
 }
 
 func (p *parseState) errorf(line, col int, format string, args ...any) {
@@ -415,8 +463,12 @@ func (p *parseState) errorf(line, col int, format string, args ...any) {
 
 // item reads one instruction; false after a fatal error (see block).
 func (p *parseState) item(n *parser.Node) bool {
+	// The slab is zeroed: set the fields that are not.
 	it := &p.slab[len(p.f.Items)]
-	*it = Item{Index: len(p.f.Items), Keyword: lowerKeyword(n.Value), Line: n.StartLine, EndLine: n.EndLine, Branch: p.open, LastFrom: p.stage}
+	it.Index, it.Keyword, it.Line, it.EndLine, it.LastFrom = len(p.f.Items), lowerKeyword(n.Value), n.StartLine, n.EndLine, p.stage
+	if p.open != nil {
+		it.Branch = p.open
+	}
 	switch it.Keyword {
 	case "if":
 		it.Kind = If
@@ -449,25 +501,16 @@ func (p *parseState) item(n *parser.Node) bool {
 	if it.Kind == Instruction {
 		p.misplaced(it, n)
 	}
-	hasGuard := slices.ContainsFunc(n.Flags, isGuardFlag)
-	if hasGuard {
-		it.Flags = make([]string, 0, len(n.Flags)-1)
-		for _, fl := range n.Flags {
-			if !isGuardFlag(fl) {
-				it.Flags = append(it.Flags, fl)
-			}
-		}
-	} else {
-		it.Flags = n.Flags
-	}
+	it.Flags = instructionFlags(n.Flags)
+	hasGuard := len(it.Flags) < len(n.Flags)
 	varFlag := slices.ContainsFunc(it.Flags, func(f string) bool { return isVarFlag(it.Keyword, f) })
 	if it.Kind == Instruction && !hasGuard && !varFlag {
 		return true
 	}
 	l := &p.line
 	l.join(p.f, n.StartLine-1, n.EndLine-1)
-	words, argsAt := flagWords(p.words[:0], l.text, p.f.Escape)
-	p.words = words
+	words, argsAt, buf := flagWordsIn(p.words[:0], l.text, p.f.Escape, p.wordBuf)
+	p.words, p.wordBuf = words, buf
 	if varFlag {
 		p.f.HasVarFlags = true
 		p.varFlags(it, l, words)
@@ -500,9 +543,15 @@ func (p *parseState) item(n *parser.Node) bool {
 
 func isGuardFlag(fl string) bool { return fl == "--if" || strings.HasPrefix(fl, "--if=") }
 
-// argsNotCommands are the instructions whose arguments are no command
+// argsNotCommand reports the instructions whose arguments are no command
 // line, so that an argument --if=... can only be a guard written too late.
-var argsNotCommands = map[string]bool{"copy": true, "add": true, "from": true, "workdir": true, "user": true, "expose": true, "volume": true, "stopsignal": true}
+func argsNotCommand(keyword string) bool {
+	switch keyword {
+	case "copy", "add", "from", "workdir", "user", "expose", "volume", "stopsignal":
+		return true
+	}
+	return false
+}
 
 // misplaced reports extensions written where this build cannot decide
 // them: inside ONBUILD, whose trigger runs in another build (which knows
@@ -521,7 +570,7 @@ func (p *parseState) misplaced(it *Item, n *parser.Node) {
 		}
 		return
 	}
-	if !argsNotCommands[it.Keyword] {
+	if !argsNotCommand(it.Keyword) {
 		return
 	}
 	for a := n.Next; a != nil; a = a.Next {
@@ -542,32 +591,42 @@ func (p *parseState) misplaced(it *Item, n *parser.Node) {
 }
 
 // lowerKeyword lower-cases an instruction name, without allocating for
-// the known names.
+// the known names: a compare of the bytes, in any case, with the few names
+// of its length.
 func lowerKeyword(v string) string {
-	var buf [len("healthcheck")]byte
-	if len(v) > len(buf) {
-		return strings.ToLower(v)
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+	if len(v) < len(keywordsByLen) {
+		for _, k := range keywordsByLen[len(v)] {
+			if equalFoldASCII(v, k) {
+				return k
+			}
 		}
-		buf[i] = c
-	}
-	if k, ok := keywords[string(buf[:len(v)])]; ok {
-		return k
 	}
 	return strings.ToLower(v)
 }
 
-// keywords interns the instruction names, stagefront's included.
-var keywords = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range []string{"run", "copy", "from", "arg", "env", "workdir", "label", "cmd", "entrypoint", "expose", "user", "add", "volume", "shell", "healthcheck", "onbuild", "stopsignal", "maintainer", "if", "else", "end", "require", "include"} {
-		m[k] = k
+// equalFoldASCII reports whether v is the lower-case ASCII word k in any
+// case of its ASCII letters.
+func equalFoldASCII(v, k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := v[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != k[i] {
+			return false
+		}
 	}
-	return m
+	return true
+}
+
+// keywordsByLen interns the instruction names, stagefront's included, by
+// their length; the most frequent first.
+var keywordsByLen = func() [len("healthcheck") + 1][]string {
+	var t [len("healthcheck") + 1][]string
+	for _, k := range []string{"run", "copy", "from", "arg", "env", "workdir", "label", "cmd", "entrypoint", "expose", "user", "add", "volume", "shell", "healthcheck", "onbuild", "stopsignal", "maintainer", "if", "else", "end", "require", "include"} {
+		t[len(k)] = append(t[len(k)], k)
+	}
+	return t
 }()
 
 // guard finds the --if= flag of an instruction or REQUIRE.
@@ -764,32 +823,41 @@ func (p *parseState) block(it *Item, l *logical, argsAt int, args string) bool {
 			p.errorf(it.Line, 0, "IF blocks nest %d deep; the limit is %d: flatten them with && or ELSE IF", depth, MaxDepth)
 			return false
 		}
-		b := &Block{Parent: p.open, ID: p.f.Blocks}
+		// The block, with room for the branches of an IF, ELSE IF, ELSE
+		// chain, and the IF's own parts, in one allocation.
+		ifParts := &struct {
+			keywordParts
+			block    Block
+			branches [3]*Branch
+		}{}
+		b := &ifParts.block
+		*b = Block{Parent: p.open, ID: p.f.Blocks, Branches: ifParts.branches[:0]}
 		p.f.Blocks++
-		p.openBranch(b, it)
-		it.Cond = p.condition(it, l, argsAt, args)
+		p.openBranch(b, it, &ifParts.keywordParts)
+		it.Cond = p.condition(it, l, argsAt, args, &ifParts.cond)
 	case Else:
 		if p.open == nil {
 			p.errorf(it.Line, 0, "%s without IF: open a block with IF <condition> first", strings.ToUpper(it.Keyword))
 			return true
 		}
+		parts := &keywordParts{}
 		last := p.open.Block.Branches[len(p.open.Block.Branches)-1].Item
 		b := p.open.Block
 		p.open = b.Parent
 		if kw, rest := cutWord(args); strings.EqualFold(kw, "if") && rest != "" {
 			it.Kind = ElseIf
-			ifAt := strings.Index(strings.ToLower(string(l.text[argsAt:])), "if") + argsAt + 2
-			it.Cond = p.condition(it, l, ifAt, strings.TrimSpace(rest))
+			ifAt := indexFoldIf(l.text[argsAt:]) + argsAt + 2
+			it.Cond = p.condition(it, l, ifAt, strings.TrimSpace(rest), &parts.cond)
 		} else if strings.EqualFold(kw, "if") {
 			it.Kind = ElseIf
-			it.Cond = p.condition(it, l, len(l.text), "")
+			it.Cond = p.condition(it, l, len(l.text), "", &parts.cond)
 		} else if args != "" {
 			p.errorf(it.Line, 0, "unexpected %q after ELSE: write ELSE IF <condition>, or ELSE alone", args)
 		}
 		if last.Kind == Else {
 			p.errorf(it.Line, 0, "%s after ELSE (%s): the ELSE branch must come last", kindNames[it.Kind], p.f.LineRef(last.Line))
 		}
-		p.openBranch(b, it)
+		p.openBranch(b, it, parts)
 	case End:
 		if args != "" && !strings.EqualFold(args, "if") {
 			p.errorf(it.Line, 0, "unexpected %q after END: END closes the innermost IF and takes nothing", args)
@@ -799,26 +867,43 @@ func (p *parseState) block(it *Item, l *logical, argsAt int, args string) bool {
 			return true
 		}
 		b := p.open.Block
-		it.more().block = b
+		it.keywordMore(&keywordParts{}).block = b
 		b.End = it
 		p.open = b.Parent
 	}
 	return true
 }
 
-func (p *parseState) openBranch(b *Block, it *Item) {
-	br := &Branch{Block: b, Item: it, Index: len(b.Branches), ID: p.f.Branches, depth: b.Parent.Depth() + 1}
+// indexFoldIf is the offset of the first "if", in any case, in text (-1
+// for none): strings.Index(strings.ToLower(string(text)), "if") without
+// the copies, for text that is ASCII up to it.
+func indexFoldIf(text []byte) int {
+	for i := 0; i+1 < len(text); i++ {
+		if c := text[i]; c >= 0x80 {
+			// ToLower may change the length of what comes before.
+			return strings.Index(strings.ToLower(string(text)), "if")
+		} else if c|0x20 == 'i' && text[i+1]|0x20 == 'f' {
+			return i
+		}
+	}
+	return -1
+}
+
+func (p *parseState) openBranch(b *Block, it *Item, parts *keywordParts) {
+	br := &parts.branch
+	*br = Branch{Block: b, Item: it, Index: len(b.Branches), ID: p.f.Branches, depth: b.Parent.Depth() + 1}
 	p.f.Branches++
 	b.Branches = append(b.Branches, br)
-	it.more().block = b
-	it.more().opens = br
+	more := it.keywordMore(parts)
+	more.block = b
+	more.opens = br
 	p.open = br
 }
 
 // condition records the condition text of an IF or ELSE IF, which starts
 // at offset at of the joined line.
-func (p *parseState) condition(it *Item, l *logical, at int, text string) *Cond {
-	c := &Cond{Text: text, Line: it.Line}
+func (p *parseState) condition(it *Item, l *logical, at int, text string, c *Cond) *Cond {
+	*c = Cond{Text: text, Line: it.Line}
 	if text == "" {
 		p.errorf(it.Line, 0, "empty condition: write one after %s, as in %s INCLUDE_DOCS", strings.ToUpper(it.Keyword), kindNames[it.Kind])
 		return c

@@ -105,13 +105,27 @@ type word struct {
 	value    string // with quotes and escapes resolved, as the parser gives it
 }
 
-// isBlank mirrors the parser's test of a single byte as a space.
-func isBlank(b byte) bool { return unicode.IsSpace(rune(b)) }
+// isBlank mirrors the parser's test of a single byte as a space
+// (unicode.IsSpace of the byte as a rune).
+func isBlank(b byte) bool {
+	switch b {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0x85, 0xA0:
+		return true
+	}
+	return false
+}
 
 // flagWords splits the joined instruction into its keyword, its leading
 // --flag words (appended to flags) and the offset where its arguments
 // start.
 func flagWords(flags []word, text []byte, escape byte) ([]word, int) {
+	flags, at, _ := flagWordsIn(flags, text, escape, nil)
+	return flags, at
+}
+
+// flagWordsIn is flagWords, with buf the room to put a word together
+// that has quotes or escapes (returned, maybe grown, for the next call).
+func flagWordsIn(flags []word, text []byte, escape byte, buf []byte) ([]word, int, []byte) {
 	i := 0
 	for i < len(text) && isBlank(text[i]) {
 		i++
@@ -127,10 +141,10 @@ func flagWords(flags []word, text []byte, escape byte) ([]word, int) {
 			i++
 		}
 		if i+1 >= len(text) || text[i] != '-' || text[i+1] != '-' {
-			return flags, i
+			return flags, i, buf
 		}
 		w := word{from: i}
-		var val []byte
+		val := buf[:0]
 		var quote byte
 		// plain is the word as written while it has no quote or escape.
 		plain := true
@@ -167,9 +181,10 @@ func flagWords(flags []word, text []byte, escape byte) ([]word, int) {
 			w.value = string(text[w.from:i])
 		} else {
 			w.value = string(val)
+			buf = val
 		}
 		if w.value == "--" && w.to-w.from == 2 {
-			return flags, i
+			return flags, i, buf
 		}
 		flags = append(flags, w)
 	}

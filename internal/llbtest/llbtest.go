@@ -10,8 +10,12 @@ import (
 	"maps"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"syscall"
+	"testing"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
@@ -209,4 +213,71 @@ func StandardDockerfile(stages int) []byte {
 		fmt.Fprintf(&b, "COPY x /x\n")
 	}
 	return []byte(b.String())
+}
+
+// CPUTime is the CPU time (user and system) the process has used so far,
+// in nanoseconds: every thread's, the garbage collector's included. A
+// benchmark reports it per op beside its wall time (see LoopCPU): on a
+// shared machine the wall time of a run moves with the load of other
+// processes, its CPU time much less.
+func CPUTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// LoopCPU runs op in b.Loop and reports the process's CPU time per op as
+// the metric cpu-ns/op.
+func LoopCPU(b *testing.B, op func()) {
+	c0 := CPUTime()
+	for b.Loop() {
+		op()
+	}
+	b.ReportMetric(float64(CPUTime()-c0)/float64(b.N), "cpu-ns/op")
+}
+
+// Interleaved runs ops a and b one after the other in each iteration of
+// b.Loop, in turn which goes first, each after a collection of the
+// garbage before it (not timed, so that neither pays for the other's
+// garbage), and reports the median of the ratios of their wall times in
+// each iteration as the metric ratio, and each one's median time as
+// a-ns/op and b-ns/op: op against op, a few milliseconds apart, a ratio
+// the load of a shared machine moves much less than those of runs
+// seconds apart.
+func Interleaved(tb *testing.B, a, b func()) {
+	var ta, tb2, ratios []float64
+	timed := func(op func()) float64 {
+		runtime.GC()
+		t0 := time.Now()
+		op()
+		return float64(time.Since(t0))
+	}
+	for i := 0; tb.Loop(); i++ {
+		var x, y float64
+		if i%2 == 0 {
+			x = timed(a)
+			y = timed(b)
+		} else {
+			y = timed(b)
+			x = timed(a)
+		}
+		ta, tb2, ratios = append(ta, x), append(tb2, y), append(ratios, x/y)
+	}
+	tb.ReportMetric(medianOf(ratios), "ratio")
+	tb.ReportMetric(medianOf(ta), "a-ns/op")
+	tb.ReportMetric(medianOf(tb2), "b-ns/op")
+}
+
+func medianOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
