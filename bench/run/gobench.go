@@ -115,10 +115,11 @@ func rewriteBench() []measure {
 	d["samples_ns"] = got
 	// The same ratio of the CPU time the process spent per op: less
 	// sensitive to the load of other processes than the wall time.
-	d["cpu_ratio"] = round3(pairedRatio(got["BenchmarkRewrite/rewrite/"+small+cpuSuffix], got["BenchmarkRewrite/parse/"+small+cpuSuffix]))
-	interleaved(d, "./frontend/rewrite", "BenchmarkRewrite/pairs/"+small+"-interleaved", "interleaved_ratio")
-	ms := []measure{{Key: "rewrite_parse_ratio", Value: round3(pairedRatio(got["BenchmarkRewrite/rewrite/"+small], got["BenchmarkRewrite/parse/"+small])),
-		Note: fmt.Sprintf("rewrite %.1f ms, parse %.1f ms (10k instructions)", rw/1e6, parse/1e6)}}
+	d["cpu_ratio"] = round3(ratioOfMedians(got["BenchmarkRewrite/rewrite/"+small+cpuSuffix], got["BenchmarkRewrite/parse/"+small+cpuSuffix]))
+	d["sequential_ratio"] = round3(rw / parse)
+	ratio, err := interleaved(d, "./frontend/rewrite", "BenchmarkRewrite/pairs/"+small+"-interleaved", "interleaved")
+	ms := []measure{{Key: "rewrite_parse_ratio", Value: valueOr(ratio, err),
+		Note: fmt.Sprintf("op against op; rewrite %.1f ms, parse %.1f ms (10k instructions, medians of runs of each)", rw/1e6, parse/1e6)}}
 
 	// 100k: a few runs per sample are enough at this size (and the time
 	// limit keeps a super-linear engine from eating the run). The parser's
@@ -154,97 +155,111 @@ func convertBench() []measure {
 	}
 	ours, up := median(got["BenchmarkConvert/stagefront/"+size]), median(got["BenchmarkConvert/upstream/"+size])
 	parse := median(got["BenchmarkConvert/parse/"+size])
-	ratio := pairedRatio(got["BenchmarkConvert/stagefront/"+size], got["BenchmarkConvert/upstream/"+size])
-	floor := 1 + pairedRatio(got["BenchmarkConvert/parse/"+size], got["BenchmarkConvert/upstream/"+size])
 	d := map[string]any{"stages": size, "stagefront_ms": round3(ours / 1e6), "upstream_ms": round3(up / 1e6),
-		"parse_ms": round3(parse / 1e6), "floor": round3(floor), "samples_ns": got,
+		"parse_ms": round3(parse / 1e6), "samples_ns": got,
+		"sequential_ratio": round3(ours / up), "sequential_floor": round3(1 + parse/up),
 		// The ratios of the CPU time the process spent per op (see
 		// rewriteBench).
-		"cpu_ratio": round3(pairedRatio(got["BenchmarkConvert/stagefront/"+size+cpuSuffix], got["BenchmarkConvert/upstream/"+size+cpuSuffix])),
-		"cpu_floor": round3(1 + pairedRatio(got["BenchmarkConvert/parse/"+size+cpuSuffix], got["BenchmarkConvert/upstream/"+size+cpuSuffix]))}
+		"cpu_ratio": round3(ratioOfMedians(got["BenchmarkConvert/stagefront/"+size+cpuSuffix], got["BenchmarkConvert/upstream/"+size+cpuSuffix])),
+		"cpu_floor": round3(1 + ratioOfMedians(got["BenchmarkConvert/parse/"+size+cpuSuffix], got["BenchmarkConvert/upstream/"+size+cpuSuffix]))}
 	details["convert"] = d
-	note := fmt.Sprintf("%s stages: %.1f ms vs %.1f ms (upstream converts the rewrite); the parse alone makes %.2f the floor", size, ours/1e6, up/1e6, floor)
+	// The keys: op against op. The floor is the parse of the file over
+	// upstream's conversion, plus one.
+	ratio, ratioErr := interleaved(d, "./bench", "BenchmarkConvert/pairs/"+size+"-interleaved", "interleaved")
+	parseRatio, floorErr := interleaved(d, "./bench", "BenchmarkConvert/parse-pairs/"+size+"-interleaved", "interleaved_parse")
+	floor := 1 + parseRatio
+	if floorErr != nil {
+		ratioErr = floorErr
+	} else {
+		d["floor"] = round3(floor)
+	}
+	convert := measure{Key: "convert_ratio", Value: valueOr(ratio, ratioErr),
+		Note: fmt.Sprintf("%s stages, op against op: %.1f ms vs %.1f ms (upstream converts the rewrite); the parse alone makes %.2f the floor", size, ours/1e6, up/1e6, floor)}
 	// The gateway's whole per-platform path (its build rules run beside
 	// the conversion), against upstream with warnings on too; and a
 	// standard file of the same shape through it (plain_convert_ratio).
 	gwGot, gwMem, _, err := goBenchMem("./frontend/builder", "BenchmarkGatewayConvert/.*/"+size+"$", benchtime, count, 4*time.Minute, true)
 	if err != nil {
-		return []measure{{Key: "convert_ratio", Value: round3(ratio), Note: note},
-			{Key: "gateway_path_ratio", Value: errValue(err)}, {Key: "plain_convert_ratio", Value: errValue(err)}}
+		return []measure{convert, {Key: "gateway_path_ratio", Value: errValue(err)}, {Key: "plain_convert_ratio", Value: errValue(err)}}
 	}
 	name := func(side string) string { return "BenchmarkGatewayConvert/" + side + "/" + size }
 	gw, gwUp := median(gwGot[name("gateway")]), median(gwGot[name("upstream")])
 	d["gateway_path_ms"], d["gateway_upstream_ms"] = round3(gw/1e6), round3(gwUp/1e6)
 	d["gateway_samples_ns"] = gwGot
-	d["gateway_cpu_ratio"] = round3(pairedRatio(gwGot[name("gateway")+cpuSuffix], gwGot[name("upstream")+cpuSuffix]))
-	d["plain_cpu_ratio"] = round3(pairedRatio(gwGot[name("plain-gateway")+cpuSuffix], gwGot[name("plain-upstream")+cpuSuffix]))
+	d["gateway_cpu_ratio"] = round3(ratioOfMedians(gwGot[name("gateway")+cpuSuffix], gwGot[name("upstream")+cpuSuffix]))
+	d["plain_cpu_ratio"] = round3(ratioOfMedians(gwGot[name("plain-gateway")+cpuSuffix], gwGot[name("plain-upstream")+cpuSuffix]))
 
 	// Allocations of each side: a regression shows here first.
 	d["gateway_memory"] = map[string]memory{"gateway": gwMem[name("gateway")], "upstream": gwMem[name("upstream")],
 		"plain_gateway": gwMem[name("plain-gateway")], "plain_upstream": gwMem[name("plain-upstream")]}
 	allocs := gwMem[name("gateway")].Allocs / gwMem[name("upstream")].Allocs
 	bytesRatio := gwMem[name("gateway")].Bytes / gwMem[name("upstream")].Bytes
-	gateway := measure{Key: "gateway_path_ratio", Value: round3(pairedRatio(gwGot[name("gateway")], gwGot[name("upstream")])),
-		Note: fmt.Sprintf("%s stages: the gateway's whole per-platform path, build checks included, %.1f ms vs upstream's conversion %.1f ms; allocs/op %.2fx, B/op %.2fx", size, gw/1e6, gwUp/1e6, allocs, bytesRatio)}
+	d["gateway_sequential_ratio"] = round3(gw / gwUp)
+	gwRatio, gwErr := interleaved(d, "./frontend/builder", "BenchmarkGatewayConvert/pairs/"+size+"-interleaved", "gateway_interleaved")
+	gateway := measure{Key: "gateway_path_ratio", Value: valueOr(gwRatio, gwErr),
+		Note: fmt.Sprintf("%s stages, op against op: the gateway's whole per-platform path, build checks included, %.1f ms vs upstream's conversion %.1f ms; allocs/op %.2fx, B/op %.2fx", size, gw/1e6, gwUp/1e6, allocs, bytesRatio)}
 	pg, pu := median(gwGot[name("plain-gateway")]), median(gwGot[name("plain-upstream")])
-	plain := measure{Key: "plain_convert_ratio", Value: round3(pairedRatio(gwGot[name("plain-gateway")], gwGot[name("plain-upstream")])),
-		Note: fmt.Sprintf("a standard %s-stage file: %.1f ms vs %.1f ms; allocs/op %.0f vs %.0f", size, pg/1e6, pu/1e6, gwMem[name("plain-gateway")].Allocs, gwMem[name("plain-upstream")].Allocs)}
-	interleaved(d, "./bench", "BenchmarkConvert/pairs/"+size+"-interleaved", "interleaved_ratio")
-	interleaved(d, "./bench", "BenchmarkConvert/parse-pairs/"+size+"-interleaved", "interleaved_floor")
-	if f, ok := d["interleaved_floor"].(float64); ok {
-		d["interleaved_floor"] = round3(1 + f)
-	}
-	interleaved(d, "./frontend/builder", "BenchmarkGatewayConvert/pairs/"+size+"-interleaved", "gateway_interleaved_ratio")
-	interleaved(d, "./frontend/builder", "BenchmarkGatewayConvert/plain-pairs/"+size+"-interleaved", "plain_interleaved_ratio")
-	return []measure{{Key: "convert_ratio", Value: round3(ratio), Note: note}, gateway, plain}
+	d["plain_sequential_ratio"] = round3(pg / pu)
+	plainRatio, plainErr := interleaved(d, "./frontend/builder", "BenchmarkGatewayConvert/plain-pairs/"+size+"-interleaved", "plain_interleaved")
+	plain := measure{Key: "plain_convert_ratio", Value: valueOr(plainRatio, plainErr),
+		Note: fmt.Sprintf("a standard %s-stage file, op against op: %.1f ms vs %.1f ms; allocs/op %.0f vs %.0f", size, pg/1e6, pu/1e6, gwMem[name("plain-gateway")].Allocs, gwMem[name("plain-upstream")].Allocs)}
+	return []measure{convert, gateway, plain}
 }
 
 // interleaved runs the interleaved benchmark name of pkg (see
-// llbtest.Interleaved: the two sides op against op, a few milliseconds
-// apart), and records in d[key] the median of its rounds' ratios, with
-// the rounds under key_samples: a second view of a ratio, less moved by
-// the load of a shared machine than runs of the two sides seconds apart.
-// It runs apart from the benchmarks the keys are measured with, whose
-// rounds it would change.
-func interleaved(d map[string]any, pkg, name, key string) {
-	count, benchtime := 5, "5x"
+// llbtest.Interleaved: the two sides op against op, in turn which goes
+// first, each after a collection of the garbage before it) and returns the
+// median of its runs' ratios; d[key+"_samples"] holds them. The ratio
+// keys are read this way: go test -count repeats one sub-benchmark before
+// it runs the next, so runs of two sub-benchmarks are seconds to minutes
+// apart and a shared machine's load drifts between them (a standard file,
+// the same path on both sides, measured 1.19 so and 1.025 op against op).
+func interleaved(d map[string]any, pkg, name, key string) (float64, error) {
+	count, benchtime := 7, "10x"
 	if *smoke {
 		count, benchtime = 1, "1x"
 	}
 	got, _, err := goBench(pkg, "^"+strings.ReplaceAll(regexp.QuoteMeta(name), "/", "$/^")+"$", benchtime, count, 4*time.Minute)
 	if err != nil {
-		d[key] = errValue(err)
-		return
+		return 0, err
 	}
 	rs := got[name+ratioSuffix]
-	d[key] = round3(median(rs))
+	if len(rs) == 0 {
+		return 0, fmt.Errorf("%s: no ratio in its output", name)
+	}
 	d[key+"_samples"] = rs
+	return median(rs), nil
 }
 
-// pairedRatio is the median of a[i]/b[i]: go test -count runs every
-// sub-benchmark once per round, so the i-th samples of two of them ran
-// next to each other, under the same load; a shared machine's load drifts
-// between rounds more than within one.
-func pairedRatio(a, b []float64) float64 {
-	n := min(len(a), len(b))
-	rs := make([]float64, 0, n)
-	for i := range n {
-		rs = append(rs, a[i]/b[i])
+// valueOr is the value of a ratio key: v rounded, or err's text.
+func valueOr(v float64, err error) any {
+	if err != nil {
+		return errValue(err)
 	}
-	return median(rs)
+	return round3(v)
+}
+
+// ratioOfMedians is median(a)/median(b): the samples of one
+// sub-benchmark run one after another (see interleaved), so they pair
+// with no sample of another.
+func ratioOfMedians(a, b []float64) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	return median(a) / median(b)
 }
 
 // include_ratio: frontend/rewrite's BenchmarkExpand, a Dockerfile that
 // INCLUDEs 50 fragments against the same content written as one file
 // (both through rewrite.Expand: the INCLUDE lines are comments in the
-// one file), median of paired samples.
+// one file), op against op (see interleaved).
 func includeBench() []measure {
 	const key = "include_ratio"
 	count, benchtime := 7, "20x"
 	if *smoke {
 		count, benchtime = 1, "2x"
 	}
-	got, _, err := goBench("./frontend/rewrite", "^BenchmarkExpand$", benchtime, count, 3*time.Minute)
+	got, _, err := goBench("./frontend/rewrite", "^BenchmarkExpand$/^(50-fragments|one-file)$", benchtime, count, 3*time.Minute)
 	if err != nil {
 		return []measure{{Key: key, Value: errValue(err)}}
 	}
@@ -252,13 +267,11 @@ func includeBench() []measure {
 	if len(inc) == 0 || len(inc) != len(one) {
 		return []measure{{Key: key, Value: errValue(fmt.Errorf("BenchmarkExpand: %d and %d samples", len(inc), len(one)))}}
 	}
-	ratios := make([]float64, len(inc))
-	for i := range inc {
-		ratios[i] = inc[i] / one[i]
-	}
-	details["include"] = map[string]any{"fragments_ns": inc, "one_file_ns": one, "ratios": ratios}
-	return []measure{{Key: key, Value: round3(median(ratios)),
-		Note: fmt.Sprintf("50 fragments %.1f ms, one file %.1f ms (medians)", median(inc)/1e6, median(one)/1e6)}}
+	d := map[string]any{"fragments_ns": inc, "one_file_ns": one, "sequential_ratio": round3(ratioOfMedians(inc, one))}
+	details["include"] = d
+	ratio, err := interleaved(d, "./frontend/rewrite", "BenchmarkExpand/pairs-interleaved", "interleaved")
+	return []measure{{Key: key, Value: valueOr(ratio, err),
+		Note: fmt.Sprintf("op against op; 50 fragments %.1f ms, one file %.1f ms (medians of runs of each)", median(inc)/1e6, median(one)/1e6)}}
 }
 
 // lspBench runs internal/lsp's BenchmarkDiagnostics: the time from a

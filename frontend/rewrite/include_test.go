@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/org/stagefront/internal/llbtest"
 )
 
 // memFragments are fragments in memory, by "from:path", counting reads.
@@ -462,5 +464,17 @@ func BenchmarkExpand(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+	// Both, op against op (llbtest.Interleaved): ratio is fragments/one file.
+	b.Run("pairs-interleaved", func(b *testing.B) {
+		llbtest.Interleaved(b, func() {
+			if _, err := Expand(ctx, "Dockerfile", []byte(main.String()), Options{}, frags); err != nil {
+				b.Fatal(err)
+			}
+		}, func() {
+			if _, err := Expand(ctx, "Dockerfile", []byte(one.String()), Options{}, frags); err != nil {
+				b.Fatal(err)
+			}
+		})
 	})
 }
