@@ -27,7 +27,6 @@ import (
 
 	"github.com/moby/buildkit/client"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
-	"github.com/tonistiigi/fsutil"
 )
 
 // The variables hack/faults sets for the tests.
@@ -524,83 +523,6 @@ func BuildctlOn(t TB, addr string, o Opts) *Result {
 }
 
 // --- in-process builds with the test's context ------------------------------
-
-// InProcessOn is InProcessWith on the daemon at addr, under ctx: cancel
-// it to cancel the build as a client does (Ctrl-C in buildx). Returned
-// is also when f returned (zero when it was never called).
-func InProcessOn(ctx context.Context, t TB, addr string, o Opts, f gateway.BuildFunc) (r *Result, fReturned time.Time) {
-	t.Helper()
-	ctxDir, r := prepare(t, &o)
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	c, err := client.New(ctx, addr)
-	if err != nil {
-		t.Fatalf("client.New(%s): %v", addr, err)
-	}
-	defer c.Close()
-	fs, err := fsutil.NewFS(ctxDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs := map[string]string{}
-	if o.Filename != "Dockerfile" {
-		attrs["filename"] = o.Filename
-	}
-	for k, v := range o.BuildArgs {
-		attrs["build-arg:"+k] = v
-	}
-	if len(o.Platforms) > 0 {
-		attrs["platform"] = strings.Join(o.Platforms, ",")
-	}
-	if o.Target != "" {
-		attrs["target"] = o.Target
-	}
-	for k, v := range o.BuildContexts {
-		attrs["context:"+k] = v
-	}
-	for k, v := range o.FrontendOpts {
-		attrs[k] = v
-	}
-	opt := client.SolveOpt{FrontendAttrs: attrs, LocalMounts: map[string]fsutil.FS{"context": fs, "dockerfile": fs}}
-	switch o.Output {
-	case OutputLocal:
-		opt.Exports = []client.ExportEntry{{Type: client.ExporterLocal, OutputDir: r.Dir}}
-	case OutputOCI:
-		opt.Exports = []client.ExportEntry{{Type: client.ExporterOCI, Output: func(map[string]string) (io.WriteCloser, error) {
-			return os.Create(r.OCI)
-		}}}
-	}
-	ch := make(chan *client.SolveStatus)
-	var wg sync.WaitGroup
-	var progress strings.Builder
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for ss := range ch {
-			r.Statuses = append(r.Statuses, ss)
-			renderStatus(&progress, ss)
-		}
-	}()
-	start := time.Now()
-	var mu sync.Mutex
-	_, err = c.Build(ctx, opt, "", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
-		res, err := f(ctx, gc)
-		mu.Lock()
-		fReturned = time.Now()
-		mu.Unlock()
-		return res, err
-	}, ch)
-	wg.Wait()
-	r.Took = time.Since(start)
-	r.Progress = progress.String()
-	if err != nil {
-		r.Err = fmt.Errorf("in-process build: %w", err)
-	}
-	t.Logf("in-process build on %s: %v in %s", addr, errOrOK(err), r.Took.Round(time.Millisecond))
-	mu.Lock()
-	defer mu.Unlock()
-	return r, fReturned
-}
 
 // WatchReads wraps the gateway BuildFunc f so that onRead is called with
 // the name and size of every file f reads from a solved reference (the

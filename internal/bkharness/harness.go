@@ -520,15 +520,23 @@ func InProcessWith(t TB, o Opts, f gateway.BuildFunc) *Result {
 	if err := checkBuilder(); err != nil {
 		t.Fatal(err)
 	}
+	r, _ := InProcessOn(context.Background(), t, Addr(), o, f)
+	return r
+}
+
+// InProcessOn is InProcessWith on the daemon at addr, under ctx: cancel
+// it to cancel the build as a client does (Ctrl-C in buildx). Returned
+// is also when f returned (zero when it was never called).
+func InProcessOn(ctx context.Context, t TB, addr string, o Opts, f gateway.BuildFunc) (r *Result, fReturned time.Time) {
+	t.Helper()
 	ctxDir, r := prepare(t, &o)
-	ctx, cancel := context.WithTimeout(context.Background(), o.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	c, err := client.New(ctx, Addr())
+	c, err := client.New(ctx, addr)
 	if err != nil {
-		t.Fatalf("client.New(%s): %v", Addr(), err)
+		t.Fatalf("client.New(%s): %v", addr, err)
 	}
 	defer c.Close()
-
 	fs, err := fsutil.NewFS(ctxDir)
 	if err != nil {
 		t.Fatal(err)
@@ -587,11 +595,15 @@ func InProcessWith(t TB, o Opts, f gateway.BuildFunc) *Result {
 		}
 	}()
 	start := time.Now()
+	var mu sync.Mutex
 	_, err = c.Build(ctx, opt, "", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
 		res, err := f(ctx, gc)
+		mu.Lock()
+		fReturned = time.Now()
 		if res != nil {
 			r.Metadata = res.Metadata
 		}
+		mu.Unlock()
 		return res, err
 	}, ch)
 	wg.Wait()
@@ -600,8 +612,10 @@ func InProcessWith(t TB, o Opts, f gateway.BuildFunc) *Result {
 	if err != nil {
 		r.Err = fmt.Errorf("in-process build: %w", err)
 	}
-	t.Logf("in-process build (%s): %v in %s", o.Output, errOrOK(err), time.Since(start).Round(time.Millisecond))
-	return r
+	t.Logf("in-process build on %s (%s): %v in %s", addr, o.Output, errOrOK(err), r.Took.Round(time.Millisecond))
+	mu.Lock()
+	defer mu.Unlock()
+	return r, fReturned
 }
 
 // renderStatus writes a plain-ish line per event, enough to grep.
